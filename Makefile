@@ -1,0 +1,62 @@
+# Two commands matter: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := chromium gammu-smsd gammu faketime iproute2
+
+.PHONY: run test install system-deps lint locales-extract locales-update locales-compile clean bench
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/simpul init-db
+	$(BIN)/simpul serve
+
+# Debian packages the tests drive for real (Chromium, gammu-smsd, faketime).
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+test: install system-deps
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q -n 2
+
+lint: install
+	$(BIN)/ruff check .
+
+# One Babel domain per locales/<domain>.cfg (see locales/README.md).
+DOMAINS = $(basename $(notdir $(wildcard locales/*.cfg)))
+
+locales-extract: install
+	for d in $(DOMAINS); do \
+	  $(BIN)/pybabel extract -F locales/$$d.cfg -k N_ -k Message --no-location --sort-output \
+	    --project=simpul -o locales/$$d.pot . || exit 1; done
+
+locales-update: locales-extract
+	for d in $(DOMAINS); do for l in id en; do \
+	  if [ -f locales/$$l/LC_MESSAGES/$$d.po ]; then \
+	    $(BIN)/pybabel update -D $$d -l $$l -i locales/$$d.pot -d locales --no-fuzzy-matching --ignore-obsolete; \
+	  else $(BIN)/pybabel init -D $$d -l $$l -i locales/$$d.pot -d locales; fi; done; done
+
+locales-compile: install
+	for d in $(DOMAINS); do $(BIN)/pybabel compile -D $$d -d locales --statistics || exit 1; done
+
+bench: install
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf build dist *.egg-info

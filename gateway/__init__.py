@@ -1,0 +1,1 @@
+"""Node core: config, store, catalog, submission pipeline, CLI and Flask app."""

@@ -1,0 +1,57 @@
+"""The node's Flask app: one app serves webhooks, kiosk and portal.
+
+``create_app(test_config=None)`` follows Flask's tutorial: defaults, then the
+config file, then env, then the test dict. Channels hang themselves on the app
+through ``init_app(app)`` in the modules listed in ``EXTENSIONS``; none of
+them writes to the store except through the pipeline.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from flask import Flask, jsonify, request
+
+from gateway import cases
+from gateway.config import Config, load_config, secret_key
+from gateway.i18n import LOCALES, pick_locale
+from gateway.node import Node
+
+EXTENSIONS = ("channels.web", "channels.kiosk", "channels.sms", "channels.ussd", "sync.panel")
+
+
+def node_of(app: Flask) -> Node:
+    return app.extensions["simpul"]
+
+
+def request_locale(default: str) -> str:
+    """?lang=, then the lang cookie, then Accept-Language, then the node default."""
+    for candidate in (request.args.get("lang"), request.cookies.get("lang")):
+        if candidate and candidate in LOCALES:
+            return candidate
+    best = request.accept_languages.best_match(LOCALES)
+    return pick_locale(best, default) if best else default
+
+
+def create_app(test_config: dict[str, Any] | None = None, *, config: Config | None = None,
+               node: Node | None = None) -> Flask:
+    if config is None:
+        config = node.config if node is not None else load_config(overrides=test_config)
+    app = Flask(__name__, static_folder=None)
+    app.config["SIMPUL"] = config
+    app.config["SECRET_KEY"] = secret_key(config)
+    app.config["TESTING"] = bool(test_config)
+    app.config["MAX_CONTENT_LENGTH"] = 1 * 1024 * 1024
+    app.extensions["simpul"] = node or Node(config)
+    node_of(app).store  # noqa: B018 - migrate at start-up, not on the first request
+
+    @app.get("/healthz")
+    def healthz():
+        stats = cases.queue_stats(node_of(app).store.read())
+        return jsonify(status="ok", node_id=config["node.id"],
+                       catalog_version=node_of(app).catalog.version, **stats)
+
+    for name in EXTENSIONS:
+        import_module(name).init_app(app)
+    return app

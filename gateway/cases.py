@@ -1,0 +1,152 @@
+"""Reading requests and moving them through their lifecycle.
+
+Statuses: received -> in_progress -> ready | rejected -> closed. A forward
+move may skip steps; every change (and every note) is an event row with its
+own id, which is what sync pushes. Once a case is synced the regional server
+is the authority, so events that arrive from it are applied without the
+forward-only rule (``enforce=False``).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import sqlite_utils
+
+from gateway import clock, codes
+from gateway.errors import StatusError
+from gateway.i18n import N_, gettext
+
+STATUSES = ("received", "in_progress", "ready", "rejected", "closed")
+STATUS_LABELS = {
+    "received": N_("received"),
+    "in_progress": N_("in progress"),
+    "ready": N_("ready for pickup"),
+    "rejected": N_("rejected"),
+    "closed": N_("closed"),
+}
+_RANK = {"received": 0, "in_progress": 1, "ready": 2, "rejected": 2, "closed": 3}
+PUBLIC_COLUMNS = ("tracking_code", "service", "channel", "status", "phone", "created_at",
+                  "updated_at", "synced", "locale", "officer", "id", "seq")
+
+
+def status_label(status: str, locale: str) -> str:
+    return gettext(locale, STATUS_LABELS.get(status, status))
+
+
+def can_move(current: str, new: str) -> bool:
+    return _RANK[new] > _RANK[current]
+
+
+def _row(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    row = dict(row)
+    if "fields" in row and isinstance(row["fields"], str):
+        row["fields"] = json.loads(row["fields"])
+    if "synced" in row:
+        row["synced"] = bool(row["synced"])
+    return row
+
+
+def get_by_code(db: sqlite_utils.Database, code: str) -> dict[str, Any] | None:
+    """Look up by a typed code; raises codes.CodeError when it is not a valid code."""
+    canonical = codes.normalize(code)
+    rows = db.query("SELECT * FROM requests WHERE tracking_code = ?", [canonical])
+    return _row(next(iter(rows), None))
+
+
+def get(db: sqlite_utils.Database, request_id: str) -> dict[str, Any] | None:
+    return _row(next(iter(db.query("SELECT * FROM requests WHERE id = ?", [request_id])), None))
+
+
+def history(db: sqlite_utils.Database, request_id: str) -> list[dict[str, Any]]:
+    return list(db.query(
+        "SELECT id, status, actor, at, note, origin FROM status_events WHERE request_id = ? ORDER BY seq",
+        [request_id],
+    ))
+
+
+def list_requests(
+    db: sqlite_utils.Database,
+    *,
+    status: str | None = None,
+    service: str | None = None,
+    channel: str | None = None,
+    phone: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    where, args = [], []
+    for column, value in (("status", status), ("service", service), ("channel", channel), ("phone", phone)):
+        if value:
+            where.append(f"{column} = ?")
+            args.append(value)
+    sql = "SELECT * FROM requests"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY seq DESC"
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        args += [limit, offset]
+    return [_row(r) for r in db.query(sql, args)]
+
+
+def change_status(
+    db: sqlite_utils.Database,
+    request_id: str,
+    status: str,
+    *,
+    actor: str,
+    note: str | None = None,
+    event_id: str | None = None,
+    origin: str = "node",
+    at: str | None = None,
+    enforce: bool = True,
+) -> dict[str, Any] | None:
+    """Record a status event (or a note, when status is unchanged); return it.
+
+    Run inside a write job. An event id already applied is a no-op that
+    returns None, which makes re-delivered events harmless.
+    """
+    if status not in STATUSES:
+        raise StatusError(f"unknown status {status!r} (one of: {', '.join(STATUSES)})")
+    current = db.execute("SELECT status FROM requests WHERE id = ?", [request_id]).fetchone()
+    if current is None:
+        raise StatusError(f"no request {request_id}")
+    event_id = event_id or str(uuid.uuid4())
+    if db.execute("SELECT 1 FROM status_events WHERE id = ?", [event_id]).fetchone():
+        return None
+    if status == current[0]:
+        if not note and enforce:
+            raise StatusError(f"request is already {status}")
+    elif enforce and not can_move(current[0], status):
+        raise StatusError(f"cannot move from {current[0]} to {status}")
+    at = at or clock.utcnow()
+    event = {"id": event_id, "request_id": request_id, "status": status, "actor": actor,
+             "at": at, "note": note, "origin": origin, "synced": 1 if origin != "node" else 0}
+    db["status_events"].insert(event)
+    db.execute("UPDATE requests SET status = ?, updated_at = ? WHERE id = ?", [status, at, request_id])
+    return event
+
+
+def queue_stats(db: sqlite_utils.Database) -> dict[str, Any]:
+    depth, oldest = db.execute("SELECT count(*), min(created_at) FROM requests WHERE synced = 0").fetchone()
+    last = db.execute("SELECT value FROM kv WHERE key = 'last_sync_at'").fetchone()
+    return {
+        "queue_depth": depth,
+        "oldest_unsynced_age_s": clock.age_seconds(oldest),
+        "last_sync_at": last[0] if last else None,
+    }
+
+
+def set_kv(db: sqlite_utils.Database, key: str, value: str) -> None:
+    db.execute("INSERT INTO kv(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+               [key, value])
+
+
+def get_kv(db: sqlite_utils.Database, key: str, default: str | None = None) -> str | None:
+    row = db.execute("SELECT value FROM kv WHERE key = ?", [key]).fetchone()
+    return row[0] if row else default

@@ -1,0 +1,327 @@
+"""The service catalog: data, not code.
+
+One TOML file lists the services a node offers. It drives the SMS grammar
+(keywords and field order), the USSD menus (one screen per field) and the web
+and kiosk forms, so adding a service never needs a code change. The catalog
+is validated as a whole and every problem is reported with its location
+(``services[2].fields[1].type``), because an operator fixing a file wants all
+errors at once, not one per restart.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from gateway import validators
+from gateway.errors import CatalogError
+from gateway.i18n import LOCALES, Message
+
+FIELD_TYPES = ("nik", "text", "date", "choice", "phone", "integer")
+DEMO_CATALOG = "demo_catalog.toml"
+
+
+def _text(texts: dict[str, str], locale: str) -> str:
+    return texts.get(locale) or texts.get("id") or next(iter(texts.values()), "")
+
+
+@dataclass(frozen=True)
+class Option:
+    code: str
+    label: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str
+    label: dict[str, str]
+    prompt: dict[str, str]
+    required: bool = True
+    personal: bool = False
+    max_length: int = 200
+    min_length: int = 1
+    not_future: bool = False
+    minimum: int | None = None
+    maximum: int | None = None
+    options: tuple[Option, ...] = ()
+
+    def text(self, attr: str, locale: str) -> str:
+        return _text(getattr(self, attr), locale)
+
+    def options_display(self, locale: str) -> str:
+        return ", ".join(f"{i}={_text(o.label, locale)}" for i, o in enumerate(self.options, 1))
+
+    def validate(self, value: str, locale: str) -> Any:
+        """Normalized value, or raise validators.Invalid."""
+        if self.type == "nik":
+            return validators.nik(value)
+        if self.type == "date":
+            return validators.date(value, not_future=self.not_future)
+        if self.type == "phone":
+            return validators.phone(value)
+        if self.type == "integer":
+            return validators.integer(value, minimum=self.minimum, maximum=self.maximum)
+        if self.type == "choice":
+            opts = [(o.code, list(o.label.values())) for o in self.options]
+            return validators.choice(value, opts, self.options_display(locale))
+        return validators.text(value, max_length=self.max_length, min_length=self.min_length)
+
+
+@dataclass(frozen=True)
+class Service:
+    code: str
+    keywords: tuple[str, ...]
+    name: dict[str, str]
+    description: dict[str, str]
+    requirements: dict[str, str]
+    fee: dict[str, str]
+    processing_time: dict[str, str]
+    fields: tuple[Field, ...]
+
+    def text(self, attr: str, locale: str) -> str:
+        return _text(getattr(self, attr), locale)
+
+    def field(self, name: str) -> Field | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def sms_format(self, locale: str) -> str:
+        """The exact SMS shape, e.g. ``DOMISILI#NIK#NAMA#ALAMAT``."""
+        parts = [self.keywords[0]] + [
+            f.text("label", locale).upper().replace(" ", "_") for f in self.fields
+        ]
+        return "#".join(parts)
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str
+    message: Message
+
+    def render(self, locale: str) -> str:
+        return f"{self.field}: {self.message.render(locale)}"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    version: int
+    services: tuple[Service, ...]
+
+    def service(self, code: str) -> Service | None:
+        code = code.strip().upper()
+        return next((s for s in self.services if s.code == code), None)
+
+    def by_keyword(self, word: str) -> Service | None:
+        word = word.strip().upper()
+        return next((s for s in self.services if word in s.keywords or word == s.code), None)
+
+    def keywords(self) -> list[str]:
+        return [kw for s in self.services for kw in s.keywords]
+
+    def validate(
+        self, service: Service, values: dict[str, str], locale: str
+    ) -> tuple[dict[str, Any], list[FieldProblem]]:
+        """Check every field; return normalized values and all problems found."""
+        clean: dict[str, Any] = {}
+        problems: list[FieldProblem] = []
+        known = {f.name for f in service.fields}
+        for name in values:
+            if name not in known:
+                problems.append(FieldProblem(name, Message("unknown field for this service")))
+        for f in service.fields:
+            raw = values.get(f.name)
+            if raw is None or str(raw).strip() == "":
+                if f.required:
+                    problems.append(FieldProblem(f.name, Message("required")))
+                continue
+            try:
+                clean[f.name] = f.validate(str(raw), locale)
+            except validators.Invalid as exc:
+                problems.append(FieldProblem(f.name, exc.message))
+        return clean, problems
+
+
+# --------------------------------------------------------------------------
+# Parsing with located errors
+
+
+class _Errors(list):
+    def add(self, where: str, what: str) -> None:
+        self.append(f"{where}: {what}")
+
+
+def _locale_texts(errors: _Errors, where: str, value: Any, required: bool = True) -> dict[str, str]:
+    if value is None:
+        if required:
+            errors.add(where, "missing (a table with one text per locale: id, en)")
+        return {}
+    if isinstance(value, str):
+        return {loc: value for loc in LOCALES}
+    if not isinstance(value, dict):
+        errors.add(where, "must be a table of locale = text")
+        return {}
+    for loc in LOCALES:
+        if not isinstance(value.get(loc), str) or not value.get(loc):
+            errors.add(f"{where}.{loc}", "missing text for shipped locale")
+    for loc in value:
+        if loc not in LOCALES:
+            errors.add(f"{where}.{loc}", f"unknown locale (shipped: {', '.join(LOCALES)})")
+    return {k: v for k, v in value.items() if isinstance(v, str)}
+
+
+_FIELD_KEYS = {"name", "type", "label", "prompt", "required", "personal", "max_length",
+               "min_length", "not_future", "min", "max", "options"}
+_SERVICE_KEYS = {"code", "keywords", "name", "description", "requirements", "fee",
+                 "processing_time", "fields"}
+
+
+def _parse_field(errors: _Errors, where: str, data: Any) -> Field | None:
+    if not isinstance(data, dict):
+        errors.add(where, "must be a table")
+        return None
+    for key in data:
+        if key not in _FIELD_KEYS:
+            errors.add(f"{where}.{key}", "unknown key")
+    name = data.get("name")
+    if not isinstance(name, str) or not name.isidentifier():
+        errors.add(f"{where}.name", "missing or not an identifier")
+        name = "?"
+    ftype = data.get("type")
+    if ftype not in FIELD_TYPES:
+        errors.add(f"{where}.type", f"unknown type {ftype!r} (one of: {', '.join(FIELD_TYPES)})")
+    for key in ("required", "personal", "not_future"):
+        if key in data and not isinstance(data[key], bool):
+            errors.add(f"{where}.{key}", "must be true or false")
+    for key in ("max_length", "min_length", "min", "max"):
+        if key in data and (not isinstance(data[key], int) or isinstance(data[key], bool)):
+            errors.add(f"{where}.{key}", "must be an integer")
+    options: list[Option] = []
+    if ftype == "choice":
+        raw = data.get("options")
+        if not isinstance(raw, list) or not raw:
+            errors.add(f"{where}.options", "a choice needs a non-empty list of options")
+        else:
+            for j, opt in enumerate(raw):
+                ow = f"{where}.options[{j}]"
+                if not isinstance(opt, dict) or not isinstance(opt.get("code"), str):
+                    errors.add(ow, "needs a code and a label")
+                    continue
+                options.append(Option(opt["code"], _locale_texts(errors, f"{ow}.label", opt.get("label"))))
+    def _int(key: str, default: int | None) -> int | None:
+        value = data.get(key, default)
+        return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+    return Field(
+        name=name,
+        type=ftype if ftype in FIELD_TYPES else "text",
+        label=_locale_texts(errors, f"{where}.label", data.get("label")),
+        prompt=_locale_texts(errors, f"{where}.prompt", data.get("prompt")),
+        required=data.get("required", True) is True,
+        personal=data.get("personal", False) is True,
+        max_length=_int("max_length", 200) or 200,
+        min_length=_int("min_length", 1) or 0,
+        not_future=data.get("not_future", False) is True,
+        minimum=_int("min", None),
+        maximum=_int("max", None),
+        options=tuple(options),
+    )
+
+
+def parse_catalog(data: dict[str, Any]) -> tuple[Catalog | None, list[str]]:
+    """Build a Catalog from parsed TOML; return it with every error found."""
+    errors = _Errors()
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        errors.add("version", "must be a positive integer")
+        version = 0
+    for key in data:
+        if key not in ("version", "services"):
+            errors.add(key, "unknown key")
+    raw_services = data.get("services")
+    if not isinstance(raw_services, list) or not raw_services:
+        errors.add("services", "must be a non-empty array of tables ([[services]])")
+        raw_services = []
+    services: list[Service] = []
+    seen_codes: set[str] = set()
+    seen_keywords: dict[str, str] = {}
+    for i, raw in enumerate(raw_services):
+        where = f"services[{i}]"
+        if not isinstance(raw, dict):
+            errors.add(where, "must be a table")
+            continue
+        for key in raw:
+            if key not in _SERVICE_KEYS:
+                errors.add(f"{where}.{key}", "unknown key")
+        code = raw.get("code")
+        if not isinstance(code, str) or not code.isalnum() or code != code.upper():
+            errors.add(f"{where}.code", "must be upper-case letters and digits")
+            code = f"?{i}"
+        elif code in seen_codes:
+            errors.add(f"{where}.code", f"duplicate service code {code}")
+        seen_codes.add(code)
+        keywords = raw.get("keywords", [code])
+        if not isinstance(keywords, list) or not all(isinstance(k, str) and k.isalnum() for k in keywords) or not keywords:
+            errors.add(f"{where}.keywords", "must be a list of words (letters and digits)")
+            keywords = [code]
+        keywords = [k.upper() for k in keywords]
+        for kw in keywords:
+            if kw in seen_keywords and seen_keywords[kw] != code:
+                errors.add(f"{where}.keywords", f"keyword {kw} already used by {seen_keywords[kw]}")
+            seen_keywords[kw] = code
+        raw_fields = raw.get("fields")
+        fields: list[Field] = []
+        if not isinstance(raw_fields, list) or not raw_fields:
+            errors.add(f"{where}.fields", "must be a non-empty array of tables ([[services.fields]])")
+        else:
+            names: set[str] = set()
+            for j, rf in enumerate(raw_fields):
+                f = _parse_field(errors, f"{where}.fields[{j}]", rf)
+                if f is None:
+                    continue
+                if f.name in names:
+                    errors.add(f"{where}.fields[{j}].name", f"duplicate field {f.name}")
+                names.add(f.name)
+                fields.append(f)
+        services.append(Service(
+            code=code,
+            keywords=tuple(keywords),
+            name=_locale_texts(errors, f"{where}.name", raw.get("name")),
+            description=_locale_texts(errors, f"{where}.description", raw.get("description")),
+            requirements=_locale_texts(errors, f"{where}.requirements", raw.get("requirements"), False),
+            fee=_locale_texts(errors, f"{where}.fee", raw.get("fee"), False),
+            processing_time=_locale_texts(errors, f"{where}.processing_time", raw.get("processing_time"), False),
+            fields=tuple(fields),
+        ))
+    if errors:
+        return None, list(errors)
+    return Catalog(version=version, services=tuple(services)), []
+
+
+def read_catalog_text(path: str | Path | None) -> tuple[str, str]:
+    """(source name, TOML text) of the configured catalog or the shipped demo."""
+    if not path:
+        return f"<demo>/{DEMO_CATALOG}", resources.files("gateway").joinpath(DEMO_CATALOG).read_text("utf-8")
+    return str(path), Path(path).read_text(encoding="utf-8")
+
+
+def check_text(text: str) -> tuple[Catalog | None, list[str]]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return None, [f"TOML syntax: {exc}"]
+    return parse_catalog(data)
+
+
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """Load and validate; raise CatalogError listing every problem."""
+    try:
+        source, text = read_catalog_text(path)
+    except OSError as exc:
+        raise CatalogError([f"{path}: cannot read: {exc.strerror}"]) from None
+    catalog, errors = check_text(text)
+    if catalog is None:
+        raise CatalogError([f"{source}: {e}" for e in errors])
+    return catalog

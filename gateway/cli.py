@@ -1,0 +1,238 @@
+"""The ``simpul`` command line.
+
+Every command takes ``--config PATH`` (else env ``SIMPUL_CONFIG``, else
+``./config.toml``). Exit codes: 0 done, 1 not found / not completed, 2 bad
+input or config. Messages are in the node's default locale.
+Other packages add their command groups through ``COMMAND_MODULES``; each
+exposes ``register(group)``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib import import_module
+
+import click
+
+from gateway import cases, codes
+from gateway.catalog import check_text, read_catalog_text
+from gateway.config import Config, load_config
+from gateway.errors import ConfigError, SimpulError
+from gateway.i18n import gettext
+from gateway.node import Node
+from gateway.pipeline import Submission
+
+COMMAND_MODULES = ("channels.cli", "sync.cli")
+
+
+class Context:
+    """Lazily built config and node, shared by the commands of one run."""
+
+    def __init__(self, config_path: str | None):
+        self.config_path = config_path
+        self._config: Config | None = None
+        self._node: Node | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            try:
+                self._config = load_config(self.config_path)
+            except ConfigError as exc:
+                raise click.ClickException(f"config: {exc}") from None
+        return self._config
+
+    @property
+    def node(self) -> Node:
+        if self._node is None:
+            self._node = Node(self.config)
+        return self._node
+
+    @property
+    def locale(self) -> str:
+        return self.config["node.default_locale"]
+
+    def _(self, msgid: str, **params: object) -> str:
+        return gettext(self.locale, msgid, **params)
+
+    def close(self) -> None:
+        if self._node is not None:
+            self._node.close()
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def fail(message: str, code: int) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+@click.group()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="Config file (default: $SIMPUL_CONFIG, else ./config.toml).")
+@click.pass_context
+def main(click_ctx: click.Context, config_path: str | None) -> None:
+    """Simpul: offline-first access gateway for village public services."""
+    click_ctx.obj = Context(config_path)
+    click_ctx.call_on_close(click_ctx.obj.close)
+
+
+@main.command("init-db")
+@pass_ctx
+def init_db(ctx: Context) -> None:
+    """Create the database or migrate it to the current schema."""
+    ctx.node.store  # noqa: B018 - opening migrates
+    click.echo(ctx._("Database ready: %(path)s", path=ctx.config["storage.path"]))
+
+
+@main.command()
+@click.option("--host", default=None, help="Override http.host.")
+@click.option("--port", type=int, default=None, help="Override http.port.")
+@click.option("--no-jobs", is_flag=True, help="Do not start background jobs (outbound SMS, sync).")
+@pass_ctx
+def serve(ctx: Context, host: str | None, port: int | None, no_jobs: bool) -> None:
+    """Serve the node (SMS/USSD webhooks, kiosk, portal) with waitress."""
+    import waitress
+
+    from gateway.app import create_app
+
+    config = ctx.config
+    if host:
+        config["http.host"] = host
+    if port:
+        config["http.port"] = port
+    if no_jobs:
+        config["jobs.enabled"] = False
+    app = create_app(config=config, node=ctx.node)
+    if config["jobs.enabled"]:
+        from gateway.jobs import start_jobs
+
+        app.extensions["simpul_scheduler"] = start_jobs(app)
+    click.echo(ctx._("Simpul node %(id)s on http://%(host)s:%(port)s",
+                     id=config["node.id"], host=config["http.host"], port=config["http.port"]))
+    waitress.serve(app, host=config["http.host"], port=config["http.port"],
+                   threads=config["http.threads"], ident="simpul", _quiet=True)
+
+
+@main.command()
+@click.argument("service")
+@click.argument("values", nargs=-1)
+@click.option("--phone", default=None, help="The citizen's phone number (any common form).")
+@click.option("--locale", default=None, help="Language for replies to this citizen (id, en).")
+@pass_ctx
+def submit(ctx: Context, service: str, values: tuple[str, ...], phone: str | None, locale: str | None) -> None:
+    """Submit a request: SERVICE FIELD=VALUE ... ; prints the tracking code."""
+    fields: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            fail(ctx._("%(item)s: expected FIELD=VALUE", item=item), 2)
+        fields[name.strip()] = value
+    receipt = ctx.node.pipeline.submit(
+        Submission(channel="cli", service=service, values=fields, sender=phone, locale=locale or ctx.locale)
+    )
+    if not receipt.ok:
+        lines = receipt.render_problems(ctx.locale)
+        if receipt.service is not None:
+            names = " ".join(f"{f.name}=…" for f in receipt.service.fields)
+            lines.append(ctx._("Expected: %(usage)s", usage=f"simpul submit {receipt.service.code} {names}"))
+        fail("\n".join(lines), 2)
+    click.echo(receipt.tracking_code)
+
+
+@main.command("requests")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--status", type=click.Choice(cases.STATUSES), default=None, help="Only this status.")
+@click.option("--service", default=None, help="Only this service code.")
+@click.option("--limit", type=int, default=None, help="At most this many (newest first).")
+@pass_ctx
+def list_requests(ctx: Context, as_json: bool, status: str | None, service: str | None, limit: int | None) -> None:
+    """List requests, newest first."""
+    rows = cases.list_requests(ctx.node.store.read(), status=status, service=service, limit=limit)
+    if as_json:
+        click.echo(json.dumps([{k: r[k] for k in cases.PUBLIC_COLUMNS} for r in rows], indent=2))
+        return
+    for r in rows:
+        sync_mark = "✓" if r["synced"] else "·"
+        click.echo(f"{r['tracking_code']}  {r['created_at']}  {r['service']:<9} {r['channel']:<6} "
+                   f"{cases.status_label(r['status'], ctx.locale):<14} {sync_mark}")
+
+
+@main.command()
+@click.argument("code")
+@pass_ctx
+def status(ctx: Context, code: str) -> None:
+    """Show a request's status and history by tracking code."""
+    try:
+        row = cases.get_by_code(ctx.node.store.read(), code)
+    except codes.CodeError:
+        fail(ctx._("%(code)s is not a valid tracking code: check the code and try again.", code=code), 2)
+    if row is None:
+        fail(ctx._("No request with code %(code)s.", code=codes.normalize(code)), 1)
+    click.echo(f"{row['tracking_code']}  {row['service']}  {cases.status_label(row['status'], ctx.locale)}")
+    for event in cases.history(ctx.node.store.read(), row["id"]):
+        note = f"  {event['note']}" if event["note"] else ""
+        click.echo(f"  {event['at']}  {cases.status_label(event['status'], ctx.locale):<14} {event['actor']}{note}")
+
+
+@main.group()
+def catalog() -> None:
+    """Service catalog tools."""
+
+
+@catalog.command("check")
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+@pass_ctx
+def catalog_check(ctx: Context, path: str | None) -> None:
+    """Validate a catalog (default: the configured one) and list every error."""
+    try:
+        source, text = read_catalog_text(path or ctx.config["catalog.path"] or None)
+    except OSError as exc:
+        fail(f"{path}: {exc.strerror}", 2)
+    result, errors = check_text(text)
+    if errors:
+        for error in errors:
+            click.echo(f"{source}: {error}", err=True)
+        fail(ctx._("%(n)d error(s) in the catalog.", n=len(errors)), 2)
+    click.echo(ctx._("Catalog OK: version %(version)d, %(n)d services.",
+                     version=result.version, n=len(result.services)))
+
+
+@main.group("config")
+def config_group() -> None:
+    """Configuration tools."""
+
+
+@config_group.command("defaults")
+@click.option("--markdown", is_flag=True, help="A Markdown table instead of TOML.")
+def config_defaults(markdown: bool) -> None:
+    """Print every setting with its default and help (the shipped config.toml)."""
+    from gateway.config_doc import defaults_toml, settings_markdown
+
+    click.echo(settings_markdown() if markdown else defaults_toml(), nl=False)
+
+
+@config_group.command("check")
+@pass_ctx
+def config_check(ctx: Context) -> None:
+    """Load the config and report the first problem, naming the key."""
+    ctx.config  # noqa: B018 - loading validates
+    click.echo(ctx._("Config OK."))
+
+
+def _register_plugins() -> None:
+    for name in COMMAND_MODULES:
+        import_module(name).register(main)
+
+
+_register_plugins()
+
+
+def run() -> None:
+    try:
+        main(standalone_mode=True)
+    except SimpulError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)

@@ -1,0 +1,68 @@
+"""Schema of the node core: requests, their status events, contacts, node state."""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+migrations = sqlite_utils.Migrations("simpul.gateway")
+
+
+@migrations()
+def m001_requests(db: sqlite_utils.Database) -> None:
+    # seq is the per-node order sync relies on; AUTOINCREMENT never reuses a
+    # number, even after the newest row is deleted.
+    db.execute(
+        """
+        CREATE TABLE requests (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            tracking_code TEXT NOT NULL UNIQUE,
+            service TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            channel_message_id TEXT,
+            phone TEXT,
+            locale TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            status TEXT NOT NULL,
+            officer TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            synced INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (channel, channel_message_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX requests_status ON requests(status)")
+    db.execute("CREATE INDEX requests_unsynced ON requests(synced, seq)")
+    db.execute("CREATE INDEX requests_phone ON requests(phone)")
+
+
+@migrations()
+def m002_status_events(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE status_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            request_id TEXT NOT NULL REFERENCES requests(id),
+            status TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            at TEXT NOT NULL,
+            note TEXT,
+            origin TEXT NOT NULL DEFAULT 'node',
+            synced INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute("CREATE INDEX status_events_request ON status_events(request_id, seq)")
+    db.execute("CREATE INDEX status_events_unsynced ON status_events(synced, seq)")
+
+
+@migrations()
+def m003_node_state(db: sqlite_utils.Database) -> None:
+    # contacts: a citizen's chosen language, by E.164 number.
+    db.execute("CREATE TABLE contacts (phone TEXT PRIMARY KEY, locale TEXT NOT NULL, updated_at TEXT NOT NULL)")
+    # kv: small facts about this node (last_sync_at, catalog_version, ...).
+    db.execute("CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    # code_clashes: a drawn tracking code that already existed (drawn again).
+    db.execute("CREATE TABLE code_clashes (code TEXT NOT NULL, at TEXT NOT NULL)")

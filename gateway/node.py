@@ -1,0 +1,55 @@
+"""A running node's parts, built once from the config: store, catalog, pipeline.
+
+The Flask app, the CLI and the background jobs all work through one Node, so
+there is one place that opens the database and loads the catalog.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from gateway.catalog import Catalog, load_catalog
+from gateway.config import Config
+from gateway.pipeline import Pipeline
+from gateway.store import Store, open_store
+
+
+class Node:
+    def __init__(self, config: Config):
+        self.config = config
+
+    @cached_property
+    def store(self) -> Store:
+        return open_store(self.config["storage.path"])
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        return Pipeline(self.store, self._initial_catalog(),
+                        default_locale=self.config["node.default_locale"])
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.pipeline.catalog
+
+    def replace_catalog(self, catalog: Catalog) -> None:
+        """Switch atomically: readers see the old or the new catalog, never a mix."""
+        self.pipeline.catalog = catalog
+
+    def _initial_catalog(self) -> Catalog:
+        # A catalog received from the regional server (newer version) wins
+        # over the configured file; sync stores it in kv under 'catalog'.
+        from gateway.cases import get_kv
+
+        local = load_catalog(self.config["catalog.path"] or None)
+        published = get_kv(self.store.read(), "catalog_toml")
+        if published:
+            from gateway.catalog import check_text
+
+            remote, errors = check_text(published)
+            if remote is not None and remote.version > local.version:
+                return remote
+        return local
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()

@@ -1,0 +1,171 @@
+"""The one submission pipeline: the only code that writes requests.
+
+A channel turns its wire format into a :class:`Submission`; the pipeline
+validates it against the catalog, stores it durably (group commit, fsync
+before the caller is released) and returns a :class:`Receipt` the channel
+renders. Submitting the same (channel, channel_message_id) twice returns the
+first receipt and stores nothing: the claim is an ``ON CONFLICT DO NOTHING``
+on a unique index inside the write transaction, never check-then-insert.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from gateway import clock, codes, validators
+from gateway.catalog import Catalog, FieldProblem, Service
+from gateway.i18n import Message, pick_locale
+from gateway.store import Store
+
+OnCommit = Callable[[sqlite_utils.Database, dict[str, Any]], None]
+MAX_CODE_DRAWS = 8
+
+
+@dataclass(frozen=True)
+class Submission:
+    channel: str  # "sms", "ussd", "kiosk", "web", "cli", ...
+    service: str  # service code or any keyword
+    values: Mapping[str, str]
+    sender: str | None = None  # the citizen's phone as the channel saw it
+    locale: str | None = None
+    channel_message_id: str | None = None  # provider id for dedupe (MessageSid, ...)
+    officer: str | None = None
+
+
+@dataclass
+class Receipt:
+    ok: bool
+    locale: str
+    service: Service | None = None
+    problems: list[FieldProblem] = field(default_factory=list)
+    request: dict[str, Any] | None = None
+    duplicate: bool = False
+
+    @property
+    def tracking_code(self) -> str | None:
+        return self.request["tracking_code"] if self.request else None
+
+    def render_problems(self, locale: str | None = None) -> list[str]:
+        return [p.render(locale or self.locale) for p in self.problems]
+
+
+class Pipeline:
+    def __init__(self, store: Store, catalog: Catalog, *, default_locale: str = "id",
+                 code_source: Callable[[], str] = codes.generate):
+        self.store = store
+        self.catalog = catalog  # replaced as a whole when a new catalog arrives
+        self.default_locale = default_locale
+        self.code_source = code_source
+
+    def locale_for(self, phone: str | None) -> str:
+        """The citizen's stored language, else the node default."""
+        if phone:
+            row = self.store.read().execute("SELECT locale FROM contacts WHERE phone = ?", [phone]).fetchone()
+            if row:
+                return row[0]
+        return self.default_locale
+
+    def validate(self, sub: Submission) -> tuple[Receipt, dict[str, Any], str | None]:
+        catalog = self.catalog
+        service = catalog.by_keyword(sub.service)
+        phone: str | None = None
+        problems: list[FieldProblem] = []
+        if sub.sender:
+            try:
+                phone = validators.phone(sub.sender)
+            except validators.Invalid as exc:
+                problems.append(FieldProblem("phone", exc.message))
+        locale = pick_locale(sub.locale, self.locale_for(phone))
+        receipt = Receipt(ok=False, locale=locale, service=service)
+        if service is None:
+            problems.append(FieldProblem("service", Message("unknown service")))
+            receipt.problems = problems
+            return receipt, {}, phone
+        clean, field_problems = catalog.validate(service, dict(sub.values), locale)
+        receipt.problems = problems + field_problems
+        return receipt, clean, phone
+
+    def submit(self, sub: Submission, on_commit: OnCommit | None = None) -> Receipt:
+        """Validate and store; ``on_commit(db, row)`` runs in the same transaction for a new request."""
+        receipt, clean, phone = self.validate(sub)
+        if receipt.problems:
+            return receipt
+        assert receipt.service is not None
+        now = clock.utcnow()
+        row = {
+            "id": str(uuid.uuid4()),
+            "service": receipt.service.code,
+            "channel": sub.channel,
+            "channel_message_id": sub.channel_message_id,
+            "phone": phone,
+            "locale": receipt.locale,
+            "fields": json.dumps(clean, ensure_ascii=False, sort_keys=True),
+            "status": "received",
+            "officer": sub.officer,
+            "created_at": now,
+            "updated_at": now,
+        }
+        stored, created = self.store.write(lambda db: self._insert(db, row, on_commit))
+        receipt.ok = True
+        receipt.request = stored
+        receipt.duplicate = not created
+        return receipt
+
+    def _insert(self, db: sqlite_utils.Database, row: dict[str, Any],
+                on_commit: OnCommit | None) -> tuple[dict[str, Any], bool]:
+        if row["channel_message_id"] is not None:
+            existing = db.execute(
+                "SELECT * FROM requests WHERE channel = ? AND channel_message_id = ?",
+                [row["channel"], row["channel_message_id"]],
+            ).fetchone()
+            if existing is not None:
+                return self._as_dict(db, existing), False
+        columns = ", ".join(list(row) + ["tracking_code"])
+        marks = ", ".join("?" for _ in range(len(row) + 1))
+        for _ in range(MAX_CODE_DRAWS):
+            code = self.code_source()
+            try:
+                cursor = db.execute(
+                    f"INSERT INTO requests ({columns}) VALUES ({marks}) "
+                    "ON CONFLICT (channel, channel_message_id) DO NOTHING",
+                    [*row.values(), code],
+                )
+            except sqlite3.IntegrityError as exc:
+                if "tracking_code" not in str(exc):
+                    raise
+                db.execute("INSERT INTO code_clashes (code, at) VALUES (?, ?)", [code, row["created_at"]])
+                continue
+            break
+        else:
+            raise RuntimeError("could not draw an unused tracking code")
+        if cursor.rowcount == 0:  # lost a race to the same message id
+            existing = db.execute(
+                "SELECT * FROM requests WHERE channel = ? AND channel_message_id = ?",
+                [row["channel"], row["channel_message_id"]],
+            ).fetchone()
+            return self._as_dict(db, existing), False
+        db["status_events"].insert({
+            "id": str(uuid.uuid4()), "request_id": row["id"], "status": "received",
+            "actor": row["officer"] or row["channel"], "at": row["created_at"], "note": None,
+            "origin": "node", "synced": 0,
+        })
+        stored = dict(row, tracking_code=code, synced=False)
+        stored["fields"] = json.loads(row["fields"])
+        if on_commit is not None:
+            on_commit(db, stored)
+        return stored, True
+
+    @staticmethod
+    def _as_dict(db: sqlite_utils.Database, values: tuple) -> dict[str, Any]:
+        names = [c.name for c in db["requests"].columns]
+        stored = dict(zip(names, values, strict=True))
+        stored["fields"] = json.loads(stored["fields"])
+        stored["synced"] = bool(stored["synced"])
+        return stored

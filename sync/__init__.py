@@ -1,0 +1,1 @@
+"""Store-and-forward sync: the node client, its scheduler and the regional server."""

@@ -1,0 +1,69 @@
+"""Shared fixtures: every test gets its own real SQLite file in a temp dir."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gateway.config import load_config
+from gateway.node import Node
+
+ROOT = Path(__file__).resolve().parent.parent
+SIMPUL = str(Path(sys.executable).with_name("simpul"))
+
+NIK = "3201011708900001"  # West Java, born 17-08-1990, serial 0001
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    """No test reads the developer's config or secrets by accident."""
+    for key in list(os.environ):
+        if key.startswith("SIMPUL"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("SIMPUL_SECRET_KEY", "test-secret-key")
+
+
+@pytest.fixture
+def config(tmp_path):
+    return load_config(overrides={"storage": {"path": str(tmp_path / "simpul.db")}, "jobs": {"enabled": False}})
+
+
+@pytest.fixture
+def node(config):
+    n = Node(config)
+    yield n
+    n.close()
+
+
+@pytest.fixture
+def app(config, node):
+    from gateway.app import create_app
+
+    return create_app(config=config, node=node)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def write_config(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, input: str | None = None):
+    """Run the real installed ``simpul`` console script."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL")}
+    full_env.update(env or {})
+    return subprocess.run([SIMPUL, *args], cwd=cwd, env=full_env, input=input,
+                          capture_output=True, text=True, timeout=60)
+
+
+def have(program: str) -> bool:
+    return shutil.which(program) is not None
