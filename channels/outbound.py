@@ -1,0 +1,53 @@
+"""The outbound SMS queue: every message the node sends starts as a row here.
+
+Enqueue inside the same write job as whatever caused the message (a request
+stored, a status event applied), so the two are durable together. A sender
+job (see ``channels.jobs``) delivers queued rows through the configured
+provider; with no provider configured they simply stay queued.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from gateway import clock
+
+STATUSES = ("queued", "sending", "sent", "delivered", "undelivered", "failed")
+
+
+def enqueue(
+    db: sqlite_utils.Database,
+    *,
+    to: str,
+    body: str,
+    key: str,
+    kind: str = "notification",
+    request_id: str | None = None,
+) -> bool:
+    """Queue one SMS; return False if ``key`` was queued before (nothing added).
+
+    ``key`` is the idempotency key, e.g. ``"status:<event id>"`` or
+    ``"ussd-receipt:<request id>"``. ``to`` must be E.164.
+    """
+    now = clock.utcnow()
+    cursor = db.execute(
+        'INSERT INTO outbound (key, "to", body, kind, request_id, status, next_attempt_at, created_at, updated_at) '
+        "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?) ON CONFLICT(key) DO NOTHING",
+        [key, to, body, kind, request_id, now, now, now],
+    )
+    return cursor.rowcount == 1
+
+
+def list_outbound(db: sqlite_utils.Database, *, status: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    sql = "SELECT * FROM outbound"
+    args: list[Any] = []
+    if status:
+        sql += " WHERE status = ?"
+        args.append(status)
+    sql += " ORDER BY id DESC"
+    if limit:
+        sql += " LIMIT ?"
+        args.append(limit)
+    return list(db.query(sql, args))
