@@ -18,7 +18,7 @@ from gateway.config import Config, load_config, secret_key
 from gateway.i18n import LOCALES, pick_locale
 from gateway.node import Node
 
-EXTENSIONS = ("channels.web", "channels.kiosk", "channels.sms", "channels.ussd", "sync.panel")
+EXTENSIONS = ("channels.web", "channels.kiosk", "channels.sms", "channels.ussd")
 
 
 def node_of(app: Flask) -> Node:

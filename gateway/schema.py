@@ -14,6 +14,8 @@ import sqlite_utils
 MIGRATION_MODULES = (
     "gateway.migrations",
     "channels.migrations",
+    "channels.ussd.migrations",
+    "channels.kiosk.migrations",
     "sync.migrations",
 )
 

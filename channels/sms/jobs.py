@@ -1,4 +1,4 @@
-"""Placeholder: this package's background jobs are built by its own issue."""
+"""Placeholder: background jobs of the SMS channel, built by its own issue."""
 
 from __future__ import annotations
 
@@ -7,4 +7,4 @@ from flask import Flask
 
 
 def register(scheduler: BaseScheduler, app: Flask) -> None:
-    """Add this package's jobs to the scheduler."""
+    """Add this part's jobs to the scheduler."""
