@@ -151,11 +151,11 @@ class Pipeline:
                 [row["channel"], row["channel_message_id"]],
             ).fetchone()
             return self._as_dict(db, existing), False
-        db["status_events"].insert({
-            "id": str(uuid.uuid4()), "request_id": row["id"], "status": "received",
-            "actor": row["officer"] or row["channel"], "at": row["created_at"], "note": None,
-            "origin": "node", "synced": 0,
-        })
+        db.execute(
+            "INSERT INTO status_events (id, request_id, status, actor, at, origin) "
+            "VALUES (?, ?, 'received', ?, ?, 'node')",
+            [str(uuid.uuid4()), row["id"], row["officer"] or row["channel"], row["created_at"]],
+        )
         stored = dict(row, tracking_code=code, synced=False)
         stored["fields"] = json.loads(row["fields"])
         if on_commit is not None:

@@ -2,7 +2,7 @@
 
 A citizen who was told "received" must never lose the request, so every write
 that precedes a reply is committed with a full fsync before the reply is sent.
-fsync is the expensive part, so writes go through one writer thread that
+fsync is the expensive part, so writes go through one writer per process that
 *group-commits*: whatever jobs are waiting when it starts a transaction are
 run in that one transaction (each in its own savepoint, so one failing job
 does not undo another), committed once, and only then are their callers
@@ -12,9 +12,9 @@ while the writer writes.
 
 from __future__ import annotations
 
-import queue
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,74 +46,64 @@ class _Job:
 
     def __init__(self, fn: Callable[[sqlite_utils.Database], Any]):
         self.fn = fn
-        self.done = threading.Event()
+        self.done = False
         self.result: Any = None
         self.error: BaseException | None = None
 
 
 class GroupWriter:
-    """One thread that owns the write connection and commits jobs in groups."""
+    """Leader/follower group commit on one write connection.
+
+    A caller queues its job, then takes the leader lock. Whoever holds it
+    drains every queued job into one transaction and commits once; callers
+    that queued meanwhile find their job already done when they get the lock.
+    No extra thread: an uncontended write costs one lock and one commit,
+    and under load the batch grows by itself while the leader fsyncs.
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._pending: deque[_Job] = deque()
+        self._leader = threading.Lock()
+        self._db: sqlite_utils.Database | None = None
         self.commits = 0  # counted for benchmarks and tests
         self.jobs = 0
-
-    def _ensure_started(self) -> None:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="simpul-writer", daemon=True)
-                self._thread.start()
 
     def submit(self, fn: Callable[[sqlite_utils.Database], T]) -> T:
         """Run ``fn(db)`` inside a committed transaction; return its result."""
         job = _Job(fn)
-        self._ensure_started()
-        self._queue.put(job)
-        job.done.wait()
+        self._pending.append(job)
+        while not job.done:
+            with self._leader:
+                if job.done:
+                    break
+                batch = []
+                while self._pending and len(batch) < MAX_BATCH:
+                    batch.append(self._pending.popleft())
+                if batch:
+                    self._commit(batch)
         if job.error is not None:
             raise job.error
         return job.result
 
     def close(self) -> None:
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None and thread.is_alive():
-            self._queue.put(None)
-            thread.join(timeout=10)
+        with self._leader:
+            if self._db is not None:
+                self._db.conn.close()
+                self._db = None
 
-    def _run(self) -> None:
-        db = connect(self.path)
-        conn = db.conn
-        try:
-            while True:
-                first = self._queue.get()
-                if first is None:
-                    return
-                batch = [first]
-                while len(batch) < MAX_BATCH:
-                    try:
-                        nxt = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if nxt is None:
-                        self._queue.put(None)  # finish this batch, then stop
-                        break
-                    batch.append(nxt)
-                self._commit(db, conn, batch)
-        finally:
-            conn.close()
+    def _connection(self) -> sqlite_utils.Database:
+        if self._db is None:
+            self._db = connect(self.path)
+        return self._db
 
-    def _commit(self, db: sqlite_utils.Database, conn: sqlite3.Connection, batch: list[_Job]) -> None:
+    def _commit(self, batch: list[_Job]) -> None:
         try:
+            db = self._connection()
+            conn = db.conn
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            for job in batch:
-                job.error = exc
-                job.done.set()
+            self._finish(batch, exc)
             return
         for job in batch:
             try:
@@ -132,17 +122,20 @@ class GroupWriter:
             if conn.in_transaction:
                 conn.execute("COMMIT")
             self.commits += 1
+            self._finish(batch, None)
         except sqlite3.Error as exc:
             # Nothing in this batch is durable: every caller must hear so,
             # so a webhook answers 5xx and the provider retries.
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            for job in batch:
-                if job.error is None:
-                    job.error, job.result = exc, None
+            self._finish(batch, exc)
+
+    def _finish(self, batch: list[_Job], error: BaseException | None) -> None:
         self.jobs += len(batch)
         for job in batch:
-            job.done.set()
+            if error is not None and job.error is None:
+                job.error, job.result = error, None
+            job.done = True
 
 
 class Store:
