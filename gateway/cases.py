@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
-from gateway import clock, codes
+from gateway import audit, clock, codes
 from gateway.errors import StatusError
 from gateway.i18n import N_, gettext
 
@@ -129,6 +129,8 @@ def change_status(
              "at": at, "note": note, "origin": origin, "synced": 1 if origin != "node" else 0}
     db["status_events"].insert(event)
     db.execute("UPDATE requests SET status = ?, updated_at = ? WHERE id = ?", [status, at, request_id])
+    audit.append(db, actor=actor, action=audit.STATUS_CHANGE if status != current[0] else audit.NOTE,
+                 subject=request_id, details={"event_id": event_id, "status": status, "origin": origin})
     return event
 
 

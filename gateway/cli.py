@@ -222,6 +222,39 @@ def config_check(ctx: Context) -> None:
     click.echo(ctx._("Config OK."))
 
 
+@main.group("audit")
+def audit_group() -> None:
+    """Tamper-evident audit trail."""
+
+
+@audit_group.command("verify")
+@pass_ctx
+def audit_verify(ctx: Context) -> None:
+    """Recompute the hash chain; exit 1 at the first entry that does not fit."""
+    from gateway import audit
+
+    verdict = audit.verify(ctx.node.store.read())
+    if not verdict.ok:
+        fail(ctx._("Audit chain BROKEN at entry %(seq)d: %(reason)s (%(n)d entries before it are intact).",
+                   seq=verdict.broken_at, reason=ctx._(verdict.reason), n=verdict.entries), 1)
+    click.echo(ctx._("Audit chain intact: %(n)d entries, head %(head)s.", n=verdict.entries, head=verdict.head))
+
+
+@audit_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--limit", type=int, default=50, help="Newest N entries.")
+@pass_ctx
+def audit_list(ctx: Context, as_json: bool, limit: int) -> None:
+    """Show the newest audit entries (no personal data is ever recorded there)."""
+    rows = list(ctx.node.store.read().query(
+        "SELECT seq, at, actor, action, subject, details, hash FROM audit_log ORDER BY seq DESC LIMIT ?", [limit]))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r['seq']:>6}  {r['at']}  {r['actor']:<12} {r['action']:<14} {r['subject'] or ''}  {r['details']}")
+
+
 def _register_plugins() -> None:
     for name in COMMAND_MODULES:
         import_module(name).register(main)

@@ -66,3 +66,32 @@ def m003_node_state(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     # code_clashes: a drawn tracking code that already existed (drawn again).
     db.execute("CREATE TABLE code_clashes (code TEXT NOT NULL, at TEXT NOT NULL)")
+
+
+@migrations()
+def m004_audit_log(db: sqlite_utils.Database) -> None:
+    # Append-only, hash-chained: each entry commits to the one before it, so
+    # rewriting history means recomputing every later hash (and the head the
+    # regional server has already seen will not match).
+    db.execute(
+        """
+        CREATE TABLE audit_log (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subject TEXT,
+            details TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE
+        )
+        """
+    )
+    db.execute(
+        "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+    )

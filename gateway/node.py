@@ -20,7 +20,11 @@ class Node:
 
     @cached_property
     def store(self) -> Store:
-        return open_store(self.config["storage.path"])
+        from gateway import audit
+
+        store = open_store(self.config["storage.path"])
+        store.write(lambda db: audit.record_config(db, dict(self.config)))
+        return store
 
     @cached_property
     def pipeline(self) -> Pipeline:

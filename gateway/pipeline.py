@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlite_utils
 
-from gateway import clock, codes, validators
+from gateway import audit, clock, codes, validators
 from gateway.catalog import Catalog, FieldProblem, Service
 from gateway.i18n import Message, pick_locale
 from gateway.store import Store
@@ -156,6 +156,9 @@ class Pipeline:
             "VALUES (?, ?, 'received', ?, ?, 'node')",
             [str(uuid.uuid4()), row["id"], row["officer"] or row["channel"], row["created_at"]],
         )
+        if row["officer"]:
+            audit.append(db, actor=row["officer"], action=audit.SUBMIT, subject=row["id"],
+                         details={"channel": row["channel"], "service": row["service"]})
         stored = dict(row, tracking_code=code, synced=False)
         stored["fields"] = json.loads(row["fields"])
         if on_commit is not None:

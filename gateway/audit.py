@@ -1,0 +1,110 @@
+"""Tamper-evident audit trail: an append-only log chained by SHA-256.
+
+Entry n stores ``hash_n = SHA256(hash_{n-1} || canonical(entry_n))``. Triggers
+refuse UPDATE and DELETE, which stops accidents; against someone with the
+disk, the chain is what helps: editing or dropping an entry breaks every
+later hash, and the chain head sent with each sync push lets the regional
+server notice a node whose history was rewritten even if the whole chain was
+recomputed. Details never hold personal data (NIK, names, addresses, notes):
+only ids and the kind of action.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from gateway import clock
+from gateway.i18n import N_
+
+GENESIS = "0" * 64
+
+# Actions recorded (constants so callers and the regional check agree).
+LOGIN = "login"
+LOGIN_FAILED = "login_failed"
+LOGOUT = "logout"
+SUBMIT = "submit"
+STATUS_CHANGE = "status_change"
+NOTE = "note"
+CONFIG_CHANGE = "config_change"
+OFFICER_ADDED = "officer_added"
+
+
+def _digest(prev_hash: str, seq: int, at: str, actor: str, action: str, subject: str | None,
+            details: str) -> str:
+    canonical = json.dumps([seq, at, actor, action, subject, details], ensure_ascii=False,
+                           separators=(",", ":"))
+    return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+
+
+def head(db: sqlite_utils.Database) -> tuple[int, str]:
+    """(seq, hash) of the newest entry, or (0, GENESIS) for an empty log."""
+    row = db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    return (row[0], row[1]) if row else (0, GENESIS)
+
+
+def append(db: sqlite_utils.Database, *, actor: str, action: str, subject: str | None = None,
+           details: dict[str, Any] | None = None, at: str | None = None) -> str:
+    """Append one entry inside the caller's write transaction; return its hash."""
+    at = at or clock.utcnow()
+    body = json.dumps(details or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    last_seq, prev = head(db)
+    # seq is AUTOINCREMENT; under the write lock the next one is last_seq + 1
+    # unless rows were deleted, which the triggers forbid.
+    seq = last_seq + 1
+    digest = _digest(prev, seq, at, actor, action, subject, body)
+    db.execute(
+        "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [seq, at, actor, action, subject, body, prev, digest],
+    )
+    return digest
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    entries: int
+    head: str
+    broken_at: int | None = None
+    reason: str = ""  # a msgid: render with gateway.i18n.gettext
+
+
+def verify(db: sqlite_utils.Database) -> Verdict:
+    """Recompute the whole chain; report the first entry that does not fit."""
+    prev, expected_seq, count = GENESIS, 1, 0
+    for seq, at, actor, action, subject, details, prev_hash, digest in db.execute(
+        "SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_log ORDER BY seq"
+    ):
+        if seq != expected_seq:
+            return Verdict(False, count, prev, seq, N_("an entry before it is missing"))
+        if prev_hash != prev:
+            return Verdict(False, count, prev, seq, N_("it does not link to the previous entry"))
+        if _digest(prev, seq, at, actor, action, subject, details) != digest:
+            return Verdict(False, count, prev, seq, N_("its content does not match its hash"))
+        prev, expected_seq, count = digest, expected_seq + 1, count + 1
+    return Verdict(True, count, prev)
+
+
+def config_fingerprint(settings: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def record_config(db: sqlite_utils.Database, settings: dict[str, Any], *, actor: str = "system") -> bool:
+    """Append a config_change entry when the effective config differs from the last one seen."""
+    from gateway.cases import get_kv, set_kv
+
+    fingerprint = config_fingerprint(settings)
+    before = get_kv(db, "config_fingerprint")
+    if before == fingerprint:
+        return False
+    previous = json.loads(get_kv(db, "config_settings", "{}") or "{}")
+    changed = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
+    append(db, actor=actor, action=CONFIG_CHANGE, details={"changed": changed if before else ["initial"]})
+    set_kv(db, "config_fingerprint", fingerprint)
+    set_kv(db, "config_settings", json.dumps(settings, sort_keys=True, default=str))
+    return True
