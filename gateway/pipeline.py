@@ -120,13 +120,8 @@ class Pipeline:
 
     def _insert(self, db: sqlite_utils.Database, row: dict[str, Any],
                 on_commit: OnCommit | None) -> tuple[dict[str, Any], bool]:
-        if row["channel_message_id"] is not None:
-            existing = db.execute(
-                "SELECT * FROM requests WHERE channel = ? AND channel_message_id = ?",
-                [row["channel"], row["channel_message_id"]],
-            ).fetchone()
-            if existing is not None:
-                return self._as_dict(db, existing), False
+        # The claim is the INSERT itself: the unique (channel, channel_message_id)
+        # index decides, never a look-up before it.
         columns = ", ".join(list(row) + ["tracking_code"])
         marks = ", ".join("?" for _ in range(len(row) + 1))
         for _ in range(MAX_CODE_DRAWS):
@@ -145,7 +140,7 @@ class Pipeline:
             break
         else:
             raise RuntimeError("could not draw an unused tracking code")
-        if cursor.rowcount == 0:  # lost a race to the same message id
+        if cursor.rowcount == 0:  # this message id was claimed before
             existing = db.execute(
                 "SELECT * FROM requests WHERE channel = ? AND channel_message_id = ?",
                 [row["channel"], row["channel_message_id"]],
