@@ -255,6 +255,27 @@ def audit_list(ctx: Context, as_json: bool, limit: int) -> None:
         click.echo(f"{r['seq']:>6}  {r['at']}  {r['actor']:<12} {r['action']:<14} {r['subject'] or ''}  {r['details']}")
 
 
+@main.group("retention")
+def retention_group() -> None:
+    """Personal data retention (UU 27/2022)."""
+
+
+@retention_group.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only count what is due.")
+@pass_ctx
+def retention_purge(ctx: Context, dry_run: bool) -> None:
+    """Purge personal fields of requests closed and synced more than retention.days ago."""
+    from gateway import retention
+
+    node, days = ctx.node, ctx.config["retention.days"]
+    if dry_run:
+        count = len(retention.due(node.store.read(), days))
+    else:
+        count = node.store.write(lambda db: retention.purge(db, node.catalog, days))
+    click.echo(ctx._("%(n)d request(s) due for purge (retention %(days)d days).", n=count, days=days)
+               if dry_run else ctx._("%(n)d request(s) purged.", n=count))
+
+
 def _register_plugins() -> None:
     for name in COMMAND_MODULES:
         import_module(name).register(main)

@@ -95,3 +95,9 @@ def m004_audit_log(db: sqlite_utils.Database) -> None:
         "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
         "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
     )
+
+
+@migrations()
+def m005_purged_at(db: sqlite_utils.Database) -> None:
+    # Set when retention removed a request's personal fields (UU 27/2022, Pasal 44).
+    db.execute("ALTER TABLE requests ADD COLUMN purged_at TEXT")

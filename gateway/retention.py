@@ -1,0 +1,61 @@
+"""Retention: purge personal data once it is no longer needed (UU 27/2022, Pasal 44).
+
+A request's personal fields are kept while the case is open and until the
+regional server has acknowledged it (``synced``); once it has been closed for
+``retention.days`` the node keeps only code, service, status and the
+non-personal fields, and forgets the phone number. Other packages that hold
+personal data about a request (outbound SMS bodies, inbound message logs,
+USSD drafts) register a hook in ``PURGE_HOOKS``: a module exposing
+``purge_request(db, request_id)``, run in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from importlib import import_module
+
+import sqlite_utils
+
+from gateway import clock
+from gateway.catalog import Catalog
+
+PURGE_HOOKS: tuple[str, ...] = ()
+
+
+def due(db: sqlite_utils.Database, days: int, now: dt.datetime | None = None) -> list[dict]:
+    cutoff = clock.to_iso((now or clock.now()) - dt.timedelta(days=days))
+    return list(db.query(
+        "SELECT r.id, r.service, r.fields FROM requests r "
+        "WHERE r.purged_at IS NULL AND r.synced = 1 AND r.status = 'closed' AND "
+        "(SELECT max(at) FROM status_events e WHERE e.request_id = r.id AND e.status = 'closed') <= ?",
+        [cutoff],
+    ))
+
+
+def purge(db: sqlite_utils.Database, catalog: Catalog, days: int, now: dt.datetime | None = None) -> int:
+    """Purge every request that is due; run inside a write job. Returns how many."""
+    rows = due(db, days, now)
+    stamp = clock.to_iso(now or clock.now())
+    for row in rows:
+        service = catalog.service(row["service"])
+        personal = {f.name for f in service.fields if f.personal} if service else None
+        fields = json.loads(row["fields"]) if row["fields"] else {}
+        kept = {k: v for k, v in fields.items() if personal is not None and k not in personal}
+        db.execute("UPDATE requests SET fields = ?, phone = NULL, purged_at = ? WHERE id = ?",
+                   [json.dumps(kept, sort_keys=True), stamp, row["id"]])
+        db.execute("UPDATE status_events SET note = NULL WHERE request_id = ?", [row["id"]])
+        for name in PURGE_HOOKS:
+            import_module(name).purge_request(db, row["id"])
+    return len(rows)
+
+
+def register(scheduler, app) -> None:  # noqa: ANN001 - APScheduler and Flask objects
+    """Run the purge every six hours inside ``simpul serve``."""
+    from gateway.app import node_of
+
+    def job() -> None:
+        node = node_of(app)
+        node.store.write(lambda db: purge(db, node.catalog, node.config["retention.days"]))
+
+    scheduler.add_job(job, "interval", hours=6, id="retention", next_run_time=clock.now())

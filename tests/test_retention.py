@@ -1,0 +1,37 @@
+import datetime as dt
+import json
+
+from gateway import cases, retention
+from gateway.pipeline import Submission
+from tests.conftest import NIK
+
+
+def _closed_synced(node, values, service="SKTM", days_ago=0):
+    receipt = node.pipeline.submit(Submission("sms", service, values, sender="081234567890"))
+    rid = receipt.request["id"]
+    at = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    node.store.write(lambda db: cases.change_status(db, rid, "closed", actor="ani", note="diambil Siti", at=at))
+    node.store.write(lambda db: db.execute("UPDATE requests SET synced = 1 WHERE id = ?", [rid]))
+    return rid
+
+
+def test_purges_only_closed_synced_and_old_enough(node):
+    values = {"nik": NIK, "name": "Siti Aminah", "purpose": "sekolah anak"}
+    old = _closed_synced(node, values, days_ago=31)
+    recent = _closed_synced(node, values, days_ago=5)
+    unsynced = _closed_synced(node, values, days_ago=40)
+    node.store.write(lambda db: db.execute("UPDATE requests SET synced = 0 WHERE id = ?", [unsynced]))
+    open_one = node.pipeline.submit(Submission("sms", "SKTM", values)).request["id"]
+
+    purged = node.store.write(lambda db: retention.purge(db, node.catalog, 30))
+    assert purged == 1
+    db = node.store.read()
+    row = cases.get(db, old)
+    assert row["fields"] == {"purpose": "sekolah anak"} and row["phone"] is None and row["purged_at"]
+    assert row["status"] == "closed" and row["tracking_code"]
+    assert all(e["note"] is None for e in cases.history(db, old))
+    for kept in (recent, unsynced, open_one):
+        assert cases.get(db, kept)["fields"]["nik"] == NIK
+    assert node.store.write(lambda db: retention.purge(db, node.catalog, 30)) == 0
+    dump = json.dumps([dict(r) for r in db.query("SELECT * FROM requests WHERE id = ?", [old])])
+    assert NIK not in dump and "Siti" not in dump
