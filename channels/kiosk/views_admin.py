@@ -37,7 +37,7 @@ def sync_now():
     from sync.jobs import sync_now as run_sync
 
     try:
-        result = run_sync(current_app)
+        result = run_sync(current_app._get_current_object())  # type: ignore[attr-defined]
     except Exception:  # the panel must answer even when a pass blows up
         current_app.logger.exception("sync now failed")
         result = {"configured": True, "ok": False, "message": _("Sync failed; see the node log.")}
