@@ -142,5 +142,6 @@ def give_feedback(code: str):
     if problem is not None:
         return _track_page(code, feedback_error=problem.render(locale()), status=422)
     assert rating is not None
-    _node().store.write(lambda db: feedback.save(db, row["id"], rating, comment, locale()))
+    loc = locale()  # read here: the write job runs in the writer thread, outside the request
+    _node().store.write(lambda db: feedback.save(db, row["id"], rating, comment, loc))
     return redirect(url_for("portal.track", code=row["tracking_code"], thanks=1), 303)
