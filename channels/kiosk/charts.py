@@ -20,6 +20,7 @@ def stacked_bars(labels: list[str], series: dict[str, list[int]], title: str,
     n = max(1, len(labels))
     totals = [sum(values[i] for values in series.values()) for i in range(len(labels))]
     peak = max([1, *totals])
+    peak += peak % 2  # even, so the middle grid line is a whole number
     step = (width - pad_left - 8) / n
     bar_w = max(4.0, step * 0.7)
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height + legend_h}" role="img" '

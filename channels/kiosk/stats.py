@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
+from collections.abc import Callable
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -67,3 +68,16 @@ def duration_parts(seconds: float) -> tuple[int, int, int]:
     """(days, hours, minutes) for display."""
     minutes = int(seconds // 60)
     return minutes // 1440, (minutes % 1440) // 60, minutes % 60
+
+
+def duration_text(seconds: float, render: Callable[..., str]) -> str:
+    """'2 d 3 h', '5 h 10 min', '4 min' or 'under a minute', in the reader's language."""
+    days, hours, minutes = duration_parts(seconds)
+    parts = []
+    if days:
+        parts.append(render("%(n)d d", n=days))
+    if hours:
+        parts.append(render("%(n)d h", n=hours))
+    if minutes and not days:
+        parts.append(render("%(n)d min", n=minutes))
+    return " ".join(parts) or render("under a minute")

@@ -24,7 +24,7 @@ def _sync_page(result: dict | None = None, status: int = 200):
     events = db.execute("SELECT count(*) FROM status_events WHERE synced = 0").fetchone()[0]
     return render_template("kiosk/sync.html", stats=figures, events_backlog=events, result=result,
                            configured=bool(_node().config["sync.url"]),
-                           oldest=stats.duration_parts(figures["oldest_unsynced_age_s"] or 0)), status
+                           oldest=stats.duration_text(figures["oldest_unsynced_age_s"] or 0, _)), status
 
 
 @blueprint.get("/sync")
@@ -68,5 +68,5 @@ def dashboard():
         channel_chart=charts.stacked_bars(labels, figures.by_channel, _("Requests per day by channel")),
         service_chart=charts.stacked_bars(labels, by_service, _("Requests per day by service")),
         status_chart=charts.hbars(status_items, _("Requests by status")),
-        median=stats.duration_parts(figures.median_to_ready_s) if figures.median_to_ready_s is not None else None,
+        median=stats.duration_text(figures.median_to_ready_s, _) if figures.median_to_ready_s is not None else None,
     )

@@ -64,10 +64,13 @@ def _request_or_404(code: str) -> dict:
 def _detail(row: dict, *, error: str | None = None, status: int = 200):
     db = _node().store.read()
     service = _node().catalog.service(row["service"])
+    # catalog order first (NIK, name, address ...), then anything the catalog no longer has
+    order = [f.name for f in service.fields] if service else []
+    names = [n for n in order if n in row["fields"]] + [n for n in row["fields"] if n not in order]
     fields = []
-    for name, value in row["fields"].items():
+    for name in names:
         field = service.field(name) if service else None
-        fields.append((field.text("label", locale()) if field else name, value))
+        fields.append((field.text("label", locale()) if field else name, row["fields"][name]))
     binding = form_binding()
     return render_template(
         "kiosk/detail.html", row=row, service=service, fields=fields, history=cases.history(db, row["id"]),
