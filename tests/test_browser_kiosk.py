@@ -140,7 +140,40 @@ def test_assisted_submission_receipt_and_queue(page, server):
     assert events == [("received", "siti"), ("ready", "siti"), ("ready", "siti"), ("closed", "siti")]
 
 
+def _seed_history(server, n=40):
+    """Two weeks of requests from every channel, some of them ready (a realistic dashboard)."""
+    import datetime as dt
+    import random
+
+    from gateway import cases, clock
+    from gateway.config import load_config
+    from gateway.node import Node
+    from gateway.pipeline import Submission
+
+    rng = random.Random(7)
+    node = Node(load_config(overrides={"storage": {"path": str(server.db_path)}, "jobs": {"enabled": False}}))
+    try:
+        for i in range(n):
+            channel = rng.choice(["sms", "sms", "sms", "ussd", "ussd", "kiosk", "web"])
+            service, values = rng.choice([
+                ("DOMISILI", {"nik": NIK, "name": "Warga", "address": "Krajan"}),
+                ("SKTM", {"nik": NIK, "name": "Warga", "purpose": "sekolah"}),
+                ("ADUAN", {"message": "lampu jalan mati"}),
+            ])
+            row = node.pipeline.submit(Submission(channel, service, values)).request
+            created = clock.now() - dt.timedelta(days=rng.randint(0, 13), hours=rng.randint(0, 6))
+            node.store.write(lambda db, r=row, c=created: db.execute(
+                "UPDATE requests SET created_at = ? WHERE id = ?", [clock.to_iso(c), r["id"]]))
+            if i % 3 == 0:
+                ready_at = clock.to_iso(created + dt.timedelta(hours=rng.randint(2, 30)))
+                node.store.write(lambda db, r=row, at=ready_at: cases.change_status(
+                    db, r["id"], "ready", actor="siti", at=at))
+    finally:
+        node.close()
+
+
 def test_sync_panel_and_dashboard(page, server):
+    _seed_history(server)
     _login(page, server)
     page.click("nav a:has-text('Sinkron')")
     page.click("button:has-text('Sinkron sekarang')")

@@ -15,7 +15,8 @@ def stacked_bars(labels: list[str], series: dict[str, list[int]], title: str,
                  width: int = 640, height: int = 220) -> str:
     """A stacked bar per label (day), one colour per series, with a legend."""
     pad_left, pad_bottom, pad_top = 32, 34, 10
-    legend_h = 18 * ((len(series) + 3) // 4)
+    legend = _legend_positions([f"{name} ({sum(values)})" for name, values in series.items()], width, pad_left)
+    legend_h = 20 * (1 + max((row for _, row in legend), default=0))
     plot_h = height - pad_bottom - pad_top
     n = max(1, len(labels))
     totals = [sum(values[i] for values in series.values()) for i in range(len(labels))]
@@ -42,13 +43,24 @@ def stacked_bars(labels: list[str], series: dict[str, list[int]], title: str,
         if n <= 16 or i % 2 == 0:
             parts.append(f'<text class="axis" x="{x + bar_w / 2:.1f}" y="{pad_top + plot_h + 16}" '
                          f'text-anchor="middle">{escape(label)}</text>')
-    for k, name in enumerate(series):
-        lx = pad_left + (k % 4) * 150
-        ly = height + 18 * (k // 4)
-        parts.append(f'<rect class="s{k % SERIES_CLASSES}" x="{lx}" y="{ly - 10}" width="12" height="12"/>'
-                     f'<text class="legend" x="{lx + 16}" y="{ly}">{escape(name)} ({sum(series[name])})</text>')
+    for k, (name, (lx, row)) in enumerate(zip(series, legend, strict=True)):
+        ly = height + 20 * row
+        parts.append(f'<rect class="s{k % SERIES_CLASSES}" x="{lx:.0f}" y="{ly - 10}" width="12" height="12"/>'
+                     f'<text class="legend" x="{lx + 16:.0f}" y="{ly}">{escape(name)} ({sum(series[name])})</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _legend_positions(labels: list[str], width: int, left: int) -> list[tuple[float, int]]:
+    """(x, row) of each legend entry, flowing left to right and wrapping (no text overlaps)."""
+    positions, x, row = [], float(left), 0
+    for label in labels:
+        w = 16 + 7.2 * len(label) + 18  # swatch + text at ~13px + gap
+        if x > left and x + w > width:
+            x, row = float(left), row + 1
+        positions.append((x, row))
+        x += w
+    return positions
 
 
 def hbars(items: list[tuple[str, int]], title: str, width: int = 640) -> str:

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections.abc import Callable
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
 from gateway import clock
+from gateway.i18n import N_
+
+DAYS, HOURS, MINUTES = N_("%(n)d d"), N_("%(n)d h"), N_("%(n)d min")
+UNDER_A_MINUTE = N_("under a minute")
 
 
 @dataclass
@@ -75,9 +79,9 @@ def duration_text(seconds: float, render: Callable[..., str]) -> str:
     days, hours, minutes = duration_parts(seconds)
     parts = []
     if days:
-        parts.append(render("%(n)d d", n=days))
+        parts.append(render(DAYS, n=days))
     if hours:
-        parts.append(render("%(n)d h", n=hours))
+        parts.append(render(HOURS, n=hours))
     if minutes and not days:
-        parts.append(render("%(n)d min", n=minutes))
-    return " ".join(parts) or render("under a minute")
+        parts.append(render(MINUTES, n=minutes))
+    return " ".join(parts) or render(UNDER_A_MINUTE)
