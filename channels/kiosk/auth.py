@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, redirect, render_template, request, url_for
 
 from channels.kiosk import accounts, sessions, throttle
-from channels.kiosk.blueprint import blueprint, current_session
+from channels.kiosk.blueprint import blueprint, current_session, timeouts
 from channels.web import csrf
 from channels.web.ui import _
 from gateway.app import node_of
@@ -71,7 +71,11 @@ def login_submit():
         return _page(_("Wrong username or password."), username, 401)
     old = request.cookies.get(sessions.COOKIE)
 
+    idle = timeouts()
+
     def start(db):
+        sessions.purge_expired(db, idle)  # sessions nobody came back to
+        throttle.forget_old(db)
         throttle.clear(db, username, client)
         if old:
             sessions.delete(db, sessions.hash_id(old))

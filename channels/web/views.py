@@ -145,3 +145,9 @@ def give_feedback(code: str):
     loc = locale()  # read here: the write job runs in the writer thread, outside the request
     _node().store.write(lambda db: feedback.save(db, row["id"], rating, comment, loc))
     return redirect(url_for("portal.track", code=row["tracking_code"], thanks=1), 303)
+
+
+@blueprint.errorhandler(404)
+def _not_found(_error):
+    return render_template("portal/message.html", title=_("Not found"),
+                           message=_("This page does not exist.")), 404
