@@ -124,3 +124,15 @@ def test_actions_need_the_session_csrf_token(kiosk, node, requests_):
     data["csrf_token"] = "x" + data["csrf_token"][1:]
     assert kiosk.post(f"/kiosk/requests/{row['tracking_code']}/status", data=data).status_code == 400
     assert len(_events(node, row["id"])) == 1
+
+
+def test_queue_pages_fifty_at_a_time(kiosk, node):
+    for i in range(queue.PAGE_SIZE + 3):
+        node.pipeline.submit(Submission("sms", "ADUAN", {"message": f"aduan {i}"}))
+    codes_in_order = [r[0] for r in node.store.read().execute("SELECT tracking_code FROM requests ORDER BY seq DESC")]
+    first = kiosk.get("/kiosk/queue").get_data(as_text=True)
+    assert all(c in first for c in codes_in_order[:50]) and not any(c in first for c in codes_in_order[50:])
+    assert "page=2" in first and "page=0" not in first
+    second = kiosk.get("/kiosk/queue?page=2").get_data(as_text=True)
+    assert all(c in second for c in codes_in_order[50:]) and "page=1" in second and "page=3" not in second
+    assert kiosk.get("/kiosk/queue?page=zz").status_code == 200

@@ -110,12 +110,13 @@ def _track_page(code: str, *, feedback_error: str | None = None, status: int = 2
         return redirect(url_for("portal.track", code=row["tracking_code"]), 301)
     db = _node().store.read()
     service = _node().catalog.service(row["service"])
+    new = request.args.get("new") == "1"
     url = track_url(_node().config, row["tracking_code"], request.host_url)
     binding = csrf.anon_binding()
     return render_template(
         "portal/track.html", row=row, service=service, history=cases.history(db, row["id"]),
-        status_label=lambda s: cases.status_label(s, locale()), new=request.args.get("new") == "1",
-        qr=qr_svg(url, _("QR code of the tracking link")), url=url,
+        status_label=lambda s: cases.status_label(s, locale()), new=new,
+        qr=qr_svg(url, _("QR code of the tracking link")) if new else "", url=url,
         feedback=feedback.get(db, row["id"]), feedback_error=feedback_error,
         csrf_token=csrf.token(binding), thanks=request.args.get("thanks") == "1",
     ), status
