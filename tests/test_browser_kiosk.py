@@ -105,6 +105,10 @@ def test_assisted_submission_receipt_and_queue(page, server):
     page.set_viewport_size({"width": 220, "height": 700})  # ~58 mm at 96 dpi
     assert not page.is_visible("header.top") and not page.is_visible("[data-print]")
     shot(page, "kiosk-receipt-print")
+    pdf = page.pdf(prefer_css_page_size=True, print_background=False)
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1  # the whole slip on one 58 mm page
+    size = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)", pdf)
+    assert abs(float(size.group(1)) - 58 / 25.4 * 72) < 2  # 58 mm wide, in PDF points
     page.emulate_media(media="screen")
     page.set_viewport_size({"width": 1024, "height": 768})
     with server.db() as db:

@@ -14,6 +14,12 @@
       window.setTimeout(function () { submitter.disabled = true; }, 0);
     }
   });
+  // back/forward cache: a page shown again must be usable again
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) { return; }
+    document.querySelectorAll("form[data-sent]").forEach(function (form) { delete form.dataset.sent; });
+    document.querySelectorAll("button[data-once]").forEach(function (b) { b.disabled = false; });
+  });
   var print = document.querySelector("[data-print]");
   if (print) {
     print.hidden = false;
