@@ -228,3 +228,14 @@ def test_session_cookie_alone_does_not_survive_an_officer_reset(client, node, of
     login(client)
     node.store.write(lambda db: accounts.add_officer(db, "siti", "kata-sandi-baru", "officer", replace=True))
     assert client.get("/kiosk/").status_code == 303
+
+
+def test_verify_refuses_inactive_unknown_and_overlong(node):
+    long_pw = "x" * accounts.MAX_PASSWORD_LENGTH
+    node.store.write(lambda db: accounts.add_officer(db, "panjang", long_pw, "officer"))
+    officer = accounts.get_officer(node.store.read(), "PANJANG")
+    assert accounts.verify(officer, long_pw)
+    assert not accounts.verify(officer, long_pw + "y")  # not silently truncated
+    assert not accounts.verify(None, long_pw)
+    node.store.write(lambda db: db.execute("UPDATE officers SET active = 0"))
+    assert not accounts.verify(accounts.get_officer(node.store.read(), "panjang"), long_pw)

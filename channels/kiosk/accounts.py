@@ -75,9 +75,10 @@ def get_officer(db: sqlite_utils.Database, username: str) -> dict[str, Any] | No
 
 def verify(officer: dict[str, Any] | None, password: str) -> bool:
     """Constant-work check: an unknown officer still costs one argon2 verify."""
-    if len(password) > MAX_PASSWORD_LENGTH:
+    too_long = len(password) > MAX_PASSWORD_LENGTH  # never a stored password; still costs one verify
+    if too_long:
         password = password[:MAX_PASSWORD_LENGTH]
-    stored = officer["password_hash"] if officer and officer["active"] else _DUMMY_HASH
+    stored = officer["password_hash"] if officer and officer["active"] and not too_long else _DUMMY_HASH
     try:
         HASHER.verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
