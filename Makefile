@@ -57,6 +57,7 @@ locales-compile: install
 
 bench: install
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/web_pages.py
 
 clean:
 	rm -rf build dist *.egg-info

@@ -60,6 +60,8 @@ SETTINGS: tuple[Setting, ...] = (
     # --- kiosk -------------------------------------------------------------
     Setting("kiosk.idle_timeout_minutes", 10, "Officer session ends after this long without activity (shared screen)."),
     Setting("kiosk.absolute_timeout_hours", 8, "Officer session ends this long after login whatever the activity."),
+    Setting("kiosk.login_free_attempts", 5, "Failed logins allowed per (username, client address) before each further failure imposes a wait."),
+    Setting("kiosk.login_max_delay_seconds", 900, "Longest wait after repeated failed logins (the wait doubles from 30 s; no account lockout)."),
     # --- sync (node side) --------------------------------------------------
     Setting("sync.url", "", "Regional server base URL; empty disables sync."),
     Setting("sync.interval_seconds", 300, "Seconds between sync passes while the server is reachable."),

@@ -1,4 +1,9 @@
-"""Placeholder: this channel is built by its own issue."""
+"""The officers' kiosk (``/kiosk/``): login, assisted submission, receipt, queue, sync, dashboard.
+
+Runs on a shared touch screen or laptop in the village office, so sessions
+are short (idle timeout), every form carries a CSRF token and pages with
+personal data are never cached.
+"""
 
 from __future__ import annotations
 
@@ -7,3 +12,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Wire this channel's routes into the node app."""
+    from channels.kiosk import auth, views_admin, views_officers, views_queue, views_submit  # noqa: F401 - routes
+    from channels.kiosk.blueprint import blueprint
+    from channels.web.ui import install_ui
+
+    install_ui(app)
+    app.register_blueprint(blueprint)

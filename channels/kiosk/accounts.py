@@ -1,0 +1,95 @@
+"""Officer accounts and their passwords (argon2id at OWASP parameters).
+
+OWASP's Password Storage Cheat Sheet recommends argon2id with at least
+19 MiB of memory, 2 iterations and 1 lane; that costs a few tens of
+milliseconds on the node's small CPU, cheap for a login and expensive for
+someone who copied the database. Hashes carry their parameters, so raising
+them later re-hashes each officer on their next successful login.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from channels.kiosk.errors import AccountError
+from gateway import clock
+
+ROLES = ("officer", "admin")
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; a cap stops a megabyte-long "password"
+HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_len=32, salt_len=16)
+# Verified against when the username is unknown, so "no such officer" and
+# "wrong password" take the same time and cannot be told apart.
+_DUMMY_HASH = HASHER.hash("simpul-no-such-officer")
+
+
+def check_password_policy(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(f"password must be at most {MAX_PASSWORD_LENGTH} characters")
+
+
+def normalize_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def check_username(username: str) -> str:
+    name = normalize_username(username)
+    if not (1 <= len(name) <= 64) or not all(c.isalnum() or c in "._-" for c in name):
+        raise AccountError("username must be 1-64 letters, digits, '.', '_' or '-'")
+    return name
+
+
+def add_officer(db: sqlite_utils.Database, username: str, password: str, role: str = "officer",
+                *, replace: bool = False) -> dict[str, Any]:
+    """Create (or, with ``replace``, reset) an officer; run inside a write job."""
+    name = check_username(username)
+    if role not in ROLES:
+        raise AccountError(f"role must be one of: {', '.join(ROLES)}")
+    check_password_policy(password)
+    exists = db.execute("SELECT 1 FROM officers WHERE username = ?", [name]).fetchone()
+    if exists and not replace:
+        raise AccountError(f"officer {name} already exists")
+    now = clock.utcnow()
+    row = {"username": name, "password_hash": HASHER.hash(password), "role": role, "active": 1,
+           "created_at": now, "updated_at": now}
+    if exists:
+        db.execute("UPDATE officers SET password_hash = ?, role = ?, active = 1, updated_at = ? WHERE username = ?",
+                   [row["password_hash"], role, now, name])
+        db.execute("DELETE FROM kiosk_sessions WHERE username = ?", [name])  # a reset ends old sessions
+    else:
+        db["officers"].insert(row)
+    return {k: row[k] for k in ("username", "role", "created_at")}
+
+
+def get_officer(db: sqlite_utils.Database, username: str) -> dict[str, Any] | None:
+    rows = db.query("SELECT username, role, active, password_hash FROM officers WHERE username = ?",
+                    [normalize_username(username)])
+    return next(iter(rows), None)
+
+
+def verify(officer: dict[str, Any] | None, password: str) -> bool:
+    """Constant-work check: an unknown officer still costs one argon2 verify."""
+    too_long = len(password) > MAX_PASSWORD_LENGTH  # never a stored password; still costs one verify
+    if too_long:
+        password = password[:MAX_PASSWORD_LENGTH]
+    stored = officer["password_hash"] if officer and officer["active"] and not too_long else _DUMMY_HASH
+    try:
+        HASHER.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    return officer is not None and bool(officer["active"])
+
+
+def needs_rehash(officer: dict[str, Any]) -> bool:
+    return HASHER.check_needs_rehash(officer["password_hash"])
+
+
+def rehash(db: sqlite_utils.Database, username: str, password: str) -> None:
+    db.execute("UPDATE officers SET password_hash = ?, updated_at = ? WHERE username = ?",
+               [HASHER.hash(password), clock.utcnow(), username])

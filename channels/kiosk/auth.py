@@ -1,0 +1,100 @@
+"""Officer login and logout, with throttling of failed attempts per (user, address)."""
+
+from __future__ import annotations
+
+from flask import current_app, g, redirect, render_template, request, url_for
+
+from channels.kiosk import accounts, sessions, throttle
+from channels.kiosk.blueprint import blueprint, current_session, timeouts
+from channels.web import csrf
+from channels.web.ui import _
+from gateway.app import node_of
+
+
+def _policy() -> throttle.Policy:
+    config = node_of(current_app).config
+    return throttle.Policy(free=config["kiosk.login_free_attempts"],
+                           max_delay=config["kiosk.login_max_delay_seconds"])
+
+
+def _safe_next(target: str | None) -> str:
+    """Only our own kiosk pages: no open redirect through ?next=."""
+    if target and target.startswith("/kiosk/") and not target.startswith("//") and "\\" not in target:
+        return target.rstrip("?")
+    return url_for("kiosk.home")
+
+
+def _page(error: str | None = None, username: str = "", status: int = 200):
+    notice = None
+    if request.args.get("expired") == "1" or g.get("kiosk_session_expired"):
+        notice = _("Your session ended after a period without activity. Please log in again.")
+    elif request.args.get("bye") == "1":
+        notice = _("You have logged out.")
+    return render_template("kiosk/login.html", error=error, notice=notice, username=username,
+                           next=_safe_next(request.values.get("next")),
+                           csrf_token=csrf.token(csrf.anon_binding())), status
+
+
+@blueprint.get("/login")
+def login():
+    if current_session() is not None:
+        return redirect(_safe_next(request.args.get("next")), 303)
+    return _page()
+
+
+def _wait_message(seconds: int) -> str:
+    minutes = (seconds + 59) // 60
+    if seconds <= 90:
+        return _("Too many failed attempts. Wait %(n)d seconds and try again.", n=seconds)
+    return _("Too many failed attempts. Wait %(n)d minutes and try again.", n=minutes)
+
+
+@blueprint.post("/login")
+def login_submit():
+    if not csrf.valid(csrf.sent_anon_binding(), request.form.get(csrf.FIELD)):
+        return _page(_("The login form expired. Please try again."), status=400)
+    store = node_of(current_app).store
+    username = accounts.normalize_username(request.form.get("username", ""))[:64]
+    password = request.form.get("password", "")
+    client = request.remote_addr or "?"
+    if not username or not password:
+        return _page(_("Enter your username and password."), username, 400)
+    wait = throttle.wait_seconds(store.read(), username, client)
+    if wait:
+        return _page(_wait_message(wait), username, 429)
+    officer = accounts.get_officer(store.read(), username)
+    if not accounts.verify(officer, password):
+        policy = _policy()
+        wait = store.write(lambda db: throttle.record_failure(db, username, client, policy))
+        if wait:
+            return _page(_wait_message(wait), username, 429)
+        return _page(_("Wrong username or password."), username, 401)
+    old = request.cookies.get(sessions.COOKIE)
+
+    idle = timeouts()
+
+    def start(db):
+        sessions.purge_expired(db, idle)  # sessions nobody came back to
+        throttle.forget_old(db)
+        throttle.clear(db, username, client)
+        if old:
+            sessions.delete(db, sessions.hash_id(old))
+        if accounts.needs_rehash(officer):
+            accounts.rehash(db, username, password)
+        return sessions.create(db, username)
+
+    session_id = store.write(start)
+    current_app.logger.info("kiosk login: %s", username)
+    response = redirect(_safe_next(request.form.get("next")), 303)
+    response.set_cookie(sessions.COOKIE, session_id, path="/kiosk", httponly=True, samesite="Strict",
+                        secure=request.is_secure)
+    return response
+
+
+@blueprint.post("/logout")
+def logout():
+    session = g.kiosk_session
+    node_of(current_app).store.write(lambda db: sessions.delete(db, session["id_hash"]))
+    response = redirect(url_for("kiosk.login", bye=1), 303)
+    response.delete_cookie(sessions.COOKIE, path="/kiosk")
+    return response

@@ -1,0 +1,75 @@
+"""The kiosk blueprint and its guard: every page but the login needs a live session.
+
+The guard runs before each kiosk view: it loads the server-side session from
+the cookie, ends it when idle or too old, refreshes its last-seen time and
+checks the CSRF token of every POST before any view (and so any write) runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlencode
+
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+
+from channels.kiosk import sessions
+from channels.web import csrf
+from channels.web.ui import _
+from gateway.app import node_of
+
+blueprint = Blueprint("kiosk", __name__, url_prefix="/kiosk")
+OPEN_ENDPOINTS = {"kiosk.login", "kiosk.login_submit"}
+
+
+def timeouts() -> sessions.Timeouts:
+    config = node_of(current_app).config
+    return sessions.Timeouts(idle=dt.timedelta(minutes=config["kiosk.idle_timeout_minutes"]),
+                             absolute=dt.timedelta(hours=config["kiosk.absolute_timeout_hours"]))
+
+
+def current_session() -> dict | None:
+    """The live session of this request (expired ones are deleted), or None."""
+    if "kiosk_session" in g:
+        return g.kiosk_session
+    store = node_of(current_app).store
+    found = sessions.load(store.read(), request.cookies.get(sessions.COOKIE))
+    g.kiosk_session_expired = False
+    if found is not None and sessions.expired(found, timeouts()):
+        store.write(lambda db: sessions.delete(db, found["id_hash"]))
+        g.kiosk_session_expired = True
+        found = None
+    g.kiosk_session = found
+    return found
+
+
+def form_binding() -> str:
+    return g.kiosk_session["csrf_secret"]
+
+
+@blueprint.before_request
+def _guard():
+    if request.endpoint in OPEN_ENDPOINTS or request.endpoint is None:
+        return None
+    session = current_session()
+    if session is None:
+        args = {"next": request.full_path if request.method == "GET" else url_for("kiosk.home")}
+        if g.get("kiosk_session_expired"):
+            args["expired"] = "1"
+        response = redirect(f"{url_for('kiosk.login')}?{urlencode(args)}", 303)
+        response.delete_cookie(sessions.COOKIE, path="/kiosk")
+        return response
+    if request.method == "POST" and not csrf.valid(session["csrf_secret"], request.form.get(csrf.FIELD)):
+        return render_template("kiosk/message.html", title=_("This form has expired"),
+                               message=_("Please go back, reload the page and try again.")), 400
+    node_of(current_app).store.write(lambda db: sessions.touch(db, session["id_hash"]))
+    g.officer = session
+    return None
+
+
+@blueprint.context_processor
+def _kiosk_context():
+    session = g.get("kiosk_session")
+    context = {"officer": session, "idle_seconds": int(timeouts().idle.total_seconds())}
+    if session:
+        context["csrf_token"] = csrf.token(session["csrf_secret"])
+    return context

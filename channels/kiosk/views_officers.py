@@ -1,0 +1,63 @@
+"""Admins see the officer accounts and can switch one off (and on again).
+
+Accounts are created from the node's shell (``simpul officer add``) so a
+password never travels through the kiosk; switching an account off ends its
+sessions at once, e.g. when an officer leaves or a password may be known.
+"""
+
+from __future__ import annotations
+
+from flask import abort, current_app, g, redirect, render_template, request, url_for
+
+from channels.kiosk.blueprint import blueprint
+from channels.web.ui import _
+from gateway import clock
+from gateway.app import node_of
+
+
+def _admin_only() -> None:
+    if g.officer["role"] != "admin":
+        abort(403)
+
+
+@blueprint.get("/officers")
+def officers():
+    _admin_only()
+    rows = list(node_of(current_app).store.read().query(
+        "SELECT o.username, o.role, o.active, o.created_at, "
+        "(SELECT count(*) FROM kiosk_sessions s WHERE s.username = o.username) AS sessions "
+        "FROM officers o ORDER BY o.username"))
+    return render_template("kiosk/officers.html", rows=rows, error=request.args.get("error"))
+
+
+@blueprint.post("/officers/<username>/active")
+def officer_active(username: str):
+    _admin_only()
+    active = request.form.get("active") == "1"
+    if username == g.officer["username"] and not active:
+        return redirect(url_for("kiosk.officers", error="self"), 303)
+
+    def apply(db):
+        found = db.execute("UPDATE officers SET active = ?, updated_at = ? WHERE username = ?",
+                           [1 if active else 0, clock.utcnow(), username]).rowcount
+        if found and not active:
+            db.execute("DELETE FROM kiosk_sessions WHERE username = ?", [username])
+        return found
+
+    if not node_of(current_app).store.write(apply):
+        abort(404)
+    current_app.logger.info("kiosk officer %s %s by %s", username, "enabled" if active else "disabled",
+                            g.officer["username"])
+    return redirect(url_for("kiosk.officers"), 303)
+
+
+@blueprint.errorhandler(403)
+def _forbidden(_error):
+    return render_template("kiosk/message.html", title=_("Not allowed"),
+                           message=_("Only an administrator can open this page.")), 403
+
+
+@blueprint.errorhandler(404)
+def _not_found(_error):
+    return render_template("kiosk/message.html", title=_("Not found"),
+                           message=_("This page or request does not exist.")), 404

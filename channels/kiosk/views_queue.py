@@ -1,0 +1,114 @@
+"""The officer's queue: filters, search, detail with history, status actions.
+
+Each action is one status event written by ``cases.change_status`` inside a
+write job. Its event id is derived from the action form's one-time token, so
+a double click on "Mark ready" records one event, not two.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import abort, current_app, g, redirect, render_template, request, url_for
+
+from channels.kiosk import queue
+from channels.kiosk.blueprint import blueprint, form_binding
+from channels.web import csrf
+from channels.web.ui import _, locale
+from gateway import cases, codes
+from gateway.app import node_of
+from gateway.errors import StatusError
+
+EVENT_NAMESPACE = uuid.UUID("6f1c63b2-5d0e-4d55-9a43-6a1f3c0e9b11")
+ACTIONS = ("in_progress", "ready", "rejected", "closed")
+
+
+def _node():
+    return node_of(current_app)
+
+
+def _label(status: str) -> str:
+    return cases.status_label(status, locale())
+
+
+@blueprint.get("/queue")
+def queue_list():
+    args = request.args
+    try:
+        page = int(args.get("page", "1"))
+    except ValueError:
+        page = 1
+    filters = queue.Filters(
+        status=args.get("status", "") if args.get("status", "") in cases.STATUSES else "",
+        service=args.get("service", "")[:20], channel=args.get("channel", "")[:20],
+        q=args.get("q", "")[:60], page=page,
+    )
+    db = _node().store.read()
+    rows, more, understood = queue.find(db, filters)
+    return render_template("kiosk/queue.html", rows=rows, more=more, understood=understood, filters=filters,
+                           statuses=cases.STATUSES, services=_node().catalog.services,
+                           channels=sorted({"sms", "ussd", "kiosk", "web", *queue.channels_in_use(db)}),
+                           status_label=_label)
+
+
+def _request_or_404(code: str) -> dict:
+    try:
+        row = cases.get_by_code(_node().store.read(), code)
+    except codes.CodeError:
+        abort(404)
+    if row is None:
+        abort(404)
+    return row
+
+
+def _detail(row: dict, *, error: str | None = None, status: int = 200):
+    db = _node().store.read()
+    service = _node().catalog.service(row["service"])
+    # catalog order first (NIK, name, address ...), then anything the catalog no longer has
+    order = [f.name for f in service.fields] if service else []
+    names = [n for n in order if n in row["fields"]] + [n for n in row["fields"] if n not in order]
+    fields = []
+    for name in names:
+        field = service.field(name) if service else None
+        fields.append((field.text("label", locale()) if field else name, row["fields"][name]))
+    binding = form_binding()
+    return render_template(
+        "kiosk/detail.html", row=row, service=service, fields=fields, history=cases.history(db, row["id"]),
+        status_label=_label, error=error, done=request.args.get("done"),
+        actions=[s for s in ACTIONS if cases.can_move(row["status"], s)],
+        form_token=csrf.new_form_token(binding),
+    ), status
+
+
+@blueprint.get("/requests/<code>")
+def detail(code: str):
+    return _detail(_request_or_404(code))
+
+
+@blueprint.post("/requests/<code>/status")
+def change(code: str):
+    row = _request_or_404(code)
+    nonce = csrf.form_nonce(form_binding(), request.form.get(csrf.FORM_FIELD))
+    if nonce is None:
+        return _detail(row, error=_("This form has expired. Please try again."), status=400)
+    wanted = request.form.get("status", "")
+    note = request.form.get("note", "").strip()[:500] or None
+    if wanted == "note":
+        if not note:
+            return _detail(row, error=_("Write a note first."), status=422)
+        wanted = row["status"]
+    if wanted not in cases.STATUSES:
+        return _detail(row, error=_("Unknown action."), status=422)
+    if wanted == "rejected" and not note:
+        return _detail(row, error=_("Say why the request is rejected (the citizen is told)."), status=422)
+    event_id = str(uuid.uuid5(EVENT_NAMESPACE, f"kiosk:{nonce}"))
+    actor = g.officer["username"]
+    try:
+        _node().store.write(lambda db: cases.change_status(db, row["id"], wanted, actor=actor, note=note,
+                                                           event_id=event_id))
+    except StatusError:
+        current = cases.get(_node().store.read(), row["id"]) or row
+        return _detail(current, status=409, error=_(
+            "This request is already \u201c%(current)s\u201d; it cannot be changed to \u201c%(wanted)s\u201d.",
+            current=_label(current["status"]), wanted=_label(wanted)))
+    return redirect(url_for("kiosk.detail", code=row["tracking_code"], done=wanted), 303)

@@ -1,0 +1,28 @@
+// Kiosk niceties; every page works without this file.
+// - a submit button marked data-once is disabled after the first click (the
+//   server also ignores a second submission of the same form token);
+// - the receipt page's Print button is shown and calls window.print().
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset.sent === "1") { event.preventDefault(); return; }
+    form.dataset.sent = "1";
+    var submitter = event.submitter;
+    if (submitter && submitter.hasAttribute("data-once")) {
+      // disabled a tick later so the clicked button still sends its name/value
+      window.setTimeout(function () { submitter.disabled = true; }, 0);
+    }
+  });
+  // back/forward cache: a page shown again must be usable again
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) { return; }
+    document.querySelectorAll("form[data-sent]").forEach(function (form) { delete form.dataset.sent; });
+    document.querySelectorAll("button[data-once]").forEach(function (b) { b.disabled = false; });
+  });
+  var print = document.querySelector("[data-print]");
+  if (print) {
+    print.hidden = false;
+    print.addEventListener("click", function () { window.print(); });
+  }
+})();
