@@ -38,10 +38,11 @@ def test_sigkill_during_concurrent_writes(tmp_path):
     for cycle in range(6):
         proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db_path), f"c{cycle}"],
                                 stdout=subprocess.PIPE, text=True)
-        time.sleep(0.6 + rng.random() * 0.8)
+        first = proc.stdout.readline()  # kill only once writes are flowing (start-up may be slow)
+        time.sleep(rng.random() * 0.8)
         proc.send_signal(signal.SIGKILL)
         out, _ = proc.communicate()
-        acknowledged += [line for line in out.splitlines() if line.strip()]
+        acknowledged += [line for line in (first + out).splitlines() if line.strip()]
     assert len(acknowledged) > 50
     db = connect(db_path)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
