@@ -134,24 +134,43 @@ def service_pages(catalog: Catalog, locale: str) -> list[list[int]]:
                     _reserve(locale, _(locale, CHOOSE_SERVICE)), _list_footers(locale))
 
 
-def _chunks(text: str, size: int) -> list[str]:
-    """Split at spaces/newlines into pieces of at most ``size`` characters."""
+def _words(line: str, size: int) -> list[str]:
+    """Wrap one line at spaces into pieces of at most ``size`` characters."""
     pieces: list[str] = []
     current = ""
-    for token in re.split(r"(?<=[ \n])", text):
-        while len(token) > size:  # a word longer than a page
+    for word in line.split(" "):
+        while len(word) > size:  # a word longer than a page
             if current:
-                pieces.append(current.rstrip())
+                pieces.append(current)
                 current = ""
-            pieces.append(token[:size])
-            token = token[size:]
-        if len(current) + len(token.rstrip()) > size:
-            pieces.append(current.rstrip())
-            current = ""
-        current += token
-    if current.strip() or not pieces:
-        pieces.append(current.rstrip())
+            pieces.append(word[:size])
+            word = word[size:]
+        candidate = f"{current} {word}" if current else word
+        if len(candidate) > size:
+            pieces.append(current)
+            current = word
+        else:
+            current = candidate
+    if current or not pieces:
+        pieces.append(current)
     return pieces
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    """Pages of whole lines where they fit; a line longer than a page is wrapped."""
+    pages: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        for piece in _words(line, size) if len(line) > size else [line]:
+            candidate = f"{current}\n{piece}" if current else piece
+            if len(candidate) > size:
+                pages.append(current)
+                current = piece
+            else:
+                current = candidate
+    if current or not pages:
+        pages.append(current)
+    return pages
 
 
 def _info_text(service: Service, locale: str) -> str:
