@@ -17,10 +17,11 @@ from collections import Counter, deque
 import pytest
 
 from channels.ussd import sessions
+from channels.ussd.screens import CONFIRM_CHOICES
 from channels.ussd.state import State
 from gateway import cases, clock, codes
 from gateway.catalog import Catalog, Field, Service, parse_catalog
-from gateway.i18n import LOCALES
+from gateway.i18n import LOCALES, gettext
 from gateway.pipeline import Submission
 from tests.conftest import NIK
 from tests.test_ussd_app import OTHER, PHONE, ROUTE, check_reply, set_locale
@@ -120,6 +121,12 @@ class Walker:
                 kind, screen = self.post(branch, text)
                 after = State.from_json(self.row(branch).state)
                 self.screens[(after.locale, after.screen)] += 1
+                if after.screen in ("confirm", "main", "services", "language"):
+                    # the menu choices themselves are never cut to make room
+                    last = screen.splitlines()[-1]
+                    assert not last.endswith("..."), screen
+                if after.screen == "confirm":
+                    assert last == gettext(after.locale, CONFIRM_CHOICES), screen
                 if kind == "CON":
                     queue.append(branch)
 

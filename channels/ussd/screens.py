@@ -264,13 +264,17 @@ def _confirm(state: State, catalog: Catalog, tz: str) -> str:
     choices = _(loc, CONFIRM_CHOICES)
     head = shorten(head, 60)
     budget = LIMIT - len(head) - len(choices) - 2 - sum(len(lb) + 1 for lb in labels)
-    while sum(len(v) for v in values) > budget and values:
-        longest = max(range(len(values)), key=lambda i: len(values[i]))
-        excess = sum(len(v) for v in values) - budget
-        values[longest] = shorten(values[longest], max(len(ELLIPSIS) + 1, len(values[longest]) - excess))
-        if len(values[longest]) <= len(ELLIPSIS) + 1:
-            break
+    cap = _cap([len(v) for v in values], budget)
+    values = [shorten(v, cap) for v in values]
     return fit([head, *(lb + v for lb, v in zip(labels, values, strict=True)), choices], (0,))
+
+
+def _cap(lengths: list[int], budget: int) -> int:
+    """The largest per-value length so that all values together fit ``budget``."""
+    cap = max(lengths, default=0)
+    while cap > len(ELLIPSIS) + 1 and sum(min(n, cap) for n in lengths) > budget:
+        cap -= 1
+    return cap
 
 
 def _status_entry(state: State, catalog: Catalog, tz: str) -> str:
@@ -305,7 +309,10 @@ def _info(state: State, catalog: Catalog, tz: str) -> str:
     pages = info_pages(service, loc)
     page = min(state.page, len(pages) - 1)
     more, last = _info_footers(loc)
-    return fit([_notice(state) or "", pages[page], more if page + 1 < len(pages) else last], (1, 0))
+    lines = [_notice(state) or "", pages[page], more if page + 1 < len(pages) else last]
+    if len("\n".join(x for x in lines if x)) > LIMIT:
+        lines[0] = ""  # never cut the page for a notice: the page shown again says enough
+    return fit(lines)
 
 
 def _language(state: State, catalog: Catalog, tz: str) -> str:
