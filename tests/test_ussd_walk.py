@@ -20,7 +20,7 @@ from channels.ussd import sessions
 from channels.ussd.screens import CONFIRM_CHOICES
 from channels.ussd.state import State
 from gateway import cases, clock, codes
-from gateway.catalog import Catalog, Field, Service, parse_catalog
+from gateway.catalog import Catalog, Field, parse_catalog
 from gateway.i18n import LOCALES, gettext
 from gateway.pipeline import Submission
 from tests.conftest import NIK

@@ -158,7 +158,10 @@ def _field(s: State, e: str, catalog: Catalog) -> Step:
     if service is None or s.index >= len(service.fields):
         return Step(main_menu(s.locale, SERVICE_GONE), drop_draft=True)
     f = service.fields[s.index]
-    if e == "" and not f.required:
+    if e == "":
+        if f.required:
+            s.notice = notice(Message("required"))
+            return Step(s)
         s.values.pop(f.name, None)
         return Step(_next_field(s, service))
     try:

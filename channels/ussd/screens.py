@@ -12,7 +12,6 @@ GSM-7 characters are used in the templates.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from zoneinfo import ZoneInfo
 
 from channels.ussd.fields import accepts_navigation
