@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import sqlite_utils
@@ -58,6 +59,15 @@ class UssdRequest:
                    (form.get("networkCode") or "")[:20], text)
 
 
+@lru_cache(maxsize=4096)
+def normalized_phone(raw: str) -> str:
+    """E.164 form of the aggregator's phoneNumber (cached: the same numbers call again and again)."""
+    try:
+        return validators.phone(raw)
+    except validators.Invalid:
+        raise BadRequest("phoneNumber is not a phone number") from None
+
+
 class Handler:
     def __init__(self, node: Node, config: Config):
         self.node = node
@@ -69,10 +79,7 @@ class Handler:
 
     def handle(self, req: UssdRequest) -> str:
         """The full reply body (``CON …`` / ``END …``)."""
-        try:
-            phone = validators.phone(req.phone)
-        except validators.Invalid:
-            raise BadRequest("phoneNumber is not a phone number") from None
+        phone = normalized_phone(req.phone)
         db = self.node.store.read()
         row = sessions.load(db, req.session_id)
         if row is None:
