@@ -360,11 +360,34 @@ def test_session_expires(client, node):
                                      [d.session_id]).fetchone()[0] == 0
 
 
-def test_unknown_session_mid_flow_ends_politely(client, node):
+def test_type_ahead_dial_applies_menu_choices(client, node):
+    """``*123*2#``: Africa's Talking sends the extra parts as the first request's text."""
     d = Dialer(client)
-    d.inputs = ["1", "1"]
+    d.inputs = ["2"]
     kind, screen = d.resend()
-    assert kind == "END" and "berakhir" in screen
+    assert kind == "CON" and screen.startswith("Ketik kode pelacakan")
+    d.inputs = ["4", "2"]
+    d.session_id = "another"
+    kind, screen = d.resend()
+    assert screen.startswith("Language saved.") and node.pipeline.locale_for(PHONE) == "en"
+    assert d.send("1")[1].startswith("Choose a service")
+
+
+def test_type_ahead_never_submits(client, node):
+    d = Dialer(client)
+    d.inputs = ["1", "5", "jalan rusak", "1"]
+    kind, screen = d.resend()
+    assert kind == "CON" and "1 Kirim" in screen  # stops at the confirm screen
+    assert requests_of(node) == []
+    kind, screen = d.send("1")
+    assert kind == "END" and requests_of(node)[0]["fields"] == {"message": "jalan rusak"}
+
+
+def test_unknown_session_mid_flow_never_breaks(client, node):
+    for text in ("1*1", "9*9*9", "1*1*" + NIK + "*x" * 50, "*", "***", "00*98*0"):
+        d = Dialer(client)
+        d.inputs = [text]
+        check_reply(d.post(text))
     assert requests_of(node) == []
 
 

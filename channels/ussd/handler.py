@@ -101,16 +101,39 @@ class Handler:
 
     def _start(self, db: sqlite_utils.Database, req: UssdRequest, phone: str) -> str:
         locale = self.node.pipeline.locale_for(phone)
-        if req.text != "":
-            # Mid-flow for a session we do not know (expired and purged, or never seen).
-            return self._expired(db, phone, locale)
-        draft = sessions.load_draft(db, phone, sessions.cutoff(self.resume_seconds))
-        state = menu.start(locale, draft, self.node.catalog)
+        language = None
+        if req.text == "":
+            draft = sessions.load_draft(db, phone, sessions.cutoff(self.resume_seconds))
+            state = menu.start(locale, draft, self.node.catalog)
+        else:
+            state, language = self._shortcut(phone, locale, req.text)
         reply = self._reply(state)
         return sessions.create(self.node.store, session_id=req.session_id, phone=phone,
-                               service_code=req.service_code, state=state, reply=reply,
-                               session_before=sessions.cutoff(self.timeout),
+                               service_code=req.service_code, text=req.text, state=state, reply=reply,
+                               language=language, session_before=sessions.cutoff(self.timeout),
                                draft_before=sessions.cutoff(self.resume_seconds))
+
+    def _shortcut(self, phone: str, locale: str, text: str) -> tuple[State, str | None]:
+        """A first request that already carries inputs: the user dialled e.g. ``*123*2#``.
+
+        Africa's Talking passes the extra parts in ``text``. They are menu
+        choices typed ahead, so they are applied one by one from the main menu
+        (an unfinished form is not offered here; it stays for a plain dial).
+        Type-ahead never sends a request: it stops at the confirm screen.
+        """
+        state, language = menu.main_menu(locale), None
+        for entry in text.split("*"):
+            step = menu.step(state, entry, self.node.catalog)
+            if isinstance(step.effect, menu.Submit):
+                break
+            state = step.state
+            if isinstance(step.effect, menu.Lookup):
+                state = self._lookup(phone, state, step.effect.code)
+            elif isinstance(step.effect, menu.SetLanguage):
+                language = step.effect.locale
+            if state.ended:
+                break
+        return state, language
 
     def _expired(self, db: sqlite_utils.Database, phone: str, locale: str) -> str:
         draft = sessions.load_draft(db, phone, sessions.cutoff(self.resume_seconds))

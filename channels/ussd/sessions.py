@@ -61,8 +61,8 @@ def load_draft(db: sqlite_utils.Database, phone: str, since: str) -> Draft | Non
     return Draft(row[0], {str(k): str(v) for k, v in values.items()}, int(row[2]))
 
 
-def create(store: Store, *, session_id: str, phone: str, service_code: str, state: State, reply: str,
-           session_before: str, draft_before: str) -> str:
+def create(store: Store, *, session_id: str, phone: str, service_code: str, text: str, state: State,
+           reply: str, language: str | None, session_before: str, draft_before: str) -> str:
     """Start a session; return the reply to send (a concurrent twin's if it won)."""
 
     def job(db: sqlite_utils.Database) -> str:
@@ -72,11 +72,13 @@ def create(store: Store, *, session_id: str, phone: str, service_code: str, stat
         now = clock.utcnow()
         cursor = db.execute(
             "INSERT INTO ussd_sessions (session_id, phone, service_code, state, last_text, last_reply, done, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, '', ?, ?, ?, ?) ON CONFLICT(session_id) DO NOTHING",
-            [session_id, phone, service_code, state.to_json(), reply, int(state.ended), now, now])
-        if cursor.rowcount == 1:
-            return reply
-        return db.execute("SELECT last_reply FROM ussd_sessions WHERE session_id = ?", [session_id]).fetchone()[0]
+            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(session_id) DO NOTHING",
+            [session_id, phone, service_code, _stored_state(state), text, reply, int(state.ended), now, now])
+        if cursor.rowcount == 0:
+            return db.execute("SELECT last_reply FROM ussd_sessions WHERE session_id = ?",
+                              [session_id]).fetchone()[0]
+        _side_effects(db, phone, state, now, drop_draft=False, language=language)
+        return reply
 
     return store.write(job)
 
@@ -98,18 +100,24 @@ def advance(store: Store, *, session: SessionRow, text: str, state: State, reply
         if cursor.rowcount == 0:
             return db.execute("SELECT last_reply FROM ussd_sessions WHERE session_id = ?",
                               [session.session_id]).fetchone()[0]
-        if drop_draft:
-            delete_draft(db, session.phone)
-        elif state.in_form and state.values:
-            save_draft(db, session.phone, state, now)
-        if language:
-            db.execute(
-                "INSERT INTO contacts (phone, locale, updated_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(phone) DO UPDATE SET locale = excluded.locale, updated_at = excluded.updated_at",
-                [session.phone, language, now])
+        _side_effects(db, session.phone, state, now, drop_draft=drop_draft, language=language)
         return reply
 
     return store.write(job)
+
+
+def _side_effects(db: sqlite_utils.Database, phone: str, state: State, now: str, *, drop_draft: bool,
+                  language: str | None) -> None:
+    """Keep the draft in step with the form, and store a chosen language (core ``contacts``)."""
+    if drop_draft:
+        delete_draft(db, phone)
+    elif state.in_form and state.values:
+        save_draft(db, phone, state, now)
+    if language:
+        db.execute(
+            "INSERT INTO contacts (phone, locale, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(phone) DO UPDATE SET locale = excluded.locale, updated_at = excluded.updated_at",
+            [phone, language, now])
 
 
 def _stored_state(state: State) -> str:
