@@ -15,6 +15,8 @@ from tests.conftest import NIK
 
 ROUTE = "/channels/ussd/africastalking"
 PHONE = "+6281234567890"
+GSM7_BASIC = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                 "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
 OTHER = "+6285711112222"
 
 
@@ -131,7 +133,10 @@ def test_every_service_submits_in_every_locale(client, node):
             assert request["service"] == service.code and request["locale"] == locale
             assert request["tracking_code"] in screen
     assert len(requests_of(node)) == 2 * len(node.catalog.services)
-    assert len(list_outbound(node.store.read())) == 2 * len(node.catalog.services)
+    sent = list_outbound(node.store.read())
+    assert len(sent) == 2 * len(node.catalog.services)
+    for sms in sent:  # one plain GSM-7 segment in every locale, for every service name
+        assert len(sms["body"]) <= 160 and set(sms["body"]) <= GSM7_BASIC, sms["body"]
 
 
 def test_star_typed_inside_a_value_is_kept(phone, node):
@@ -445,3 +450,12 @@ def test_ended_session_keeps_no_form_values(phone, node):
     submit_domisili(phone)
     state = node.store.read().execute("SELECT state FROM ussd_sessions").fetchone()[0]
     assert NIK not in state and "Siti" not in state
+
+
+def test_database_error_mid_session_ends_politely(phone, node):
+    phone.dial()
+    node.store.write(lambda db: db.execute("ALTER TABLE ussd_sessions RENAME TO ussd_sessions_gone"))
+    kind, screen = phone.send("1")
+    assert kind == "END" and screen.startswith("Maaf, terjadi gangguan")
+    kind, screen = Dialer(phone.client).dial()
+    assert kind == "END" and screen.startswith("Maaf")
