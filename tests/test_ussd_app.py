@@ -184,7 +184,7 @@ def test_choice_field_lists_options_and_retries(phone, node):
     _, screen = phone.send("Budi")
     assert "1 Baru" in screen and "4 Perubahan data" in screen
     _, screen = phone.send("7")
-    assert screen.startswith("Alasan: Pilih salah satu nomor")
+    assert screen.startswith("Pilih salah satu nomor di daftar.\nAlasan: 1 Baru")
     _, screen = phone.send("2")
     assert "Alasan: Hilang" in screen
     phone.send("1")

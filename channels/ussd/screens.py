@@ -236,7 +236,9 @@ def _field(state: State, catalog: Catalog, tz: str) -> str:
         return _(loc, ERROR)
     f = service.fields[state.index]
     problem = _notice(state)
-    lines = [f"{f.text('label', loc)}: {problem}" if problem else "", f.text("prompt", loc)]
+    if problem and f.type != "choice":  # a choice prompt already names the field
+        problem = f"{f.text('label', loc)}: {problem}"
+    lines = [problem or "", f.text("prompt", loc)]
     if f.type == "choice":
         lines += option_lines(f, loc)
     if accepts_navigation(f, loc):
