@@ -459,3 +459,17 @@ def test_database_error_mid_session_ends_politely(phone, node):
     assert kind == "END" and screen.startswith("Maaf, terjadi gangguan")
     kind, screen = Dialer(phone.client).dial()
     assert kind == "END" and screen.startswith("Maaf")
+
+
+def test_callback_token_when_configured(monkeypatch, config, node):
+    from gateway.app import create_app
+
+    monkeypatch.setenv("SIMPUL_USSD_TOKEN", "s3cret-token")
+    client = create_app(config=config, node=node).test_client()
+    form = {"sessionId": "tok", "phoneNumber": PHONE, "text": "", "serviceCode": "*123#"}
+    for url in (ROUTE, ROUTE + "?token=wrong", ROUTE + "?token="):
+        kind, screen = check_reply(client.post(url, data=form))
+        assert kind == "END" and screen.startswith("Maaf")
+    assert node.store.read().execute("SELECT count(*) FROM ussd_sessions").fetchone()[0] == 0
+    kind, screen = check_reply(client.post(ROUTE + "?token=s3cret-token", data=form))
+    assert kind == "CON" and screen.startswith("Layanan Desa")

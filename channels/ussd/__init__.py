@@ -10,7 +10,9 @@ machine), ``screens`` (pure renderers), ``sessions`` (SQLite state),
 
 from __future__ import annotations
 
+import hmac
 import logging
+import os
 
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
@@ -22,6 +24,7 @@ from gateway.app import node_of
 
 log = logging.getLogger(__name__)
 ROUTE = "/channels/ussd/africastalking"
+TOKEN_ENV = "SIMPUL_USSD_TOKEN"
 
 
 def _plain(body: str) -> Response:
@@ -43,11 +46,17 @@ def init_app(app: Flask) -> None:
     """Wire this channel's routes into the node app."""
     handler = Handler(node_of(app), app.config["SIMPUL"])
     app.extensions["simpul_ussd"] = handler
+    # Africa's Talking does not sign callbacks. With this secret set, the
+    # callback URL registered there must carry ?token=<secret>; anything else
+    # is refused before the database is touched.
+    token = os.environ.get(TOKEN_ENV, "")
 
     def africastalking() -> Response:
         try:
             if request.method != "POST":
                 raise BadRequest("POST only")
+            if token and not hmac.compare_digest(request.args.get("token", "").encode(), token.encode()):
+                raise BadRequest("missing or wrong callback token")
             req = UssdRequest.from_form(request.form)
             return _plain(handler.handle(req))
         except BadRequest as exc:
