@@ -177,7 +177,7 @@ class Handler:
             # Same transaction as the request: the SMS receipt exists iff the request does.
             body = screens.receipt_sms(locale, service, request["tracking_code"])
             outbound.enqueue(db, to=phone, body=body, key=f"ussd-receipt:{request['id']}",
-                             kind="receipt", request_id=request["id"])
+                             request_id=request["id"])
             sessions.delete_draft(db, phone)
 
         sub = Submission(channel="ussd", service=state.service or "", values=dict(state.values),
