@@ -1,7 +1,48 @@
-"""Schema owned by `channels.ussd` (its own migration set)."""
+"""Schema owned by `channels.ussd` (its own migration set).
+
+``ussd_sessions`` holds one row per aggregator session, keyed by the
+aggregator's ``sessionId``: the menu state, the last ``text`` seen (the newest
+input is what follows it) and the last reply (a resent identical request gets
+it back unchanged). ``ussd_drafts`` keeps a form left unfinished, by phone, so
+the next session from that number can offer to continue it. Both hold
+personal data only briefly: rows past their timeout are purged whenever a new
+session starts.
+"""
 
 from __future__ import annotations
 
 import sqlite_utils
 
 migrations = sqlite_utils.Migrations("simpul.ussd")
+
+
+@migrations()
+def m001_sessions(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE ussd_sessions (
+            session_id TEXT PRIMARY KEY,
+            phone TEXT NOT NULL,
+            service_code TEXT,
+            state TEXT NOT NULL,
+            last_text TEXT NOT NULL,
+            last_reply TEXT NOT NULL,
+            done INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX ussd_sessions_updated ON ussd_sessions(updated_at)")
+    db.execute(
+        """
+        CREATE TABLE ussd_drafts (
+            phone TEXT PRIMARY KEY,
+            service TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX ussd_drafts_updated ON ussd_drafts(updated_at)")
