@@ -58,3 +58,19 @@ def test_placeholders_survive_translation():
                     if m.id and isinstance(m.id, str) and m.string:
                         want = sorted(re.findall(r"%\(\w+\)[sd]", m.id))
                         assert sorted(re.findall(r"%\(\w+\)[sd]", m.string)) == want, (locale, m.id)
+
+
+def test_a_msgid_means_the_same_in_every_domain():
+    """Domains are merged at run time: one msgid translated two ways would make one part wrong."""
+    for locale in LOCALES:
+        seen: dict[str, tuple[str, str]] = {}
+        clashes = []
+        for domain in domains():
+            with open(ROOT / "locales" / locale / "LC_MESSAGES" / f"{domain}.po", "rb") as fh:
+                for m in read_po(fh):
+                    if not m.id or not isinstance(m.id, str):
+                        continue
+                    if m.id in seen and seen[m.id][1] != m.string:
+                        clashes.append((locale, m.id, seen[m.id], (domain, m.string)))
+                    seen.setdefault(m.id, (domain, m.string))
+        assert not clashes, clashes
