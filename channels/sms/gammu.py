@@ -1,0 +1,146 @@
+"""Gammu SMSD files backend: read inbox files, join multipart messages.
+
+smsd (``[smsd] service = files``) writes each received part to
+``IN<YYYYMMDD>_<HHMMSS>_<NN>_<sender>_<part>.txt`` in ``inboxpath`` and then
+runs ``RunOnReceive`` with the file names; ``simpul sms gammu-receive``
+processes them, and the ``sms-gammu-sweep`` job picks up anything that was
+missed (smsd gives up on a slow RunOnReceive after 2 minutes, the node may
+have been down). Processed files move to ``<inboxpath>/done/``; the inbox log
+(``sms_inbound``, keyed by the first part's file name) makes processing a
+file twice harmless.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from channels.sms.inbound import Handler, InboundSms, Outcome
+
+INBOX_NAME = re.compile(
+    r"IN(?P<date>\d{8})_(?P<time>\d{6})_(?P<serial>\d{2})_(?P<sender>.+)_(?P<part>\d{2})\.(?P<ext>[A-Za-z]+)")
+DONE_DIR = "done"
+SWEEP_MIN_AGE_SECONDS = 30  # leave fresh files to RunOnReceive (and let every part land)
+
+
+@dataclass(frozen=True)
+class InboxFile:
+    path: Path
+    date: str
+    time: str
+    serial: str
+    sender: str
+    part: int
+    ext: str
+
+    @property
+    def group(self) -> tuple[str, str, str, str]:
+        return self.date, self.time, self.serial, self.sender
+
+
+def parse_name(path: Path) -> InboxFile | None:
+    """The fields of a Gammu inbox file name, or None if it is not one."""
+    match = INBOX_NAME.fullmatch(path.name)
+    if match is None:
+        return None
+    return InboxFile(path, match["date"], match["time"], match["serial"], match["sender"],
+                     int(match["part"]), match["ext"].lower())
+
+
+def decode(data: bytes) -> str:
+    """Text of an inbox file: UTF-16 (``inboxformat = unicode``) or UTF-8 (``standard``)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    if len(data) >= 2 and data[1:2] == b"\x00" and len(data) % 2 == 0:
+        return data.decode("utf-16-le", errors="replace")  # unicode without BOM
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+@dataclass(frozen=True)
+class Message:
+    message_id: str  # the first part's file name
+    sender: str
+    body: str
+    files: tuple[Path, ...]
+
+
+def group(files: list[InboxFile]) -> list[Message]:
+    """Join the parts of each multipart message, in part order."""
+    groups: dict[tuple[str, str, str, str], list[InboxFile]] = {}
+    for f in files:
+        if f.ext == "txt":
+            groups.setdefault(f.group, []).append(f)
+    messages = []
+    for key in sorted(groups):
+        parts = sorted(groups[key], key=lambda f: f.part)
+        body = "".join(decode(p.path.read_bytes()) for p in parts)
+        messages.append(Message(parts[0].path.name, key[3], body, tuple(p.path for p in parts)))
+    return messages
+
+
+def resolve(names: list[str], inbox: str) -> tuple[list[InboxFile], list[str]]:
+    """Inbox files named on the command line (absolute, relative, or bare names in the inbox)."""
+    found: list[InboxFile] = []
+    problems: list[str] = []
+    for name in names:
+        path = Path(name)
+        if not path.exists() and inbox and (Path(inbox) / name).exists():
+            path = Path(inbox) / name
+        if not path.exists():
+            done = (Path(inbox) / DONE_DIR / path.name) if inbox else None
+            if done is not None and done.exists():
+                continue  # already processed (by the sweep)
+            problems.append(f"{name}: no such file")
+            continue
+        parsed = parse_name(path)
+        if parsed is None:
+            problems.append(f"{name}: not a Gammu inbox file name (IN<date>_<time>_<NN>_<sender>_<part>.txt)")
+            continue
+        found.append(parsed)
+    return found, problems
+
+
+def _move_done(message: Message) -> None:
+    for path in message.files:
+        done = path.parent / DONE_DIR
+        try:
+            done.mkdir(exist_ok=True)
+            path.replace(done / path.name)
+        except FileNotFoundError:
+            pass  # another receiver moved it first
+
+
+def receive(handler: Handler, files: list[InboxFile]) -> list[tuple[Message, Outcome]]:
+    """Process inbox files; replies go to the outbound queue in the same transaction."""
+    results = []
+    for message in group(files):
+        outcome = handler.handle(InboundSms("gammu", message.message_id, message.sender, message.body),
+                                 queue_reply=True)
+        _move_done(message)  # only after the commit: a crash before it means a harmless re-read
+        results.append((message, outcome))
+    return results
+
+
+def sweep(handler: Handler, inbox: str, min_age: float = SWEEP_MIN_AGE_SECONDS) -> list[tuple[Message, Outcome]]:
+    """Process every inbox file older than ``min_age`` seconds."""
+    folder = Path(inbox)
+    if not inbox or not folder.is_dir():
+        return []
+    cutoff = time.time() - min_age
+    files = []
+    for path in folder.iterdir():
+        parsed = parse_name(path) if path.is_file() else None
+        try:
+            if parsed is not None and path.stat().st_mtime <= cutoff:
+                files.append(parsed)
+        except FileNotFoundError:
+            continue
+    try:
+        return receive(handler, files)
+    except FileNotFoundError:
+        return []  # a concurrent receiver took a file mid-read; the next sweep finishes
