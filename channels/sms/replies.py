@@ -49,7 +49,7 @@ def rejected(service: Service, problems: list[FieldProblem], locale: str) -> str
     shown = [problem_text(service, p, locale) for p in problems] or [""]
     fmt = service.sms_format(locale)
     for n in range(len(shown), 0, -1):
-        text = Message("Not sent: %(problems)s. Format: %(format)s",
+        text = Message("Not accepted: %(problems)s. Format: %(format)s",
                        problems="; ".join(shown[:n]), format=fmt).render(locale)
         if segments.fits(text):
             return text
