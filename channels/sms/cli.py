@@ -80,7 +80,7 @@ def gammu_receive(files: tuple[str, ...]) -> None:
     for message, outcome in results:
         suffix = f" {outcome.tracking_code}" if outcome.tracking_code else ""
         replay = " (duplicate)" if outcome.duplicate else ""
-        click.echo(f"{message.message_id}: {outcome.kind}{suffix}{replay}")
+        click.echo(f"{message.files[0].name}: {outcome.kind}{suffix}{replay}")
     report = _send(node)
     if report.sent:
         click.echo(_("%(n)d SMS handed to the provider.", n=report.sent))

@@ -6,12 +6,18 @@ runs ``RunOnReceive`` with the file names; ``simpul sms gammu-receive``
 processes them, and the ``sms-gammu-sweep`` job picks up anything that was
 missed (smsd gives up on a slow RunOnReceive after 2 minutes, the node may
 have been down). Processed files move to ``<inboxpath>/done/``; the inbox log
-(``sms_inbound``, keyed by the first part's file name) makes processing a
-file twice harmless.
+(``sms_inbound``) makes processing a file twice harmless.
+
+The dedupe key is the first part's file name *plus a hash of the text*:
+smsd picks the serial ``NN`` by looking for a free name in the inbox, so once
+a processed file has been moved away, the next message from the same number
+with the same timestamp (the dummy driver and fast senders do this) gets the
+very same name. The same file delivered twice still has the same key.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from dataclasses import dataclass
@@ -53,8 +59,8 @@ def decode(data: bytes) -> str:
     """Text of an inbox file: UTF-16 (``inboxformat = unicode``) or UTF-8 (``standard``)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16")
-    if len(data) >= 2 and data[1:2] == b"\x00" and len(data) % 2 == 0:
-        return data.decode("utf-16-le", errors="replace")  # unicode without BOM
+    if len(data) >= 2 and len(data) % 2 == 0 and b"\x00" in data[:2]:  # unicode without BOM
+        return data.decode("utf-16-be" if data[0] == 0 else "utf-16-le", errors="replace")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -63,7 +69,7 @@ def decode(data: bytes) -> str:
 
 @dataclass(frozen=True)
 class Message:
-    message_id: str  # the first part's file name
+    message_id: str  # "<first part's file name>:<text hash>"
     sender: str
     body: str
     files: tuple[Path, ...]
@@ -79,7 +85,8 @@ def group(files: list[InboxFile]) -> list[Message]:
     for key in sorted(groups):
         parts = sorted(groups[key], key=lambda f: f.part)
         body = "".join(decode(p.path.read_bytes()) for p in parts)
-        messages.append(Message(parts[0].path.name, key[3], body, tuple(p.path for p in parts)))
+        digest = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        messages.append(Message(f"{parts[0].path.name}:{digest}", key[3], body, tuple(p.path for p in parts)))
     return messages
 
 
@@ -110,7 +117,11 @@ def _move_done(message: Message) -> None:
         done = path.parent / DONE_DIR
         try:
             done.mkdir(exist_ok=True)
-            path.replace(done / path.name)
+            target, n = done / path.name, 0
+            while target.exists():  # a reused name (see the module doc): keep both
+                n += 1
+                target = done / f"{path.name}.{n}"
+            path.replace(target)
         except FileNotFoundError:
             pass  # another receiver moved it first
 
