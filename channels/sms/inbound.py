@@ -82,9 +82,8 @@ class Handler:
 
     def handle(self, sms: InboundSms, *, queue_reply: bool = False) -> Outcome:
         """Process once; ``queue_reply`` puts the reply in the outbound queue (Gammu)."""
-        seen = self.logged(sms.message_id)
-        if seen is not None:
-            return self._replayed(seen)
+        # No "seen before?" read here: the claim below (and the pipeline's own
+        # claim for submissions) answers a redelivery with the stored reply.
         phone = normalize_sender(sms.sender)
         locale = self.node.pipeline.locale_for(phone)
         catalog = self.node.catalog
@@ -171,27 +170,27 @@ class Handler:
                 ) -> dict[str, Any]:
         """Claim the message id, apply the storm guard, queue the reply; runs in a write job."""
         now = clock.utcnow()
+        since = clock.to_iso(clock.now() - dt.timedelta(hours=1))
+        # Count first, then claim with the verdict: the writer is single, so
+        # nothing can slip in between, and the claim stays one statement.
+        (sent,) = db.execute(
+            "SELECT count(*) FROM sms_inbound WHERE phone = ? AND replied = 1 AND received_at > ?",
+            [phone, since],
+        ).fetchone()
+        replied = sent < self.max_replies
         cursor = db.execute(
             "INSERT INTO sms_inbound (message_id, provider, phone, kind, request_id, reply, replied, received_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT(message_id) DO NOTHING",
-            [sms.message_id, sms.provider, phone, kind, request_id, reply, now],
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(message_id) DO NOTHING",
+            [sms.message_id, sms.provider, phone, kind, request_id, reply, int(replied), now],
         )
         if cursor.rowcount == 0:
             row = db.execute("SELECT kind, reply, replied, request_id FROM sms_inbound WHERE message_id = ?",
                              [sms.message_id]).fetchone()
             return {"kind": row[0], "reply": row[1], "replied": bool(row[2]), "request_id": row[3],
                     "duplicate": True}
-        since = clock.to_iso(clock.now() - dt.timedelta(hours=1))
-        (sent,) = db.execute(
-            "SELECT count(*) FROM sms_inbound WHERE phone = ? AND replied = 1 AND received_at > ?",
-            [phone, since],
-        ).fetchone()
-        replied = sent < self.max_replies
-        if replied:
-            db.execute("UPDATE sms_inbound SET replied = 1 WHERE message_id = ?", [sms.message_id])
-            if queue_reply and phone.startswith("+"):
-                outbound.enqueue(db, to=phone, body=reply, key=f"reply:{sms.message_id}", kind="reply",
-                                 request_id=request_id)
+        if replied and queue_reply and phone.startswith("+"):
+            outbound.enqueue(db, to=phone, body=reply, key=f"reply:{sms.message_id}", kind="reply",
+                             request_id=request_id)
         if contact_locale:
             db.execute(
                 "INSERT INTO contacts (phone, locale, updated_at) VALUES (?, ?, ?) "

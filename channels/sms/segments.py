@@ -28,8 +28,11 @@ class Segments:
     parts: int
 
 
+GSM7_ALL = GSM7_BASIC | GSM7_EXTENDED
+
+
 def is_gsm7(text: str) -> bool:
-    return all(ch in GSM7_BASIC or ch in GSM7_EXTENDED for ch in text)
+    return GSM7_ALL.issuperset(text)
 
 
 def _utf16_units(text: str) -> int:
@@ -39,7 +42,7 @@ def _utf16_units(text: str) -> int:
 def count(text: str) -> Segments:
     """Segments ``text`` needs as one (possibly concatenated) SMS."""
     if is_gsm7(text):
-        units = sum(2 if ch in GSM7_EXTENDED else 1 for ch in text)
+        units = len(text) + sum(1 for ch in text if ch in GSM7_EXTENDED)
         single, part, encoding = GSM7_SINGLE, GSM7_PART, "GSM-7"
     else:
         units = _utf16_units(text)  # an emoji outside the BMP is two units

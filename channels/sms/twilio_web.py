@@ -10,6 +10,7 @@ Forwarded headers are deliberately not trusted.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 
@@ -44,10 +45,15 @@ def signature_ok() -> bool:
     if choose is not None:  # newer twilio: optional HMAC_SHA256 webhooks
         algorithm = choose(request.headers.get("X-Twilio-Webhooks-Signature-Settings"))
     validator = request_validator.RequestValidator(token)
+    url, form = signed_url(), request.form
     try:
         if algorithm is None:
-            return validator.validate(signed_url(), request.form, signature)
-        return validator.validate(signed_url(), request.form, signature, algorithm)
+            # Common case first: the exact URL (one HMAC); validate() then
+            # also tries the URL with/without the default port.
+            if hmac.compare_digest(validator.compute_signature(url, form), signature):
+                return True
+            return validator.validate(url, form, signature)
+        return validator.validate(url, form, signature, algorithm)
     except (ValueError, TypeError, UnicodeError):
         return False
 
