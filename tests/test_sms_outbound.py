@@ -243,3 +243,49 @@ def test_send_job_runs_inside_serve_jobs(twilio_node, standin):
     finally:
         scheduler.shutdown(wait=True)
     assert rows(twilio_node)["n:0"]["status"] == "sent" and len(standin.requests) == 1
+
+
+def test_sender_killed_mid_call_never_resends(tmp_path, standin):
+    """A real `simpul sms send-queued` is SIGKILLed while Twilio holds the request."""
+    import signal
+    import subprocess
+
+    from tests.conftest import SIMPUL
+
+    standin.mode = "hang"
+    db_path = tmp_path / "kill.db"
+    cfg = write_config(tmp_path / "k.toml", f"""
+[storage]
+path = "{db_path}"
+[sms]
+provider = "twilio"
+[sms.twilio]
+account_sid = "{ACCOUNT}"
+from_number = "{FROM}"
+api_base_url = "{standin.url}"
+""")
+    node = Node(load_config(cfg))
+    queue(node, 1)
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("SIMPUL")}
+    env["SIMPUL_TWILIO_AUTH_TOKEN"] = TOKEN
+    proc = subprocess.Popen([SIMPUL, "--config", str(cfg), "sms", "send-queued"], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while not standin.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert standin.requests, "the sender never called the stand-in"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert rows(node)["n:0"]["status"] == "sending"
+    standin.mode = "ok"
+    run_cli("--config", str(cfg), "sms", "send-queued", cwd=tmp_path, env={"SIMPUL_TWILIO_AUTH_TOKEN": TOKEN})
+    assert rows(node)["n:0"]["status"] == "sending"  # lease not over: left alone
+    stale = clock.to_iso(clock.now() - dt.timedelta(seconds=delivery.LEASE_SECONDS + 1))
+    node.store.write(lambda db: db.execute("UPDATE outbound SET last_attempt_at = ?", [stale]))
+    result = run_cli("--config", str(cfg), "sms", "send-queued", cwd=tmp_path,
+                     env={"SIMPUL_TWILIO_AUTH_TOKEN": TOKEN})
+    assert result.returncode == 0, result.stderr
+    row = rows(node)["n:0"]
+    assert row["status"] == "failed" and "outcome unknown" in row["last_error"]
+    assert len(standin.requests) == 1  # never sent twice
+    node.close()

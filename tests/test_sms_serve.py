@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -23,9 +25,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def served(tmp_path):
-    port = free_port()
+def start_serve(tmp_path, port: int) -> tuple[subprocess.Popen, str, object]:
     cfg = write_config(tmp_path / "serve.toml", f'[storage]\npath = "{tmp_path / "serve.db"}"\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL")}
     env["SIMPUL_TWILIO_AUTH_TOKEN"] = TOKEN
@@ -36,12 +36,16 @@ def served(tmp_path):
     while time.monotonic() < deadline:
         try:
             if requests.get(base + "/healthz", timeout=1).ok:
-                break
+                return proc, base, cfg
         except requests.ConnectionError:
             time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"simpul serve did not start: {proc.stdout.read().decode()}")
+    proc.kill()
+    pytest.fail(f"simpul serve did not start: {proc.stdout.read().decode()}")
+
+
+@pytest.fixture
+def served(tmp_path):
+    proc, base, cfg = start_serve(tmp_path, free_port())
     yield base, cfg
     proc.terminate()
     proc.wait(timeout=10)
@@ -74,3 +78,65 @@ def test_signed_webhook_through_simpul_serve(served):
         assert code in text
     finally:
         node.close()
+
+
+def test_kill_mid_write_loses_no_acknowledged_request_and_redelivery_never_duplicates(tmp_path):
+    """SIGKILL `simpul serve` under signed load; every code a citizen was sent survives, once."""
+    port = free_port()
+    proc, base, cfg = start_serve(tmp_path, port)
+    url = f"http://127.0.0.1:{port}/channels/sms/twilio"
+    forms = [[twilio_form(f"DOMISILI#{NIK}#Warga {t}-{i}#Dusun Krajan", sender=f"+62812555{t:02d}{i:03d}")
+              for i in range(400)] for t in range(6)]
+    acked: dict[str, str] = {}
+    lock = threading.Lock()
+
+    def client(batch):
+        session = requests.Session()
+        session.trust_env = False
+        for form in batch:
+            try:
+                r = session.post(url, data=form, headers={"X-Twilio-Signature": sign(url, form)}, timeout=10)
+            except requests.RequestException:
+                return  # the server died under us
+            if r.status_code == 200:
+                with lock:
+                    acked[form["MessageSid"]] = reply_text(r).split("Kode: ")[1][:11]
+
+    threads = [threading.Thread(target=client, args=(batch,)) for batch in forms]
+    [t.start() for t in threads]
+    deadline = time.monotonic() + 20
+    while len(acked) < 60 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    [t.join() for t in threads]
+    assert 60 <= len(acked) < 2400, "the kill should land mid-load"
+    node = Node(load_config(cfg))
+    try:
+        stored = dict(node.store.read().execute("SELECT channel_message_id, tracking_code FROM requests").fetchall())
+    finally:
+        node.close()
+    assert all(stored.get(sid) == code for sid, code in acked.items())  # nothing acknowledged is lost
+    # Twilio retries everything it did not get an answer for (and some it did): exactly once each.
+    proc, base, cfg = start_serve(tmp_path, free_port())
+    try:
+        url = base + "/channels/sms/twilio"
+        sent = [form for batch in forms for form in batch[:150]]
+        session = requests.Session()
+        session.trust_env = False
+        for form in sent:
+            r = session.post(url, data=form, headers={"X-Twilio-Signature": sign(url, form)}, timeout=10)
+            assert r.status_code == 200
+            if form["MessageSid"] in acked:
+                assert acked[form["MessageSid"]] in reply_text(r)
+        node = Node(load_config(cfg))
+        try:
+            db = node.store.read()
+            total, distinct = db.execute("SELECT count(*), count(DISTINCT channel_message_id) FROM requests").fetchone()
+            wanted = {f["MessageSid"] for f in sent} | set(stored)
+            assert total == distinct == len(wanted)
+        finally:
+            node.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -3,7 +3,8 @@
 Serves ``POST /2010-04-01/Accounts/<sid>/Messages.json`` on 127.0.0.1 and
 records every form it receives. ``mode`` picks the answer: "ok" (201 with a
 new SM sid), "500", "429", "400" (Twilio error 21211), or "drop" (read the
-request, then close the connection without answering).
+request, then close the connection without answering), or "hang" (answer
+only after 30 s: a sender killed meanwhile never hears back).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import base64
 import json
 import secrets
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
@@ -34,6 +36,9 @@ class TwilioStandIn:
                 with standin.lock:
                     standin.requests.append({"path": self.path, "form": form, "auth": auth})
                     mode = standin.mode
+                if mode == "hang":
+                    time.sleep(30)
+                    return
                 if mode == "drop":
                     self.close_connection = True
                     self.connection.shutdown(2)

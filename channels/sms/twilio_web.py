@@ -11,7 +11,6 @@ Forwarded headers are deliberately not trusted.
 from __future__ import annotations
 
 import hmac
-import logging
 import os
 
 from flask import Blueprint, Response, current_app, request
@@ -22,7 +21,6 @@ from channels.sms import delivery
 from channels.sms.inbound import Handler, InboundSms
 from gateway.app import node_of
 
-log = logging.getLogger(__name__)
 TOKEN_ENV = "SIMPUL_TWILIO_AUTH_TOKEN"
 bp = Blueprint("sms_twilio", __name__)
 
