@@ -216,3 +216,17 @@ def test_fuzzed_bodies_never_give_a_5xx(client, body, sender):
     response = post_sms(client, body, sender=sender)
     assert response.status_code == 200
     assert response.data.startswith(b"<?xml")
+
+
+def test_sha256_signed_webhooks_when_the_library_supports_them(client, node):
+    from twilio import request_validator
+
+    if not hasattr(request_validator, "get_signature_algorithm"):
+        pytest.skip("this twilio version signs webhooks with HMAC-SHA1 only")
+    form = twilio_form("HELP")
+    signature = request_validator.RequestValidator(TOKEN).compute_signature(URL, form, "HMAC_SHA256")
+    headers = {"X-Twilio-Signature": signature, "X-Twilio-Webhooks-Signature-Settings": "algorithm=HMAC_SHA256"}
+    assert client.post("/channels/sms/twilio", data=form, headers=headers).status_code == 200
+    sha1_header = {"X-Twilio-Signature": signature}  # same signature claimed as SHA1: refused
+    assert client.post("/channels/sms/twilio", data=form, headers=sha1_header).status_code == 403
+    assert count(node, "sms_inbound") == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import os
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, request
 from twilio import request_validator
@@ -26,11 +27,19 @@ bp = Blueprint("sms_twilio", __name__)
 
 
 def signed_url() -> str:
+    """The URL Twilio signed: ``node.public_url`` + path, else scheme://Host/path as received.
+
+    Built from the WSGI environ rather than ``request.url``, which also
+    IRI-decodes (slow, and not what Twilio signed).
+    """
     base = current_app.config["SIMPUL"]["node.public_url"].rstrip("/")
+    environ = request.environ
     if not base:
-        return request.url
-    query = request.query_string.decode("latin-1")
-    return base + request.path + (f"?{query}" if query else "")
+        host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+        base = f"{environ['wsgi.url_scheme']}://{host}"
+    path = quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""), safe="/:@!$&'()*+,;=-._~")
+    query = environ.get("QUERY_STRING", "")
+    return base + path + (f"?{query}" if query else "")
 
 
 def signature_ok() -> bool:
@@ -45,7 +54,7 @@ def signature_ok() -> bool:
     validator = request_validator.RequestValidator(token)
     url, form = signed_url(), request.form
     try:
-        if algorithm is None:
+        if algorithm is None or algorithm.upper() == "HMAC_SHA1":
             # Common case first: the exact URL (one HMAC); validate() then
             # also tries the URL with/without the default port.
             if hmac.compare_digest(validator.compute_signature(url, form), signature):
