@@ -105,7 +105,10 @@ def test_sweep_picks_up_what_run_on_receive_missed(tmp_path, gammu_node):
     results = gammu.sweep(Handler(gammu_node), str(inbox))
     assert [m.files[0] for m, _ in results] == [old]
     assert fresh.exists() and not old.exists()
+    binary = inbox / "IN20261123_110000_01_+6281234567890_00.bin"
+    binary.write_bytes(b"\x00\x01wap")
     assert gammu.sweep(Handler(gammu_node), str(inbox), min_age=0)[0][0].files[0] == fresh
+    assert not binary.exists() and (inbox / "done" / binary.name).exists()  # not left to pile up
 
 
 def test_outbox_files_are_utf16_with_our_row_id(tmp_path, gammu_node):

@@ -151,6 +151,8 @@ def sweep(handler: Handler, inbox: str, min_age: float = SWEEP_MIN_AGE_SECONDS) 
                 files.append(parsed)
         except FileNotFoundError:
             continue
+    for other in (f for f in files if f.ext != "txt"):
+        _move_done(Message(other.path.name, other.sender, "", (other.path,)))  # 8-bit/binary: not ours
     try:
         return receive(handler, files)
     except FileNotFoundError:
