@@ -155,14 +155,22 @@ def test_lost_answer_is_not_resent_blindly(twilio_node, standin):
     assert result and sender.send_due(twilio_node).sent == 1
 
 
-def test_unreachable_provider_is_retried_later(twilio_node, standin):
+def test_offline_messages_wait_out_any_outage_then_go(twilio_node, standin):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
     twilio_node.config["sms.twilio.api_base_url"] = dead
-    queue(twilio_node)
-    assert sender.send_due(twilio_node).retried == 1
-    assert rows(twilio_node)["n:0"]["status"] == "queued"
+    queue(twilio_node, 3)
+    for _ in range(12):  # an outage much longer than max_attempts (3) retries
+        assert sender.send_due(twilio_node).retried == 1  # one probe per pass, the rest untouched
+        twilio_node.store.write(lambda db: db.execute("UPDATE outbound SET next_attempt_at = ?", [clock.utcnow()]))
+    waiting = rows(twilio_node)
+    assert {r["status"] for r in waiting.values()} == {"queued"}
+    assert {r["attempts"] for r in waiting.values()} == {0}
+    assert "offline" in waiting["n:0"]["last_error"]
+    twilio_node.config["sms.twilio.api_base_url"] = standin.url  # the link is back
+    assert sender.send_due(twilio_node).sent == 3
+    assert len(standin.requests) == 3
 
 
 def test_pacing_per_provider(twilio_node, standin):

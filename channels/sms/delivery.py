@@ -84,15 +84,23 @@ def mark_sent(db: sqlite_utils.Database, outbound_id: int, provider_id: str | No
 
 
 def mark_retry(db: sqlite_utils.Database, outbound_id: int, error: str, max_attempts: int,
-               rng: random.Random | None = None) -> str:
-    """A definite failure (nothing was handed over): retry later or give up. Returns the new status."""
+               rng: random.Random | None = None, *, count_attempt: bool = True) -> str:
+    """A definite failure (nothing was handed over): retry later or give up. Returns the new status.
+
+    ``count_attempt=False`` (the provider was unreachable: the node is
+    offline) gives the attempt back, so messages wait out an outage of any
+    length instead of failing after ``max_attempts`` short retries.
+    """
+    if not count_attempt:
+        db.execute("UPDATE outbound SET attempts = max(0, attempts - 1) WHERE id = ? AND status = 'sending'",
+                   [outbound_id])
     row = db.execute("SELECT attempts FROM outbound WHERE id = ?", [outbound_id]).fetchone()
     attempts = row[0] if row else max_attempts
     now = clock.now()
-    if attempts >= max_attempts:
+    if count_attempt and attempts >= max_attempts:
         status, due = "failed", _iso(now)
     else:
-        status, due = "queued", _iso(now + dt.timedelta(seconds=backoff_seconds(attempts, rng)))
+        status, due = "queued", _iso(now + dt.timedelta(seconds=backoff_seconds(max(1, attempts), rng)))
     db.execute("UPDATE outbound SET status = ?, next_attempt_at = ?, last_error = ?, updated_at = ? "
                "WHERE id = ? AND status = 'sending'", [status, due, error[:500], _iso(now), outbound_id])
     return status

@@ -2,8 +2,11 @@
 
 A provider's ``send`` returns the provider's message id, or raises:
 
-- ``Retryable``: nothing was handed over (connection refused, HTTP 429/5xx
-  answered): safe to try again later.
+- ``Retryable``: nothing was handed over (HTTP 429/5xx answered): safe to
+  try again later.
+- ``Offline`` (a ``Retryable``): the provider could not even be reached (no
+  route, DNS, connection refused): the node is offline. Not counted as an
+  attempt - an offline-first node keeps its messages until the link returns.
 - ``Permanent``: the provider refused this message (bad number, ...).
 - ``Unknown``: the request may have reached the provider but we never saw
   the answer (read timeout, connection dropped mid-response). Not resent
@@ -34,6 +37,10 @@ class SendError(SmsError):
 
 
 class Retryable(SendError):
+    pass
+
+
+class Offline(Retryable):
     pass
 
 
@@ -85,10 +92,10 @@ class TwilioProvider:
                 raise Retryable(f"twilio HTTP {exc.status}", code) from None
             raise Permanent(f"twilio HTTP {exc.status} code {code}: {exc.msg}", code) from None
         except requests.exceptions.ConnectTimeout:
-            raise Retryable("twilio: connect timeout") from None
+            raise Offline("twilio: connect timeout (offline?)") from None
         except requests.exceptions.ConnectionError as exc:
             if _never_connected(exc):
-                raise Retryable("twilio: cannot connect") from None
+                raise Offline("twilio: cannot connect (offline?)") from None
             raise Unknown("twilio: connection lost before the answer; outcome unknown") from None
         except requests.exceptions.Timeout:
             raise Unknown("twilio: no answer in time; outcome unknown") from None

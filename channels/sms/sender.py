@@ -87,6 +87,12 @@ def send_due(node: Node, provider=None, limit: int = PASS_LIMIT) -> PassReport:
             break
         try:
             provider_id = provider.send(row["id"], row["to"], row["body"])
+        except providers.Offline as exc:
+            node.store.write(lambda db, r=row, e=exc: delivery.mark_retry(
+                db, r["id"], str(e), max_attempts, count_attempt=False))
+            report.retried += 1
+            report.errors.append(str(exc))
+            break  # the link is down: leave the rest queued for the next pass
         except providers.Retryable as exc:
             status = node.store.write(lambda db, r=row, e=exc: delivery.mark_retry(db, r["id"], str(e), max_attempts))
             report.retried += status == "queued"
