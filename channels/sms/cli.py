@@ -16,7 +16,7 @@ from channels import outbound
 from channels.sms import delivery, gammu, providers, sender
 from channels.sms.errors import SmsError
 from channels.sms.inbound import Handler
-from gateway.i18n import gettext
+from gateway.i18n import Message, gettext
 
 OUTBOX_FIELDS = ("id", "to", "body", "status", "provider", "created_at", "updated_at", "attempts",
                  "last_error", "kind", "provider_id", "provider_status", "error_code", "sent_at",
@@ -75,7 +75,7 @@ def gammu_receive(files: tuple[str, ...]) -> None:
     try:
         results = gammu.receive(Handler(node), found)
     except FileNotFoundError as exc:
-        problems.append(f"{exc.filename}: vanished while reading (the sweep will retry)")
+        problems.append(Message("%(name)s: vanished while reading (the sweep will retry)", name=exc.filename))
         results = []
     for message, outcome in results:
         suffix = f" {outcome.tracking_code}" if outcome.tracking_code else ""
@@ -85,7 +85,7 @@ def gammu_receive(files: tuple[str, ...]) -> None:
     if report.sent:
         click.echo(_("%(n)d SMS handed to the provider.", n=report.sent))
     for problem in problems:
-        click.echo(problem, err=True)
+        click.echo(problem.render(ctx.locale), err=True)
     if problems:
         sys.exit(1)
 
@@ -96,7 +96,7 @@ def gammu_sweep() -> None:
     node = _ctx().node
     inbox = node.config["sms.gammu.inbox_path"]
     if not inbox:
-        raise click.ClickException("sms.gammu.inbox_path is not set")
+        raise click.ClickException(_("sms.gammu.inbox_path is not set"))
     results = gammu.sweep(Handler(node), inbox)
     click.echo(_("%(n)d message(s) processed.", n=len(results)))
     _send(node)

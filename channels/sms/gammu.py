@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from channels.sms.inbound import Handler, InboundSms, Outcome
+from gateway.i18n import Message
 
 INBOX_NAME = re.compile(
     r"IN(?P<date>\d{8})_(?P<time>\d{6})_(?P<serial>\d{2})_(?P<sender>.+)_(?P<part>\d{2})\.(?P<ext>[A-Za-z]+)")
@@ -68,14 +69,14 @@ def decode(data: bytes) -> str:
 
 
 @dataclass(frozen=True)
-class Message:
+class Received:
     message_id: str  # "<first part's file name>:<text hash>"
     sender: str
     body: str
     files: tuple[Path, ...]
 
 
-def group(files: list[InboxFile]) -> list[Message]:
+def group(files: list[InboxFile]) -> list[Received]:
     """Join the parts of each multipart message, in part order."""
     groups: dict[tuple[str, str, str, str], list[InboxFile]] = {}
     for f in files:
@@ -86,14 +87,14 @@ def group(files: list[InboxFile]) -> list[Message]:
         parts = sorted(groups[key], key=lambda f: f.part)
         body = "".join(decode(p.path.read_bytes()) for p in parts)
         digest = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        messages.append(Message(f"{parts[0].path.name}:{digest}", key[3], body, tuple(p.path for p in parts)))
+        messages.append(Received(f"{parts[0].path.name}:{digest}", key[3], body, tuple(p.path for p in parts)))
     return messages
 
 
-def resolve(names: list[str], inbox: str) -> tuple[list[InboxFile], list[str]]:
+def resolve(names: list[str], inbox: str) -> tuple[list[InboxFile], list[Message]]:
     """Inbox files named on the command line (absolute, relative, or bare names in the inbox)."""
     found: list[InboxFile] = []
-    problems: list[str] = []
+    problems: list[Message] = []
     for name in names:
         path = Path(name)
         if not path.exists() and inbox and (Path(inbox) / name).exists():
@@ -102,17 +103,18 @@ def resolve(names: list[str], inbox: str) -> tuple[list[InboxFile], list[str]]:
             done = (Path(inbox) / DONE_DIR / path.name) if inbox else None
             if done is not None and done.exists():
                 continue  # already processed (by the sweep)
-            problems.append(f"{name}: no such file")
+            problems.append(Message("%(name)s: no such file", name=name))
             continue
         parsed = parse_name(path)
         if parsed is None:
-            problems.append(f"{name}: not a Gammu inbox file name (IN<date>_<time>_<NN>_<sender>_<part>.txt)")
+            problems.append(Message("%(name)s: not a Gammu inbox file name (IN<date>_<time>_<NN>_<sender>_<part>.txt)",
+                                name=name))
             continue
         found.append(parsed)
     return found, problems
 
 
-def _move_done(message: Message) -> None:
+def _move_done(message: Received) -> None:
     for path in message.files:
         done = path.parent / DONE_DIR
         try:
@@ -126,7 +128,7 @@ def _move_done(message: Message) -> None:
             pass  # another receiver moved it first
 
 
-def receive(handler: Handler, files: list[InboxFile]) -> list[tuple[Message, Outcome]]:
+def receive(handler: Handler, files: list[InboxFile]) -> list[tuple[Received, Outcome]]:
     """Process inbox files; replies go to the outbound queue in the same transaction."""
     results = []
     for message in group(files):
@@ -137,7 +139,7 @@ def receive(handler: Handler, files: list[InboxFile]) -> list[tuple[Message, Out
     return results
 
 
-def sweep(handler: Handler, inbox: str, min_age: float = SWEEP_MIN_AGE_SECONDS) -> list[tuple[Message, Outcome]]:
+def sweep(handler: Handler, inbox: str, min_age: float = SWEEP_MIN_AGE_SECONDS) -> list[tuple[Received, Outcome]]:
     """Process every inbox file older than ``min_age`` seconds."""
     folder = Path(inbox)
     if not inbox or not folder.is_dir():
@@ -152,7 +154,7 @@ def sweep(handler: Handler, inbox: str, min_age: float = SWEEP_MIN_AGE_SECONDS) 
         except FileNotFoundError:
             continue
     for other in (f for f in files if f.ext != "txt"):
-        _move_done(Message(other.path.name, other.sender, "", (other.path,)))  # 8-bit/binary: not ours
+        _move_done(Received(other.path.name, other.sender, "", (other.path,)))  # 8-bit/binary: not ours
     try:
         return receive(handler, files)
     except FileNotFoundError:
