@@ -100,3 +100,19 @@ def test_help_lists_every_service_keyword():
     for service in CATALOG.services:
         assert service.keywords[0] in text
     assert isinstance(grammar.parse("BANTUAN", CATALOG), grammar.Help)
+
+
+def test_a_long_non_gsm_service_name_never_pushes_the_code_out():
+    from dataclasses import replace
+
+    long_name = "Surat Keterangan \u2019Domisili\u2019 untuk Warga Desa Sukamaju Kecamatan Cibeber Kabupaten Cianjur"
+    service = replace(CATALOG.by_keyword("DOMISILI"), name={"id": long_name, "en": long_name})
+    code = codes.generate()
+    for locale in LOCALES:
+        for text in (replies.submitted(service, code, locale),
+                     replies.status(code, long_name, cases.status_label("ready", locale), "28-11-2026", locale,
+                                    service_code=service.code)):
+            assert code in text and segments.fits(text), text
+            assert "DOMISILI" in text
+        hint = replies.format_hint(service, locale)
+        assert hint.startswith(("Untuk DOMISILI", "For DOMISILI")) and segments.fits(hint)

@@ -161,7 +161,8 @@ class Handler:
         service = self.node.catalog.service(request["service"])
         name = service.text("name", locale) if service else request["service"]
         return replies.status(code, name, cases.status_label(request["status"], locale),
-                              _local_date(request["updated_at"], self.config["node.timezone"]), locale)
+                              _local_date(request["updated_at"], self.config["node.timezone"]), locale,
+                              service_code=request["service"])
 
     # -- the claim ---------------------------------------------------------
 

@@ -25,12 +25,29 @@ def _fit(text: str, max_parts: int = 1) -> str:
     return segments.truncate(text, max_parts)
 
 
+def _first_fitting(*candidates: str, max_parts: int = 1) -> str:
+    """The first candidate that fits; else the last one cut to fit.
+
+    Templates that carry a tracking code or a status try the service's name
+    first and its (ASCII) code second, so a long or non-GSM catalog name can
+    never push the code itself out of the SMS.
+    """
+    for text in candidates:
+        if segments.fits(text, max_parts):
+            return text
+    return _fit(candidates[-1], max_parts)
+
+
+def _names(service: Service, locale: str) -> tuple[str, str]:
+    return service.text("name", locale), service.code
+
+
 def submitted(service: Service, code: str, locale: str) -> str:
-    return _fit(Message(
+    return _first_fitting(*(Message(
         "%(service)s request received. Code: %(code)s. Check with: STATUS %(code)s. "
         "We will text you when it is ready.",
-        service=service.text("name", locale), code=code,
-    ).render(locale))
+        service=name, code=code,
+    ).render(locale) for name in _names(service, locale)))
 
 
 def problem_text(service: Service | None, problem: FieldProblem, locale: str) -> str:
@@ -57,13 +74,16 @@ def rejected(service: Service, problems: list[FieldProblem], locale: str) -> str
 
 
 def format_hint(service: Service, locale: str) -> str:
-    return _fit(Message("For %(service)s send: %(format)s (fields separated by #)",
-                        service=service.text("name", locale), format=service.sms_format(locale)).render(locale))
+    return _first_fitting(*(Message("For %(service)s send: %(format)s (fields separated by #)",
+                                    service=name, format=service.sms_format(locale)).render(locale)
+                            for name in _names(service, locale)))
 
 
-def status(code: str, service_name: str, status_label: str, date: str, locale: str) -> str:
-    return _fit(Message("Request %(code)s (%(service)s): %(status)s, %(date)s.",
-                        code=code, service=service_name, status=status_label, date=date).render(locale))
+def status(code: str, service_name: str, status_label: str, date: str, locale: str,
+           service_code: str | None = None) -> str:
+    return _first_fitting(*(Message("Request %(code)s (%(service)s): %(status)s, %(date)s.",
+                                    code=code, service=name, status=status_label, date=date).render(locale)
+                            for name in (service_name, service_code or service_name)))
 
 
 def status_not_found(code: str, locale: str) -> str:
