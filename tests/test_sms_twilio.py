@@ -230,3 +230,39 @@ def test_sha256_signed_webhooks_when_the_library_supports_them(client, node):
     sha1_header = {"X-Twilio-Signature": signature}  # same signature claimed as SHA1: refused
     assert client.post("/channels/sms/twilio", data=form, headers=sha1_header).status_code == 403
     assert count(node, "sms_inbound") == 1
+
+
+def test_every_byte_of_a_valid_signature_mutated_is_refused_before_any_write(client, node):
+    form = twilio_form(SUBMIT)
+    good = sign(URL, form)
+    for i in range(len(good)):
+        for replacement in {"A", "b", "+"} - {good[i]}:
+            bad = good[:i] + replacement + good[i + 1:]
+            response = client.post("/channels/sms/twilio", data=form, headers={"X-Twilio-Signature": bad})
+            assert response.status_code == 403, (i, bad)
+    assert count(node, "requests") == 0 and count(node, "sms_inbound") == 0
+    assert client.post("/channels/sms/twilio", data=form, headers={"X-Twilio-Signature": good}).status_code == 200
+
+
+def test_disk_full_answers_5xx_so_twilio_retries_and_nothing_is_half_stored(client, node):
+    post_sms(client, "HELP")  # the database exists and has some pages
+    pages = node.store.read().execute("PRAGMA page_count").fetchone()[0]
+    node.store.write(lambda db: db.execute(f"PRAGMA max_page_count = {pages + 2}"))
+    acked, failed = {}, None
+    for n in range(300):
+        sid, sender = new_sid(), f"+6281234{n:06d}"
+        response = post_sms(client, f"ADUAN#{'jalan rusak parah dekat masjid ' * 12}", sid=sid, sender=sender)
+        assert response.status_code in (200, 500)
+        if response.status_code == 500:
+            failed = (sid, sender)
+            break
+        acked[sid] = reply_text(response).split("Kode: ")[1][:11]
+    assert failed is not None, "the page limit was never reached"
+    db = node.store.read()
+    stored = dict(db.execute("SELECT channel_message_id, tracking_code FROM requests").fetchall())
+    assert stored == acked  # every 200 is stored; the 500 left nothing behind
+    assert db.execute("SELECT count(*) FROM sms_inbound WHERE message_id = ?", [failed[0]]).fetchone()[0] == 0
+    node.store.write(lambda db: db.execute("PRAGMA max_page_count = 1073741823"))
+    retry = post_sms(client, f"ADUAN#{'jalan rusak parah dekat masjid ' * 12}", sid=failed[0], sender=failed[1])
+    assert retry.status_code == 200 and "Kode:" in reply_text(retry)  # Twilio's retry succeeds once space returns
+    assert count(node, "requests") == len(acked) + 1
