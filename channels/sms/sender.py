@@ -24,7 +24,6 @@ class PassReport:
     retried: int = 0
     failed: int = 0
     recovered: int = 0
-    paced: bool = False
     errors: list[str] = field(default_factory=list)
 
 
@@ -82,8 +81,7 @@ def send_due(node: Node, provider=None, limit: int = PASS_LIMIT) -> PassReport:
     pace = per_minute(node, provider.name)
     for _ in range(limit):
         row = node.store.write(lambda db: delivery.claim_next(db, provider.name, pace))
-        if row is None:
-            report.paced = True
+        if row is None:  # nothing due, or this minute's pacing budget is spent
             break
         try:
             provider_id = provider.send(row["id"], row["to"], row["body"])
