@@ -21,7 +21,7 @@ import sqlite_utils
 
 from gateway import audit, clock, codes, validators
 from gateway.catalog import Catalog, FieldProblem, Service
-from gateway.i18n import Message, pick_locale
+from gateway.i18n import LOCALES, Message, pick_locale
 from gateway.store import Store
 
 OnCommit = Callable[[sqlite_utils.Database, dict[str, Any]], None]
@@ -82,7 +82,12 @@ class Pipeline:
                 phone = validators.phone(sub.sender)
             except validators.Invalid as exc:
                 problems.append(FieldProblem("phone", exc.message))
-        locale = pick_locale(sub.locale, self.locale_for(phone))
+        # The stored language is read only when the channel did not say (one
+        # read less per webhook request: SMS looks it up itself, once).
+        if sub.locale in LOCALES:
+            locale = sub.locale
+        else:
+            locale = pick_locale(sub.locale, self.locale_for(phone))
         receipt = Receipt(ok=False, locale=locale, service=service)
         if service is None:
             problems.append(FieldProblem("service", Message("unknown service")))

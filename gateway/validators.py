@@ -8,6 +8,7 @@ citizen's language; the catalog decides which validator a field uses.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 import phonenumbers
@@ -83,6 +84,7 @@ def text(value: str, *, max_length: int = 200, min_length: int = 1) -> str:
     return cleaned
 
 
+@functools.lru_cache(maxsize=4096)  # pure and slow-ish (phonenumbers); citizens write again
 def phone(value: str, region: str = DEFAULT_REGION) -> str:
     """Any common way of writing a number -> E.164 (0812…, 62812…, +62812…)."""
     raw = value.strip()

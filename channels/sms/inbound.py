@@ -1,0 +1,210 @@
+"""Handle one inbound SMS, whichever provider carried it: parse, act, reply once.
+
+Every inbound message is logged in ``sms_inbound`` under its provider id
+(Twilio ``MessageSid``, Gammu inbox file name). The log row is *claimed* with
+``INSERT ... ON CONFLICT DO NOTHING`` inside a write job, so a redelivered
+message - sequential or concurrent - gets the reply stored for the first copy
+and changes nothing. Submissions are claimed by the pipeline itself (unique
+``(channel, channel_message_id)``); their log row is written by ``on_commit``
+in the same transaction as the request.
+
+The reply-storm guard lives here too: a reply is only *sent* while the number
+got fewer than ``sms.max_auto_replies_per_hour`` replies in the last hour; the
+message itself is always processed and stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+
+from channels import outbound
+from channels.sms import grammar, replies
+from gateway import cases, clock, codes, validators
+from gateway.node import Node
+from gateway.pipeline import Submission
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    provider: str  # "twilio" or "gammu"
+    message_id: str  # MessageSid or inbox file name: the dedupe key
+    sender: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    reply: str | None  # None: nothing to send (storm guard)
+    kind: str
+    duplicate: bool = False
+    tracking_code: str | None = None
+
+
+def normalize_sender(sender: str) -> str:
+    """E.164 when it is a phone number; else the raw sender (short codes, names)."""
+    try:
+        return validators.phone(sender)
+    except validators.Invalid:
+        return sender.strip()
+
+
+def _local_date(iso: str, timezone: str) -> str:
+    try:
+        zone = ZoneInfo(timezone)
+    except Exception:  # noqa: BLE001 - a bad zone name must not break replies
+        zone = dt.UTC
+    return clock.parse(iso).astimezone(zone).strftime("%d-%m-%Y")
+
+
+class Handler:
+    """Binds the node and the SMS settings; ``handle`` is safe to call concurrently."""
+
+    def __init__(self, node: Node):
+        self.node = node
+        self.config = node.config
+
+    @property
+    def max_replies(self) -> int:
+        return int(self.config["sms.max_auto_replies_per_hour"])
+
+    def logged(self, message_id: str) -> dict[str, Any] | None:
+        row = self.node.store.read().execute(
+            "SELECT kind, reply, replied, request_id FROM sms_inbound WHERE message_id = ?", [message_id]
+        ).fetchone()
+        if row is None:
+            return None
+        return {"kind": row[0], "reply": row[1], "replied": bool(row[2]), "request_id": row[3]}
+
+    def handle(self, sms: InboundSms, *, queue_reply: bool = False) -> Outcome:
+        """Process once; ``queue_reply`` puts the reply in the outbound queue (Gammu)."""
+        # No "seen before?" read here: the claim below (and the pipeline's own
+        # claim for submissions) answers a redelivery with the stored reply.
+        phone = normalize_sender(sms.sender)
+        locale = self.node.pipeline.locale_for(phone)
+        catalog = self.node.catalog
+        command = grammar.parse(sms.body, catalog)
+        if isinstance(command, grammar.Submit):
+            return self._submit(sms, phone, locale, command, queue_reply)
+        new_locale: str | None = None
+        if isinstance(command, grammar.Status):
+            kind, reply = "status", self._status_reply(command.code, phone, locale)
+        elif isinstance(command, grammar.Info):
+            kind = "info"
+            reply = (replies.info(command.service, locale) if command.service
+                     else replies.info_usage(catalog, command.suggestion, locale))
+        elif isinstance(command, grammar.Language):
+            kind = "language"
+            if command.locale:
+                new_locale = command.locale
+                reply = replies.language_set(new_locale)
+            else:
+                reply = replies.language_usage(locale)
+        elif isinstance(command, grammar.FormatHint):
+            kind, reply = "format", replies.format_hint(command.service, locale)
+        elif isinstance(command, grammar.Unknown) and command.suggestion:
+            kind, reply = "unknown", replies.did_you_mean(catalog, command.suggestion, command.service, locale)
+        else:
+            kind, reply = "help", replies.help_text(catalog, locale)
+        row = self.node.store.write(lambda db: self._record(
+            db, sms, phone, kind, reply, None, queue_reply, contact_locale=new_locale))
+        return self._outcome(row, kind)
+
+    # -- submissions -------------------------------------------------------
+
+    def _submit(self, sms: InboundSms, phone: str, locale: str, command: grammar.Submit,
+                queue_reply: bool) -> Outcome:
+        recorded: list[dict[str, Any]] = []
+
+        def on_commit(db: sqlite_utils.Database, request: dict[str, Any]) -> None:
+            reply = replies.submitted(command.service, request["tracking_code"], request["locale"])
+            recorded.append(self._record(db, sms, phone, "submit", reply, request["id"], queue_reply))
+
+        receipt = self.node.pipeline.submit(
+            Submission(channel="sms", service=command.service.code, values=command.values,
+                       sender=sms.sender, locale=locale, channel_message_id=sms.message_id),
+            on_commit=on_commit,
+        )
+        if receipt.ok and recorded:
+            return self._outcome(recorded[0], "submit", receipt.tracking_code)
+        if receipt.ok:  # a concurrent copy stored it first: answer as it did
+            seen = self.logged(sms.message_id)
+            if seen is not None:
+                return self._replayed(seen)
+            reply = replies.submitted(command.service, receipt.tracking_code or "", receipt.locale)
+            kind = "submit"
+        else:
+            reply = replies.rejected(command.service, receipt.problems, receipt.locale)
+            kind = "rejected"
+        row = self.node.store.write(lambda db: self._record(
+            db, sms, phone, kind, reply, receipt.request["id"] if receipt.request else None, queue_reply))
+        return self._outcome(row, kind, receipt.tracking_code)
+
+    # -- status ------------------------------------------------------------
+
+    def _status_reply(self, typed: str, phone: str, locale: str) -> str:
+        if not typed:
+            return replies.status_usage(locale)
+        try:
+            request = cases.get_by_code(self.node.store.read(), typed)
+        except codes.BadCheck:
+            return replies.status_check_code(locale)
+        except codes.CodeError:
+            return replies.status_usage(locale)
+        code = codes.normalize(typed)
+        if request is None or request["phone"] != phone:
+            return replies.status_not_found(code, locale)
+        service = self.node.catalog.service(request["service"])
+        name = service.text("name", locale) if service else request["service"]
+        return replies.status(code, name, cases.status_label(request["status"], locale),
+                              _local_date(request["updated_at"], self.config["node.timezone"]), locale,
+                              service_code=request["service"])
+
+    # -- the claim ---------------------------------------------------------
+
+    def _record(self, db: sqlite_utils.Database, sms: InboundSms, phone: str, kind: str, reply: str,
+                request_id: str | None, queue_reply: bool, *, contact_locale: str | None = None
+                ) -> dict[str, Any]:
+        """Claim the message id, apply the storm guard, queue the reply; runs in a write job."""
+        now = clock.utcnow()
+        since = clock.to_iso(clock.now() - dt.timedelta(hours=1))
+        # Count first, then claim with the verdict: the writer is single, so
+        # nothing can slip in between, and the claim stays one statement.
+        (sent,) = db.execute(
+            "SELECT count(*) FROM sms_inbound WHERE phone = ? AND replied = 1 AND received_at > ?",
+            [phone, since],
+        ).fetchone()
+        replied = sent < self.max_replies
+        cursor = db.execute(
+            "INSERT INTO sms_inbound (message_id, provider, phone, kind, request_id, reply, replied, received_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(message_id) DO NOTHING",
+            [sms.message_id, sms.provider, phone, kind, request_id, reply, int(replied), now],
+        )
+        if cursor.rowcount == 0:
+            row = db.execute("SELECT kind, reply, replied, request_id FROM sms_inbound WHERE message_id = ?",
+                             [sms.message_id]).fetchone()
+            return {"kind": row[0], "reply": row[1], "replied": bool(row[2]), "request_id": row[3],
+                    "duplicate": True}
+        if replied and queue_reply and phone.startswith("+"):
+            outbound.enqueue(db, to=phone, body=reply, key=f"reply:{sms.message_id}", kind="reply",
+                             request_id=request_id)
+        if contact_locale:
+            db.execute(
+                "INSERT INTO contacts (phone, locale, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(phone) DO UPDATE SET locale = excluded.locale, updated_at = excluded.updated_at",
+                [phone, contact_locale, now],
+            )
+        return {"kind": kind, "reply": reply, "replied": replied, "request_id": request_id, "duplicate": False}
+
+    @staticmethod
+    def _replayed(seen: dict[str, Any]) -> Outcome:
+        return Outcome(reply=seen["reply"] if seen["replied"] else None, kind=seen["kind"], duplicate=True)
+
+    @staticmethod
+    def _outcome(row: dict[str, Any], kind: str, tracking_code: str | None = None) -> Outcome:
+        return Outcome(reply=row["reply"] if row["replied"] else None, kind=row["kind"] or kind,
+                       duplicate=row.get("duplicate", False), tracking_code=tracking_code)
