@@ -61,7 +61,7 @@ def _submit_domisili(page, server):
 
 def test_citizen_submits_and_tracks_without_javascript(phone, server):
     phone.goto(server.url + "/")
-    assert phone.is_visible("h1:has-text('Layanan desa')")
+    assert phone.is_visible("h1:has-text('Layanan Desa')")
     _no_horizontal_scroll(phone)
     shot(phone, "portal-services")
     phone.click("a[href='/services/LAHIR']")

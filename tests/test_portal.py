@@ -164,14 +164,14 @@ def test_feedback_only_on_closed_requests_and_only_once(client, node):
 
 
 def test_language_switch_by_query_and_cookie(client):
-    assert "Layanan desa" in client.get("/").get_data(as_text=True)
+    assert "Layanan Desa" in client.get("/").get_data(as_text=True)
     english = client.get("/?lang=en")
     assert "Village services" in english.get_data(as_text=True) and 'lang="en"' in english.get_data(as_text=True)
     assert "lang=en" in english.headers["Set-Cookie"]
     assert "Village services" in client.get("/").get_data(as_text=True)  # the cookie remembers
-    assert "Layanan desa" in client.get("/?lang=id").get_data(as_text=True)
-    assert "Layanan desa" in client.get("/").get_data(as_text=True)
-    assert "Layanan desa" in client.get("/?lang=xx").get_data(as_text=True)
+    assert "Layanan Desa" in client.get("/?lang=id").get_data(as_text=True)
+    assert "Layanan Desa" in client.get("/").get_data(as_text=True)
+    assert "Layanan Desa" in client.get("/?lang=xx").get_data(as_text=True)
 
 
 def _all_pages(client, node):
