@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from gateway.i18n import gettext
+from gateway.i18n import Message, gettext
 from sync.errors import NotConfigured, Refused, SyncError, Unreachable
 
 PROGRESS_THRESHOLD = 200
@@ -32,21 +32,21 @@ def _(msgid: str, **params: Any) -> str:
 def describe_error(error: SyncError | None, locale: str) -> str:
     """A short, localized reason for a pass that did not complete."""
     if isinstance(error, NotConfigured):
-        return gettext(locale, "sync is not configured (%(detail)s)", detail=str(error))
+        return Message("sync is not configured (%(detail)s)", detail=str(error)).render(locale)
     if isinstance(error, Unreachable):
-        return gettext(locale, "regional server unreachable (%(detail)s)", detail=str(error))
+        return Message("regional server unreachable (%(detail)s)", detail=str(error)).render(locale)
     if isinstance(error, Refused):
-        return gettext(locale, "refused by the regional server: check node id and secret (%(detail)s)",
-                       detail=str(error))
-    return gettext(locale, "the regional server did not confirm (%(detail)s)", detail=str(error))
+        return Message("refused by the regional server: check node id and secret (%(detail)s)",
+                       detail=str(error)).render(locale)
+    return Message("the regional server did not confirm (%(detail)s)", detail=str(error)).render(locale)
 
 
 def summary(moved: dict[str, int], locale: str) -> str:
-    return gettext(locale, "Pushed %(requests)d requests and %(events)d status events; pulled %(pulled)d "
+    return Message("Pushed %(requests)d requests and %(events)d status events; pulled %(pulled)d "
                    "updates (%(notified)d SMS queued); catalog version %(version)d.",
                    requests=moved.get("requests", 0), events=moved.get("events", 0),
                    pulled=moved.get("pulled", 0), notified=moved.get("notified", 0),
-                   version=moved.get("catalog_version", 0))
+                   version=moved.get("catalog_version", 0)).render(locale)
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
@@ -77,8 +77,8 @@ def sync_once(ctx: Any) -> int:
     click.echo(summary(result.moved, locale))
     if result.ok:
         return 0
-    click.echo(gettext(locale, "Sync not completed at stage %(stage)s: %(reason)s",
-                       stage=result.stage, reason=describe_error(result.error, locale)), err=True)
+    click.echo(Message("Sync not completed at stage %(stage)s: %(reason)s",
+                       stage=result.stage, reason=describe_error(result.error, locale)).render(locale), err=True)
     return 2 if isinstance(result.error, NotConfigured) else 1
 
 

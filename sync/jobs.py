@@ -18,7 +18,7 @@ from collections.abc import Callable
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
 
-from gateway.i18n import gettext
+from gateway.i18n import Message
 from gateway.node import Node
 from sync.errors import NotConfigured
 from sync.runner import PassResult, lock_for, run_pass
@@ -96,10 +96,10 @@ def sync_now(app: Flask) -> dict:
     node = node_of(app)
     locale = node.config["node.default_locale"]
     if not node.config["sync.url"]:
-        return {"configured": False, "ok": False, "message": gettext(locale, "Sync is not configured on this node.")}
+        return {"configured": False, "ok": False, "message": Message("Sync is not configured on this node.").render(locale)}
     lock = lock_for(node)
     if not lock.acquire(timeout=0.5):
-        return {"configured": True, "ok": False, "message": gettext(locale, "A sync is already running.")}
+        return {"configured": True, "ok": False, "message": Message("A sync is already running.").render(locale)}
     try:
         result = run_pass(node)
     finally:

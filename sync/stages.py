@@ -118,7 +118,7 @@ def push_events(ctx: PassContext) -> str:
     _check_ack(answer, seqs)
 
     def mark(db: sqlite_utils.Database) -> None:
-        db.executemany("UPDATE status_events SET synced = 1 WHERE seq = ?", [(s,) for s in seqs])
+        db.conn.executemany("UPDATE status_events SET synced = 1 WHERE seq = ?", [(s,) for s in seqs])
         state.raise_to(db, "events_hwm", seqs[-1])
 
     ctx.node.store.write(mark)

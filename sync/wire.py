@@ -24,6 +24,7 @@ import json
 import zlib
 from typing import Any
 
+from gateway import codes
 from sync.errors import ProtocolError
 
 PREFIX = "/sync/v1"
@@ -108,8 +109,10 @@ def decode_requests(message: Any) -> list[dict[str, Any]]:
                 raise ProtocolError(f"{key} must be a non-empty string")
         if not isinstance(r["seq"], int):
             raise ProtocolError("seq must be an integer")
-        code = r.pop("code")
-        r["tracking_code"] = f"{code[:5]}-{code[5:]}"
+        try:
+            r["tracking_code"] = codes.normalize(r.pop("code"))
+        except codes.CodeError:
+            raise ProtocolError("tracking code is not a valid code") from None
         r["fields"] = dict(zip(shapes[shape], values, strict=True))
         out.append(r)
     return out
