@@ -112,15 +112,16 @@ class FaultProxy:
     def _send(self, dst: socket.socket, data: bytes) -> None:
         if self.delay:
             time.sleep(self.delay)
-        if not self.rate:
+        rate = self.rate  # read once: a test may lift the limit mid-transfer
+        if not rate:
             dst.sendall(data)
             return
-        step = max(64, int(self.rate / 20))
+        step = max(64, int(rate / 20))
         for i in range(0, len(data), step):
             piece = data[i:i + step]
             started = time.monotonic()
             dst.sendall(piece)
-            wait = len(piece) / self.rate - (time.monotonic() - started)
+            wait = len(piece) / rate - (time.monotonic() - started)
             if wait > 0:
                 time.sleep(wait)
 

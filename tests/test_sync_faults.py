@@ -1,0 +1,159 @@
+"""Faults on a real link: cuts at chosen byte offsets, processes killed mid-sync.
+
+After every fault the next clean pass must leave each request submitted on
+the node on the regional server exactly once (lost = 0, duplicated = 0).
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+
+import pytest
+
+from tests.faultproxy import FaultProxy
+from tests.syncenv import NodeBox, Regional, assert_exactly_once
+
+
+@pytest.fixture
+def regional(tmp_path):
+    server = Regional(tmp_path / "regional").start()
+    yield server
+    server.stop()
+
+
+def _box(tmp_path, regional, proxy, n=0) -> NodeBox:
+    box = NodeBox(tmp_path / "node", "desa-1", proxy.url, regional.add_node("desa-1"))
+    if n:
+        box.submit_many(n)
+    return box
+
+
+def _small_batches(box: NodeBox, size: int = 16) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(box.db)
+    conn.execute("UPDATE sync_state SET value = ? WHERE name = 'batch_size'", (size,))
+    conn.commit()
+    conn.close()
+
+
+def _wait_for(predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("direction,offset", [
+    ("down", 0), ("down", 40), ("down", 300),   # server committed, ack lost on the way back
+    ("up", 10), ("up", 250), ("up", 2000),      # request cut while being sent
+])
+def test_cut_at_a_byte_offset_then_resume(tmp_path, regional, direction, offset):
+    proxy = FaultProxy(regional.port)
+    box = _box(tmp_path, regional, proxy, n=120)
+    _small_batches(box)
+    setattr(proxy, f"cut_{direction}_at", offset)
+    first = box.sync()
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert proxy.cuts == 1
+    if direction == "down" and offset == 0:
+        # The first batch reached the server and was committed; the node never saw the ack.
+        assert regional.query("SELECT count(*) FROM requests")[0][0] == 16
+        assert box.query("SELECT count(*) FROM requests WHERE synced = 1")[0][0] == 0
+    second = box.sync()
+    assert second.returncode == 0, second.stderr
+    assert_exactly_once(regional, box)
+    proxy.close()
+
+
+def test_random_offsets_both_directions(tmp_path, regional):
+    """A small version of the reliability campaign: several random cuts, one node, one queue."""
+    rng = random.Random(20261123)
+    proxy = FaultProxy(regional.port)
+    box = _box(tmp_path, regional, proxy, n=200)
+    _small_batches(box, 24)
+    for _ in range(6):
+        proxy.reset()
+        if rng.random() < 0.5:
+            proxy.cut_up_at = rng.randrange(0, 4000)
+        else:
+            proxy.cut_down_at = rng.randrange(0, 600)
+        box.sync()
+        proxy.cut_up_at = proxy.cut_down_at = None
+    assert box.sync().returncode == 0
+    assert_exactly_once(regional, box)
+    proxy.close()
+
+
+def test_regional_killed_mid_batch(tmp_path, regional):
+    proxy = FaultProxy(regional.port, rate=20_000)
+    box = _box(tmp_path, regional, proxy, n=1500)
+    _small_batches(box, 400)
+    proc = box.sync_process()
+    _wait_for(lambda: proxy.up > 8_000)
+    regional.kill()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, (out, err)
+    regional.start()
+    proxy.target = ("127.0.0.1", regional.port)
+    proxy.rate = None
+    final = box.sync()
+    assert final.returncode == 0, final.stderr
+    assert_exactly_once(regional, box)
+    proxy.close()
+
+
+@pytest.mark.parametrize("after_bytes", [3_000, 15_000])
+def test_node_killed_mid_sync(tmp_path, regional, after_bytes):
+    proxy = FaultProxy(regional.port, rate=20_000)
+    box = _box(tmp_path, regional, proxy, n=1500)
+    _small_batches(box, 300)
+    proc = box.sync_process()
+    _wait_for(lambda: proxy.up + proxy.down > after_bytes)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    proxy.rate = None
+    final = box.sync()
+    assert final.returncode == 0, final.stderr
+    assert_exactly_once(regional, box)
+    proxy.close()
+
+
+def test_interrupted_sync_exits_non_zero(tmp_path, regional):
+    proxy = FaultProxy(regional.port, rate=10_000)
+    box = _box(tmp_path, regional, proxy, n=600)
+    proc = box.sync_process()
+    _wait_for(lambda: proxy.up > 2_000)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1
+    proxy.rate = None
+    assert box.sync().returncode == 0
+    assert_exactly_once(regional, box)
+    proxy.close()
+
+
+def test_server_down_then_back(tmp_path, regional):
+    proxy = FaultProxy(regional.port)
+    box = _box(tmp_path, regional, proxy, n=50)
+    proxy.refuse = True
+    assert box.sync().returncode == 1
+    proxy.refuse = False
+    assert box.sync().returncode == 0
+    assert_exactly_once(regional, box)
+    proxy.close()
+
+
+@pytest.mark.slow
+def test_ten_thousand_request_backlog(tmp_path, regional):
+    proxy = FaultProxy(regional.port)
+    box = _box(tmp_path, regional, proxy, n=10_000)
+    out = box.sync()
+    assert out.returncode == 0, out.stderr
+    assert "10000" in out.stdout
+    assert_exactly_once(regional, box)
+    assert (proxy.up + proxy.down) / 10_000 <= 120
+    proxy.close()
