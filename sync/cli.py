@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from gateway.i18n import Message, gettext
-from sync.errors import NotConfigured, Refused, SyncError, Unreachable
+from sync.errors import Interrupted, NotConfigured, Refused, SyncError, Unreachable
 
 PROGRESS_THRESHOLD = 200
 
@@ -104,9 +104,13 @@ def sync_command(once: bool) -> None:
             result = loop.run()
             click.echo(summary(result.moved, ctx.locale) if result.ok else
                        describe_error(result.error, ctx.locale), err=not result.ok)
+            if isinstance(result.error, Interrupted):
+                break
+            if isinstance(result.error, NotConfigured):
+                sys.exit(2)
             loop.sleep()
     except KeyboardInterrupt:
-        sys.exit(1)
+        pass  # a clean stop between passes
 
 
 # --- regional server -------------------------------------------------------

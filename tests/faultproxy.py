@@ -12,7 +12,9 @@ The kernel here has no ``netem``, so link behaviour lives in user space:
   closed (``cut_up_at`` cuts a request in flight, ``cut_down_at`` cuts after
   the server has answered, i.e. after its commit, before the client read the
   ack);
-- ``refuse = True`` drops every new connection (server unreachable).
+- ``refuse = True`` drops every new connection (server unreachable);
+- ``record = True`` keeps the client's bytes per connection in ``captured``
+  (an attacker's capture, for replay tests).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class FaultProxy:
         self.connections = 0
         self.cuts = 0
         self.refuse = False
+        self.record = False  # keep every client->server byte per connection (replay tests)
+        self.captured: list[bytearray] = []
         self.cut_up_at: int | None = None
         self.cut_down_at: int | None = None
         self._lock = threading.Lock()
@@ -87,8 +91,12 @@ class FaultProxy:
                 self.connections += 1
                 self._socks.update((client, upstream))
             pair = (client, upstream)
-            threading.Thread(target=self._pump, args=(client, upstream, "up", pair), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, "down", pair), daemon=True).start()
+            capture = None
+            if self.record:
+                capture = bytearray()
+                self.captured.append(capture)
+            threading.Thread(target=self._pump, args=(client, upstream, "up", pair, capture), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, "down", pair, None), daemon=True).start()
 
     def _take(self, direction: str, n: int) -> tuple[int, bool]:
         """Count ``n`` bytes; return how many may pass and whether to cut after them."""
@@ -126,13 +134,15 @@ class FaultProxy:
                 time.sleep(wait)
 
     def _pump(self, src: socket.socket, dst: socket.socket, direction: str,
-              pair: tuple[socket.socket, socket.socket]) -> None:
+              pair: tuple[socket.socket, socket.socket], capture: bytearray | None) -> None:
         try:
             while True:
                 data = src.recv(CHUNK)
                 if not data:
                     break
                 allowed, cut = self._take(direction, len(data))
+                if capture is not None:
+                    capture.extend(data[:allowed])
                 if allowed:
                     self._send(dst, data[:allowed])
                 if cut:

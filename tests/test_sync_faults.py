@@ -157,3 +157,49 @@ def test_ten_thousand_request_backlog(tmp_path, regional):
     assert_exactly_once(regional, box)
     assert (proxy.up + proxy.down) / 10_000 <= 120
     proxy.close()
+
+
+def test_captured_traffic_replayed_byte_for_byte_writes_nothing(tmp_path, regional):
+    """An attacker on the link records a whole pass and plays it back to the server."""
+    import socket
+
+    proxy = FaultProxy(regional.port)
+    proxy.record = True
+    box = _box(tmp_path, regional, proxy, n=30)
+    assert box.sync().returncode == 0
+    before = regional.query("SELECT count(*), max(rid) FROM requests")
+    counter = regional.query("SELECT last_counter FROM nodes")[0][0]
+    assert proxy.captured and all(proxy.captured)
+    answers = b""
+    for raw in proxy.captured:
+        with socket.create_connection(("127.0.0.1", regional.port), timeout=10) as s:
+            s.sendall(bytes(raw))
+            s.shutdown(socket.SHUT_WR)
+            while chunk := s.recv(65536):
+                answers += chunk
+    statuses = [int(line.split()[1]) for line in answers.split(b"\r\n") if line.startswith(b"HTTP/1.1 ")]
+    assert statuses and set(statuses) == {409}, statuses
+    assert regional.query("SELECT count(*), max(rid) FROM requests") == before
+    assert regional.query("SELECT last_counter FROM nodes")[0][0] == counter
+    assert_exactly_once(regional, box)
+    proxy.close()
+
+
+def test_sync_loop_runs_until_stopped(tmp_path, regional):
+    import subprocess
+
+    from tests.syncenv import SIMPUL, clean_env
+
+    box = NodeBox(tmp_path / "node", "desa-1", regional.url, regional.add_node("desa-1"))
+    box.submit()
+    proc = subprocess.Popen([SIMPUL, "--config", str(box.config), "sync"], env=clean_env(box.env),
+                            cwd=box.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _wait_for(lambda: box.query("SELECT count(*) FROM kv WHERE key = 'last_sync_at'")[0][0] == 1)
+        time.sleep(1)  # let it print the pass's summary and go to sleep until the next one
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Terkirim 1 permohonan" in out.decode()
+    assert_exactly_once(regional, box)
