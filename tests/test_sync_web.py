@@ -117,6 +117,14 @@ def test_conflicts_page_and_security_headers(regional):
     assert resp.headers["X-Frame-Options"] == "DENY"
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     assert store.get_request(original["id"])["fields"]["name"] == "Siti Aminah"
+    detail = client.get(f"/requests/{original['id']}").get_data(as_text=True)
+    assert "Orang Lain" in detail  # the later version is shown for comparison, not applied
+    conflict_id = store.conflicts()[0]["id"]
+    assert client.post(f"/conflicts/{conflict_id}/resolve").status_code == 400  # no CSRF token
+    assert client.post(f"/conflicts/{conflict_id}/resolve", data={"csrf_token": _csrf(html)}).status_code == 302
+    assert store.conflicts()[0]["resolved_by"] == "ani"
+    assert store.stats()["open_conflicts"] == 0
+    assert client.post(f"/conflicts/{conflict_id}/resolve", data={"csrf_token": _csrf(html)}).status_code == 404
 
 
 def test_logout_needs_csrf_and_ends_session(regional):

@@ -89,6 +89,7 @@ def m004_conflicts_users(db: sqlite_utils.Database) -> None:
             digest TEXT NOT NULL,
             at TEXT NOT NULL,
             resolved_at TEXT,
+            resolved_by TEXT,
             UNIQUE (kind, request_id, digest)
         )""")
     db.execute("""

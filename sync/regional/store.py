@@ -58,6 +58,8 @@ class RegionalStore(ABC):
     @abstractmethod
     def conflicts(self, *, request_id: str | None = None) -> list[dict[str, Any]]: ...
     @abstractmethod
+    def resolve_conflict(self, conflict_id: int, *, actor: str) -> bool: ...
+    @abstractmethod
     def nodes(self) -> list[dict[str, Any]]: ...
     @abstractmethod
     def add_user(self, username: str, password_hash: str) -> None: ...
@@ -287,6 +289,13 @@ class SQLiteRegionalStore(RegionalStore):
         for row in rows:
             row["detail"] = json.loads(row["detail"])
         return rows
+
+    def resolve_conflict(self, conflict_id: int, *, actor: str) -> bool:
+        """Mark a conflict as checked by a case worker; False if unknown or already resolved."""
+        now = clock.utcnow()
+        return self._store.write(lambda db: db.execute(
+            "UPDATE conflicts SET resolved_at = ?, resolved_by = ? WHERE id = ? AND resolved_at IS NULL",
+            [now, actor, conflict_id]).rowcount == 1)
 
     # --- users --------------------------------------------------------------
     def add_user(self, username: str, password_hash: str) -> None:

@@ -163,3 +163,10 @@ def init_app(app: Flask) -> None:
     @login_required
     def conflicts():
         return render_template("regional/conflicts.html", rows=_store().conflicts())
+
+    @app.post("/conflicts/<int:conflict_id>/resolve")
+    @login_required
+    def resolve(conflict_id: int):
+        if not _store().resolve_conflict(conflict_id, actor=session["user"]):
+            abort(404)
+        return redirect(url_for("conflicts"))
