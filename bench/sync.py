@@ -46,7 +46,8 @@ def copy_db(src: Path, dst: Path) -> None:
         target.close()
 
 
-def drain(root: Path, label: str, n: int, rate: float | None, template: Path | None = None) -> dict:
+def drain(root: Path, label: str, n: int, rate: float | None, template: Path | None = None,
+          pull_n: int = 0) -> tuple[dict, dict | None]:
     """Fill a node with ``n`` requests, then time one in-process sync pass through the proxy."""
     regional = Regional(root / f"{label}-regional").start()
     try:
@@ -72,11 +73,40 @@ def drain(root: Path, label: str, n: int, rate: float | None, template: Path | N
         assert result.ok, result.error
         stored = regional.query("SELECT count(*) FROM requests")[0][0]
         assert stored == n, (stored, n)
-        proxy.close()
-        return {"records": n, "seconds": seconds, "up": proxy.up, "down": proxy.down,
+        push = {"records": n, "seconds": seconds, "up": proxy.up, "down": proxy.down,
                 "bytes_per_record": (proxy.up + proxy.down) / n, "records_per_s": n / seconds}
+        if not pull_n:
+            proxy.close()
+            return push, None
+        pull = pull_back(regional, proxy, config, pull_n)
+        proxy.close()
+        return push, pull
     finally:
         regional.stop()
+
+
+def pull_back(regional: Regional, proxy: FaultProxy, config, n: int) -> dict:
+    """Case workers move ``n`` cases at the regional server; time the pass that brings them down."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sync.regional.store import SQLiteRegionalStore
+
+    store = SQLiteRegionalStore(regional.db)
+    ids = [r[0] for r in regional.query("SELECT id FROM requests ORDER BY rid LIMIT ?", (n,))]
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda rid: store.set_status(rid, "ready", actor="petugas"), ids))
+    store.close()
+    node = Node(config)
+    try:
+        proxy.reset()
+        started = time.perf_counter()
+        result = run_pass(node)
+        seconds = time.perf_counter() - started
+    finally:
+        node.close()
+    assert result.ok and result.moved["pulled"] == n and result.moved["notified"] == n, result
+    return {"records": n, "seconds": seconds, "up": proxy.up, "down": proxy.down,
+            "bytes_per_record": (proxy.up + proxy.down) / n, "records_per_s": n / seconds}
 
 
 def naive_server(db_path: Path) -> tuple[int, threading.Thread]:
@@ -136,6 +166,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backlog", type=int, default=10_000)
     parser.add_argument("--slow-records", type=int, default=600)
+    parser.add_argument("--pull-records", type=int, default=2_000)
     parser.add_argument("--naive-records", type=int, default=2_000)
     parser.add_argument("--naive-slow-records", type=int, default=100)
     args = parser.parse_args()
@@ -146,21 +177,22 @@ def main() -> None:
         filler = NodeBox(root / "template", "desa-bench", "http://127.0.0.1:9", "x")
         filler.submit_many(args.backlog)
         template = filler.db
-        fast = drain(root, "fast", args.backlog, None, template)
+        fast, fast_pull = drain(root, "fast", args.backlog, None, template, pull_n=args.pull_records)
         filler2 = NodeBox(root / "template-small", "desa-bench", "http://127.0.0.1:9", "x")
         filler2.submit_many(args.slow_records)
         small = filler2.db
-        slow = drain(root, "slow", args.slow_records, LINK, small)
+        slow, slow_pull = drain(root, "slow", args.slow_records, LINK, small, pull_n=args.slow_records)
         port, _ = naive_server(root / "naive.db")
         naive_fast = naive(root, template, args.naive_records, None, port)
         naive_slow = naive(root, template, args.naive_slow_records, LINK, port)
         rows = [
-            ("Simpul sync, loopback", fast), ("Simpul sync, 40 kbit/s", slow),
+            ("Simpul push, loopback", fast), ("Simpul push, 40 kbit/s", slow),
+            ("Simpul pull (status + SMS), loopback", fast_pull), ("Simpul pull (status + SMS), 40 kbit/s", slow_pull),
             ("naive POST per record, loopback", naive_fast), ("naive POST per record, 40 kbit/s", naive_slow),
         ]
-        print(f"{'case':<36} {'records':>8} {'seconds':>8} {'rec/s':>9} {'B/rec up':>9} {'B/rec down':>10} {'B/rec':>7}")
+        print(f"{'case':<40} {'records':>8} {'seconds':>8} {'rec/s':>9} {'B/rec up':>9} {'B/rec down':>10} {'B/rec':>7}")
         for name, r in rows:
-            print(f"{name:<36} {r['records']:>8} {r['seconds']:>8.2f} {r['records_per_s']:>9.1f} "
+            print(f"{name:<40} {r['records']:>8} {r['seconds']:>8.2f} {r['records_per_s']:>9.1f} "
                   f"{r['up'] / r['records']:>9.1f} {r['down'] / r['records']:>10.1f} {r['bytes_per_record']:>7.1f}")
         print(f"targets: <= 120 B/record (got {fast['bytes_per_record']:.1f}), {args.backlog} drained <= 2 s "
               f"(got {fast['seconds']:.2f} s), >= 40 records/s at 40 kbit/s (got {slow['records_per_s']:.1f})")
