@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from gateway.i18n import Message, gettext
-from sync.errors import Interrupted, NotConfigured, Refused, SyncError, Unreachable
+from sync.errors import AlreadyExists, Interrupted, NotConfigured, Refused, SyncError, Unreachable
 
 PROGRESS_THRESHOLD = 200
 
@@ -156,7 +156,7 @@ def regional_add_node(node_id: str, rotate: bool) -> None:
         secret = _store().add_node(node_id, rotate=rotate)
     except SyncError as exc:
         click.echo(str(exc), err=True)
-        sys.exit(1 if "already" in str(exc) else 2)
+        sys.exit(1 if isinstance(exc, AlreadyExists) else 2)
     click.echo(secret)
 
 

@@ -39,6 +39,10 @@ class ProtocolError(SyncError):
     """A message that does not follow docs/sync-protocol.md (either side)."""
 
 
+class LocalError(SyncError):
+    """The node's own database refused a write (disk full, locked): nothing was marked."""
+
+
 class Interrupted(SyncError):
     """The pass was stopped before it completed (Ctrl-C, shutdown)."""
 
@@ -57,3 +61,7 @@ class ReplayError(SyncError):
 
 class RegionalError(SyncError):
     """Server side: a case-worker action that cannot be done (unknown code, bad status)."""
+
+
+class AlreadyExists(RegionalError):
+    """Server side: the node or user is already registered."""

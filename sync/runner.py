@@ -9,6 +9,7 @@ dedupes, event ids and the pull cursor make applying idempotent).
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from gateway.clock import utcnow
 from gateway.node import Node
 from sync import state
 from sync.batching import BatchSizer
-from sync.errors import Interrupted, SyncError, Unreachable
+from sync.errors import Interrupted, LocalError, SyncError, Unreachable
 from sync.stages import OPERATIONS, PassContext, Stage, Status
 from sync.transport import Transport, load_secret
 
@@ -68,6 +69,8 @@ def run_pass(node: Node, *, transport: Transport | None = None,
                 pass
     except SyncError as exc:
         result.ok, result.stage, result.error = False, stage, exc
+    except sqlite3.Error as exc:
+        result.ok, result.stage, result.error = False, stage, LocalError(str(exc))
     except KeyboardInterrupt:
         result.ok, result.stage, result.error = False, stage, Interrupted("interrupted")
     if isinstance(result.error, Unreachable):

@@ -8,6 +8,7 @@ signed it with our secret. Every failure becomes a :class:`SyncError`.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -112,8 +113,6 @@ class Transport:
 
 def _error_of(content: bytes) -> str:
     try:
-        import json
-
         return str(json.loads(content).get("error", ""))
     except (ValueError, AttributeError):
         return ""

@@ -22,7 +22,7 @@ import sqlite_utils
 from gateway import clock
 from gateway.cases import STATUSES, can_move
 from gateway.store import Store, connect
-from sync.errors import RegionalError, ReplayError
+from sync.errors import AlreadyExists, RegionalError, ReplayError
 from sync.regional.migrations import migrations
 from sync.wire import content_digest, event_digest
 
@@ -113,7 +113,7 @@ class SQLiteRegionalStore(RegionalStore):
         def job(db: sqlite_utils.Database) -> None:
             exists = db.execute("SELECT 1 FROM nodes WHERE id = ?", [node_id]).fetchone()
             if exists and not rotate:
-                raise RegionalError(f"node {node_id} already registered (use --rotate for a new secret)")
+                raise AlreadyExists(f"node {node_id} already registered (use --rotate for a new secret)")
             db.execute("INSERT INTO nodes (id, secret, created_at) VALUES (?, ?, ?) "
                        "ON CONFLICT(id) DO UPDATE SET secret = excluded.secret",
                        [node_id, secret, clock.utcnow()])
@@ -301,7 +301,7 @@ class SQLiteRegionalStore(RegionalStore):
     def add_user(self, username: str, password_hash: str) -> None:
         def job(db: sqlite_utils.Database) -> None:
             if db.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
-                raise RegionalError(f"user {username} already exists")
+                raise AlreadyExists(f"user {username} already exists")
             db["users"].insert({"username": username, "password_hash": password_hash,
                                 "created_at": clock.utcnow()})
 
