@@ -147,28 +147,44 @@ def pull(ctx: PassContext) -> str:
 
 def apply_events(db: sqlite_utils.Database, events: list[dict[str, Any]], cursor: int,
                  default_locale: str) -> tuple[int, int]:
-    """Apply pulled events idempotently, queue one SMS per status change, move the cursor.
+    """Apply pulled events idempotently, queue the citizen's SMS, move the cursor.
 
-    Runs in one write job: events, notifications and the cursor are durable
-    together, so a crash re-applies nothing twice and skips nothing.
+    The rows are this node's share of the regional timeline, in order. A new
+    event is recorded through ``change_status``; one the node already has
+    (its own event the server applied, or a re-delivery) only re-asserts its
+    status, so the node ends where the regional server is. Per request, one
+    SMS for the last new case-worker change in the batch, if it changed the
+    status (``key=status:<event id>``: never twice). One write job: events,
+    SMS and cursor are durable together.
     """
     applied = notified = 0
-    for e in events:
+    before: dict[str, tuple] = {}
+    fresh: set[int] = set()
+    last: dict[str, int] = {}
+    for i, e in enumerate(events):
         req = db.execute("SELECT status, phone, locale, service, tracking_code FROM requests WHERE id = ?",
                          [e["request_id"]]).fetchone()
         if req is None:
-            continue  # not ours any more (purged): nothing to apply
-        before, phone, req_locale, service, code = req
+            continue  # not on this node any more (purged): nothing to apply
+        before.setdefault(e["request_id"], tuple(req))
+        last[e["request_id"]] = i
         event = change_status(db, e["request_id"], e["status"], actor=e["actor"] or "regional",
                               note=e["note"], event_id=e["id"], origin="regional", at=e["at"], enforce=False)
         if event is None:
+            db.execute("UPDATE requests SET status = ? WHERE id = ? AND status != ?",
+                       [e["status"], e["request_id"], e["status"]])
             continue
         applied += 1
-        if phone and e["status"] != before:
-            row = db.execute("SELECT locale FROM contacts WHERE phone = ?", [phone]).fetchone()
-            locale = row[0] if row else (req_locale or default_locale)
-            body = status_sms(e["status"], service, code, locale, e["note"])
-            notified += enqueue(db, to=phone, body=body, key=f"status:{e['id']}", request_id=e["request_id"])
+        fresh.add(i)
+    for request_id, i in last.items():
+        e = events[i]
+        status, phone, req_locale, service, code = before[request_id]
+        if i not in fresh or not phone or e["status"] == status:
+            continue
+        row = db.execute("SELECT locale FROM contacts WHERE phone = ?", [phone]).fetchone()
+        locale = row[0] if row else (req_locale or default_locale)
+        body = status_sms(e["status"], service, code, locale, e["note"])
+        notified += enqueue(db, to=phone, body=body, key=f"status:{e['id']}", request_id=request_id)
     state.raise_to(db, "pull_cursor", cursor)
     return applied, notified
 

@@ -227,3 +227,43 @@ def test_healthz_and_store_stats(regional, box):
     box.sync()
     health = requests.get(regional.url + "/healthz", timeout=5).json()
     assert health["status"] == "ok" and health["requests"] == 1 and health["nodes"] == 1
+
+
+def test_both_sides_moved_the_case_while_apart_node_ends_at_the_regional_status(regional, box):
+    """Case worker: in progress; meanwhile the kiosk (offline): ready. Both end at 'ready'."""
+    code = box.submit()
+    assert box.sync().returncode == 0
+    request_id = box.query("SELECT id FROM requests")[0][0]
+    assert regional.cli("regional", "set-status", code, "in_progress").returncode == 0
+    from gateway.cases import change_status
+    from gateway.config import load_config
+    from gateway.node import Node
+
+    node = Node(load_config(box.config))
+    try:
+        node.store.write(lambda db: change_status(db, request_id, "ready", actor="officer1"))
+    finally:
+        node.close()
+    assert box.sync().returncode == 0
+    assert regional.query("SELECT status FROM requests") == [("ready",)]
+    assert box.query("SELECT status FROM requests") == [("ready",)]
+    # The stale "in progress" is in the history but not texted after the kiosk said ready.
+    assert box.query("SELECT count(*) FROM outbound")[0][0] == 0
+    statuses = [s for (s,) in box.query("SELECT status FROM status_events ORDER BY seq")]
+    assert statuses == ["received", "ready", "in_progress"]
+    # The case worker closes it: the node follows and the citizen is told once.
+    assert regional.cli("regional", "set-status", code, "closed").returncode == 0
+    assert box.sync().returncode == 0 and box.sync().returncode == 0
+    assert box.query("SELECT status FROM requests") == [("closed",)]
+    assert box.query("SELECT count(*) FROM outbound")[0][0] == 1
+
+
+def test_several_changes_in_one_pull_text_the_citizen_once(regional, box):
+    code = box.submit()
+    assert box.sync().returncode == 0
+    for status in ("in_progress", "ready"):
+        assert regional.cli("regional", "set-status", code, status).returncode == 0
+    assert box.sync().returncode == 0
+    sms = box.query("SELECT body FROM outbound")
+    assert sms == [(f"Permohonan DOMISILI {code}: siap diambil di kantor desa.",)]
+    assert box.query("SELECT count(*) FROM status_events WHERE origin = 'regional'")[0][0] == 2

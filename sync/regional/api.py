@@ -85,9 +85,8 @@ def _pull(node_id: str, counter: int, message: Any) -> dict[str, Any]:
         raise ProtocolError("pull needs an integer cursor")
     limit = message.get("limit", 500)
     limit = max(1, min(MAX_PULL, limit if isinstance(limit, int) else 500))
-    rows, more = store_of(current_app).pull(node_id, counter, message["cursor"], limit)
-    return wire.table(wire.PULL_COLS, [[r[c] for c in wire.PULL_COLS] for r in rows],
-                      cursor=rows[-1]["cursor"] if rows else message["cursor"], more=more)
+    rows, cursor, more = store_of(current_app).pull(node_id, counter, message["cursor"], limit)
+    return wire.table(wire.PULL_COLS, [[r[c] for c in wire.PULL_COLS] for r in rows], cursor=cursor, more=more)
 
 
 def _catalog(node_id: str, counter: int, message: Any) -> dict[str, Any]:

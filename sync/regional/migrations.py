@@ -55,7 +55,7 @@ def m002_requests(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m003_events(db: sqlite_utils.Database) -> None:
-    # seq is the pull cursor; origin 'regional' events are the ones nodes pull.
+    # seq is the pull cursor (per node: node_id, seq); see RegionalStore.pull.
     db.execute("""
         CREATE TABLE events (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -70,7 +70,7 @@ def m003_events(db: sqlite_utils.Database) -> None:
             received_at TEXT NOT NULL,
             applied INTEGER NOT NULL DEFAULT 1
         )""")
-    db.execute("CREATE INDEX events_pull ON events(node_id, origin, seq)")
+    db.execute("CREATE INDEX events_pull ON events(node_id, seq)")
     db.execute("CREATE INDEX events_request ON events(request_id, seq)")
 
 

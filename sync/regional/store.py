@@ -27,6 +27,13 @@ from sync.regional.migrations import migrations
 from sync.wire import content_digest, event_digest
 
 CASE_STATUSES = ("in_progress", "ready", "rejected", "closed")
+PULL_SCAN_FACTOR = 20
+PULL_SCAN_MAX = 100_000
+PULL_SQL = (
+    "SELECT e.seq AS cursor, e.id, e.request_id, e.status, e.actor, e.at, e.note, "
+    "(e.origin = 'regional' OR (e.applied = 1 AND EXISTS (SELECT 1 FROM events r WHERE "
+    "r.request_id = e.request_id AND r.origin = 'regional' AND r.seq < e.seq))) AS relay "
+    "FROM events e WHERE e.node_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?")
 
 
 class RegionalStore(ABC):
@@ -41,7 +48,8 @@ class RegionalStore(ABC):
     @abstractmethod
     def push_events(self, node_id: str, counter: int, events: list[dict[str, Any]]) -> dict[str, int]: ...
     @abstractmethod
-    def pull(self, node_id: str, counter: int, cursor: int, limit: int) -> tuple[list[dict[str, Any]], bool]: ...
+    def pull(self, node_id: str, counter: int, cursor: int,
+             limit: int) -> tuple[list[dict[str, Any]], int, bool]: ...
     @abstractmethod
     def claim(self, node_id: str, counter: int) -> None: ...
     @abstractmethod
@@ -213,16 +221,29 @@ class SQLiteRegionalStore(RegionalStore):
             summary["new"] += 1
         return summary
 
-    def pull(self, node_id: str, counter: int, cursor: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
-        now = clock.utcnow()
+    def pull(self, node_id: str, counter: int, cursor: int,
+             limit: int) -> tuple[list[dict[str, Any]], int, bool]:
+        """This node's share of the regional timeline after ``cursor``: (rows, new cursor, more).
 
-        def job(db: sqlite_utils.Database) -> tuple[list[dict[str, Any]], bool]:
+        Rows are the regional events (case workers' changes) and those of the
+        node's own events the server applied *after* a regional event of the
+        same request: replaying them in order lets the node end at exactly the
+        regional status even when both sides moved the case while apart.
+        Everything else is skipped, and the cursor moves past what was scanned.
+        """
+        now = clock.utcnow()
+        scan = min(limit * PULL_SCAN_FACTOR, PULL_SCAN_MAX)
+
+        def job(db: sqlite_utils.Database) -> tuple[list[dict[str, Any]], int, bool]:
             _claim(db, node_id, counter, now)
-            rows = list(db.query(
-                "SELECT seq AS cursor, id, request_id, status, actor, at, note FROM events "
-                "WHERE node_id = ? AND origin = 'regional' AND seq > ? ORDER BY seq LIMIT ?",
-                [node_id, cursor, limit + 1]))
-            return rows[:limit], len(rows) > limit
+            scanned = list(db.query(PULL_SQL, [node_id, cursor, scan]))
+            rows = [r for r in scanned if r.pop("relay")][:limit]
+            if len(rows) == limit:
+                last = rows[-1]["cursor"]
+            else:
+                last = scanned[-1]["cursor"] if scanned else cursor
+            more = len(scanned) == scan or last != (scanned[-1]["cursor"] if scanned else cursor)
+            return rows, last, more
 
         return self._store.write(job)
 
