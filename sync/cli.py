@@ -75,6 +75,9 @@ def sync_once(ctx: Any) -> int:
             bar.__exit__(None, None, None)
     locale = ctx.locale
     click.echo(summary(result.moved, locale))
+    if result.moved.get("conflicts"):
+        click.echo(Message("The regional server recorded %(n)d conflicts for a case worker to check.",
+                           n=result.moved["conflicts"]).render(locale))
     if result.ok:
         return 0
     click.echo(Message("Sync not completed at stage %(stage)s: %(reason)s",

@@ -267,3 +267,21 @@ def test_several_changes_in_one_pull_text_the_citizen_once(regional, box):
     sms = box.query("SELECT body FROM outbound")
     assert sms == [(f"Permohonan DOMISILI {code}: siap diambil di kantor desa.",)]
     assert box.query("SELECT count(*) FROM status_events WHERE origin = 'regional'")[0][0] == 2
+
+
+@pytest.mark.skipif(__import__("shutil").which("script") is None, reason="needs util-linux script for a tty")
+def test_progress_bar_on_a_terminal_for_long_pushes(regional, box):
+    import subprocess
+
+    from tests.syncenv import SIMPUL, clean_env
+
+    box.submit_many(300)
+    command = f"{SIMPUL} --config {box.config} sync --once"
+    out = subprocess.run(["script", "-qec", command, "/dev/null"], env=clean_env(box.env),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout
+    assert "Mengirim permohonan" in out.stdout and "100%" in out.stdout
+    assert "Terkirim 300 permohonan" in out.stdout
+    plain = box.sync()  # not a terminal: no bar
+    assert "Mengirim" not in plain.stdout
+    assert_exactly_once(regional, box)
