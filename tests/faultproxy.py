@@ -165,3 +165,29 @@ def _kill(sock: socket.socket) -> None:
         sock.close()
     except OSError:
         pass
+
+
+def main() -> None:
+    """Run a proxy by hand: ``python tests/faultproxy.py TARGET_PORT [--rate B/s] [--cut-up-at N] ...``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Loopback TCP proxy that counts, slows and cuts.")
+    parser.add_argument("target_port", type=int)
+    parser.add_argument("--rate", type=float, default=None, help="bytes per second per direction")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds added per chunk")
+    parser.add_argument("--cut-up-at", type=int, default=None, help="cut once at this client->server byte")
+    parser.add_argument("--cut-down-at", type=int, default=None, help="cut once at this server->client byte")
+    args = parser.parse_args()
+    proxy = FaultProxy(args.target_port, rate=args.rate, delay=args.delay)
+    proxy.cut_up_at, proxy.cut_down_at = args.cut_up_at, args.cut_down_at
+    print(proxy.url, flush=True)
+    try:
+        while True:
+            time.sleep(5)
+            print(f"up={proxy.up} down={proxy.down} connections={proxy.connections} cuts={proxy.cuts}", flush=True)
+    except KeyboardInterrupt:
+        proxy.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -205,3 +205,19 @@ def test_sync_loop_runs_until_stopped(tmp_path, regional):
     assert proc.returncode == 0, err
     assert "Terkirim 1 permohonan" in out.decode()
     assert_exactly_once(regional, box)
+
+
+def test_two_sync_processes_at_once_store_each_request_once(tmp_path, regional):
+    """The serve job and an officer's `simpul sync --once` may overlap: still exactly once."""
+    proxy = FaultProxy(regional.port, rate=50_000)
+    box = _box(tmp_path, regional, proxy, n=800)
+    _small_batches(box, 50)
+    procs = [box.sync_process() for _ in range(2)]
+    for proc in procs:
+        proc.communicate(timeout=120)
+    proxy.rate = None
+    assert box.sync().returncode == 0
+    assert_exactly_once(regional, box)
+    counters = regional.query("SELECT last_counter FROM nodes")[0][0]
+    assert counters == box.query("SELECT value FROM sync_state WHERE name = 'request_counter'")[0][0]
+    proxy.close()
