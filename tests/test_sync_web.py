@@ -159,3 +159,19 @@ def test_user_add_cli(tmp_path):
     assert again.returncode == 1
     stored = server.query("SELECT password_hash FROM users WHERE username = 'budi'")[0][0]
     assert stored.startswith("$argon2id$") and "sandi" not in stored
+
+
+def test_password_guessing_is_locked_out(regional):
+    app, store = regional
+    client = app.test_client()
+    store.add_user("ani", hash_password("rahasia-kuat-1"))
+    token = _csrf(client.get("/login").get_data(as_text=True))
+    for _ in range(5):
+        bad = client.post("/login", data={"username": "ani", "password": "tebakan", "csrf_token": token})
+        assert bad.status_code == 401
+    locked = client.post("/login", data={"username": "ani", "password": "rahasia-kuat-1", "csrf_token": token})
+    assert locked.status_code == 429
+    assert client.get("/").status_code == 302
+    other = app.test_client()
+    store.add_user("budi", hash_password("rahasia-kuat-2"))
+    assert _login(other, store, "budi", "rahasia-kuat-2").status_code == 302

@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import hmac
 import secrets
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +26,8 @@ from sync.regional.store import CASE_STATUSES, RegionalStore
 
 HASHER = PasswordHasher()  # argon2id with the library's current defaults
 PAGE = 50
+MAX_FAILURES = 5
+LOCKOUT_SECONDS = 15 * 60
 # A hash to verify against when the user does not exist, so timing does not tell.
 _DUMMY_HASH = HASHER.hash(secrets.token_hex(16))
 
@@ -43,6 +47,33 @@ def check_password(store: RegionalStore, username: str, password: str) -> bool:
     if HASHER.check_needs_rehash(stored):
         store.set_password_hash(username, HASHER.hash(password))
     return True
+
+
+class LoginThrottle:
+    """Slow down password guessing: after MAX_FAILURES failed logins for a username
+    within LOCKOUT_SECONDS, refuse further attempts for that username until the window passes.
+    In memory: a restart forgets, which is fine for a brake on online guessing."""
+
+    def __init__(self) -> None:
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, username: str, now: float) -> list[float]:
+        times = [t for t in self._failures.get(username, []) if now - t < LOCKOUT_SECONDS]
+        self._failures[username] = times
+        return times
+
+    def locked(self, username: str) -> bool:
+        with self._lock:
+            return len(self._recent(username, time.monotonic())) >= MAX_FAILURES
+
+    def failed(self, username: str) -> None:
+        with self._lock:
+            self._recent(username, time.monotonic()).append(time.monotonic())
+
+    def succeeded(self, username: str) -> None:
+        with self._lock:
+            self._failures.pop(username, None)
 
 
 def _store() -> RegionalStore:
@@ -77,6 +108,8 @@ def _check_csrf() -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.extensions["simpul_login_throttle"] = LoginThrottle()
+
     @app.before_request
     def _locale() -> None:
         wanted = request.args.get("lang") or request.cookies.get("lang")
@@ -108,14 +141,20 @@ def init_app(app: Flask) -> None:
     @app.route("/login", methods=["GET", "POST"])
     def login():
         error = None
+        throttle: LoginThrottle = app.extensions["simpul_login_throttle"]
         if request.method == "POST":
             username = request.form.get("username", "").strip()
+            if throttle.locked(username):
+                error = _("Too many failed attempts. Try again in 15 minutes.")
+                return render_template("regional/login.html", error=error), 429
             if check_password(_store(), username, request.form.get("password", "")):
+                throttle.succeeded(username)
                 session.clear()
                 session["user"] = username
                 session["csrf"] = secrets.token_urlsafe(32)
                 target = request.args.get("next", "")
                 return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+            throttle.failed(username)
             error = _("Wrong username or password.")
         return render_template("regional/login.html", error=error), 401 if error else 200
 
