@@ -101,7 +101,7 @@ def _mark_requests(db: sqlite_utils.Database, first: int, last: int) -> None:
     # with the request itself, so it is marked here too.
     db.execute("UPDATE status_events SET synced = 1 WHERE seq IN (SELECT min(e.seq) FROM status_events e "
                "JOIN requests r ON r.id = e.request_id WHERE r.seq BETWEEN ? AND ? AND r.synced = 0 "
-               "GROUP BY e.request_id)", [first, last])
+               "AND e.status = 'received' AND e.origin = 'node' GROUP BY e.request_id)", [first, last])
     db.execute("UPDATE requests SET synced = 1 WHERE seq BETWEEN ? AND ? AND synced = 0", [first, last])
     state.raise_to(db, "requests_hwm", last)
 

@@ -285,3 +285,26 @@ def test_progress_bar_on_a_terminal_for_long_pushes(regional, box):
     plain = box.sync()  # not a terminal: no bar
     assert "Mengirim" not in plain.stdout
     assert_exactly_once(regional, box)
+
+
+def test_events_made_before_the_first_sync_are_pushed_after_their_request(regional, box):
+    box.submit()
+    request_id = box.query("SELECT id FROM requests")[0][0]
+    from gateway.cases import change_status
+    from gateway.config import load_config
+    from gateway.node import Node
+
+    node = Node(load_config(box.config))
+    try:
+        node.store.write(lambda db: change_status(db, request_id, "received", actor="officer1",
+                                                  note="berkas lengkap"))
+        node.store.write(lambda db: change_status(db, request_id, "ready", actor="officer1"))
+    finally:
+        node.close()
+    out = box.sync()
+    assert out.returncode == 0, out.stderr
+    assert "2 perubahan status" in out.stdout
+    history = regional.query("SELECT status, note, origin FROM events WHERE request_id = ? ORDER BY seq",
+                             (request_id,))
+    assert history == [("received", None, "node"), ("received", "berkas lengkap", "node"), ("ready", None, "node")]
+    assert box.query("SELECT count(*) FROM status_events WHERE synced = 0")[0][0] == 0
