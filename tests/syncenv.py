@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import sqlite3
@@ -21,6 +22,27 @@ import requests
 
 SIMPUL = str(Path(sys.executable).with_name("simpul"))
 NIK = "3201011708900001"
+
+
+FIRST = ("Siti", "Budi", "Agus", "Dewi", "Sri", "Ahmad", "Nur", "Putri", "Eko", "Rina", "Yohanes", "Maria",
+         "Wayan", "Made", "Ketut", "Fitri", "Joko", "Lestari", "Andi", "Hendra", "Yuliana", "Rahmat")
+LAST = ("Aminah", "Santoso", "Wijaya", "Lestari", "Hidayat", "Pratama", "Saputra", "Kurniawan", "Siregar",
+        "Nainggolan", "Manurung", "Wulandari", "Rahayu", "Setiawan", "Gultom", "Tanjung", "Sembiring")
+STREETS = ("Jl. Mawar", "Jl. Melati", "Jl. Kenanga", "Jl. Merdeka", "Jl. Sudirman", "Dusun Krajan",
+           "Dusun Sukamaju", "Jl. Pahlawan", "Gang Masjid", "Jl. Raya Desa")
+PROVINCES = (11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 31, 32, 33, 34, 35, 36, 51, 52, 53, 61, 62, 63, 64, 65,
+             71, 72, 73, 74, 75, 76, 81, 82, 91, 92, 93, 94, 95, 96)
+
+
+def citizen(rng: random.Random) -> tuple[str, dict[str, str]]:
+    """A plausible citizen: phone, and DOMISILI values with a valid, random NIK."""
+    day = rng.randint(1, 28) + (40 if rng.random() < 0.5 else 0)
+    nik = (f"{rng.choice(PROVINCES):02d}{rng.randint(1, 79):02d}{rng.randint(1, 40):02d}"
+           f"{day:02d}{rng.randint(1, 12):02d}{rng.randint(40, 99):02d}{rng.randint(1, 9999):04d}")
+    name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+    address = f"{rng.choice(STREETS)} No. {rng.randint(1, 150)}, RT {rng.randint(1, 15):02d}/RW {rng.randint(1, 9):02d}"
+    phone = f"+628{rng.choice('1235789')}{rng.randint(0, 99_999_999):08d}"
+    return phone, {"nik": nik, "name": name, "address": address}
 
 
 def free_port() -> int:
@@ -148,20 +170,20 @@ class NodeBox:
         assert out.returncode == 0, out.stderr
         return out.stdout.strip()
 
-    def submit_many(self, n: int, threads: int = 16) -> None:
-        """Submit ``n`` requests through the real pipeline (threads so commits group)."""
+    def submit_many(self, n: int, threads: int = 16, seed: int = 0) -> None:
+        """Submit ``n`` realistic requests through the real pipeline (threads so commits group)."""
         from gateway.config import load_config
         from gateway.node import Node
         from gateway.pipeline import Submission
 
         node = Node(load_config(self.config))
+        people = [citizen(random.Random(seed * 1_000_003 + i)) for i in range(n)]
         try:
             def one(i: int) -> None:
+                phone, values = people[i]
                 receipt = node.pipeline.submit(Submission(
-                    channel="sms", service="DOMISILI", channel_message_id=f"SM{self.node_id}{i:08d}",
-                    sender=f"+62812{(i * 7919) % 10_000_000:07d}", locale="id",
-                    values={"nik": f"320101170890{i % 9999 + 1:04d}", "name": f"Warga {i}",
-                            "address": f"Dusun {i % 7} RT {i % 13:02d}"}))
+                    channel="sms", service="DOMISILI", channel_message_id=f"SM{self.node_id}{seed}-{i:08d}",
+                    sender=phone, locale="id", values=values))
                 assert receipt.ok, receipt.render_problems("en")
 
             with ThreadPoolExecutor(threads) as pool:
