@@ -70,21 +70,25 @@ def test_cut_at_a_byte_offset_then_resume(tmp_path, regional, direction, offset)
 
 
 def test_random_offsets_both_directions(tmp_path, regional):
-    """A small version of the reliability campaign: several random cuts, one node, one queue."""
+    """A small version of the reliability campaign: random cuts while citizens keep submitting."""
     rng = random.Random(20261123)
     proxy = FaultProxy(regional.port)
-    box = _box(tmp_path, regional, proxy, n=200)
+    box = _box(tmp_path, regional, proxy, n=60)
     _small_batches(box, 24)
-    for _ in range(6):
+    for round_ in range(1, 7):
+        box.submit_many(30, threads=4, seed=round_)
         proxy.reset()
-        if rng.random() < 0.5:
-            proxy.cut_up_at = rng.randrange(0, 4000)
+        _small_batches(box, 24)
+        if round_ % 2:
+            proxy.cut_up_at = rng.randrange(0, 3000)
         else:
-            proxy.cut_down_at = rng.randrange(0, 600)
-        box.sync()
+            proxy.cut_down_at = rng.randrange(0, 500)
+        assert box.sync().returncode == 1
         proxy.cut_up_at = proxy.cut_down_at = None
+    assert proxy.cuts == 6
     assert box.sync().returncode == 0
     assert_exactly_once(regional, box)
+    assert len(box.request_ids()) == 60 + 6 * 30
     proxy.close()
 
 
