@@ -60,7 +60,11 @@ class PassContext:
 
 REQUEST_SQL = ("SELECT seq, id, tracking_code, service, channel, phone, locale, officer, created_at, fields "
                "FROM requests WHERE synced = 0 AND seq > ? ORDER BY seq LIMIT ?")
-EVENT_SQL = ("SELECT e.seq, e.id, e.request_id, e.status, e.actor, e.at, e.note FROM status_events e "
+# "before" is the node's status just before the event: equal to the event's
+# status means a note, which must never move the case at the regional server.
+EVENT_SQL = ("SELECT e.seq, e.id, e.request_id, e.status, e.actor, e.at, e.note, "
+             "(SELECT p.status FROM status_events p WHERE p.request_id = e.request_id AND p.seq < e.seq "
+             "ORDER BY p.seq DESC LIMIT 1) AS before FROM status_events e "
              "JOIN requests r ON r.id = e.request_id "
              "WHERE e.synced = 0 AND e.origin = 'node' AND r.synced = 1 ORDER BY e.seq LIMIT ?")
 

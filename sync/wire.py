@@ -36,7 +36,7 @@ GZIP_LEVEL = 6
 
 REQUEST_COLS = ("seq", "id", "code", "service", "channel", "phone", "locale", "officer",
                 "created_at", "shape", "values")
-EVENT_COLS = ("seq", "id", "request_id", "status", "actor", "at", "note")
+EVENT_COLS = ("seq", "id", "request_id", "status", "actor", "at", "note", "before")
 PULL_COLS = ("cursor", "id", "request_id", "status", "actor", "at", "note")
 
 

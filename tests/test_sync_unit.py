@@ -128,3 +128,56 @@ def test_counter_never_goes_back(node):
     store.write(lambda db: state.raise_to(db, "pull_cursor", 9))
     store.write(lambda db: state.raise_to(db, "pull_cursor", 3))
     assert state.get(store.read(), "pull_cursor") == 9
+
+
+def _regional_with_request(tmp_path):
+    from sync.regional.store import open_regional_store
+
+    store = open_regional_store(tmp_path / "regional.db")
+    store.add_node("desa-1")
+    row = {"seq": 1, "id": "req-1", "tracking_code": generate(), "service": "DOMISILI", "channel": "sms",
+           "phone": None, "locale": "id", "officer": None, "created_at": "2026-11-23T08:00:00Z",
+           "fields": {"name": "A"}}
+    store.push_requests("desa-1", 1, [row])
+    return store
+
+
+def _event(eid, status, before, note=None):
+    return {"seq": 1, "id": eid, "request_id": "req-1", "status": status, "actor": "petugas",
+            "at": "2026-11-23T09:00:00Z", "note": note, "before": before}
+
+
+def test_a_kiosk_note_never_moves_the_case_at_the_regional_server(tmp_path):
+    store = _regional_with_request(tmp_path)
+    try:
+        store.set_status("req-1", "ready", actor="ani")
+        store.set_status("req-1", "in_progress", actor="ani", note="berkas kurang")  # moved back
+        # The node, not yet synced, still shows "ready" and adds a note there.
+        store.push_events("desa-1", 2, [_event("e-note", "ready", "ready", note="warga datang")])
+        assert store.get_request("req-1")["status"] == "in_progress"
+        # A real move from the node is applied when it moves forward.
+        store.push_events("desa-1", 3, [_event("e-move", "closed", "ready")])
+        assert store.get_request("req-1")["status"] == "closed"
+        # A stale move backwards is kept in the history, not applied.
+        store.push_events("desa-1", 4, [_event("e-old", "in_progress", "received")])
+        assert store.get_request("req-1")["status"] == "closed"
+        applied = {e["id"]: e["applied"] for e in store.history("req-1")}
+        assert (applied["e-note"], applied["e-move"], applied["e-old"]) == (2, 1, 0)
+        # Pull relays the applied move only (after a case worker's event), not the note.
+        rows, _, _ = store.pull("desa-1", 5, 0, 100)
+        assert [r["id"] for r in rows if r["id"].startswith("e-")] == ["e-move"]
+    finally:
+        store.close()
+
+
+def test_pushed_event_resend_is_a_no_op_and_changed_content_a_conflict(tmp_path):
+    store = _regional_with_request(tmp_path)
+    try:
+        first = store.push_events("desa-1", 2, [_event("e-1", "in_progress", "received")])
+        again = store.push_events("desa-1", 3, [_event("e-1", "in_progress", "received")])
+        other = store.push_events("desa-1", 4, [_event("e-1", "rejected", "received")])
+        assert (first["new"], again["same"], other["conflicts"]) == (1, 1, 1)
+        assert store.get_request("req-1")["status"] == "in_progress"
+        assert [c["kind"] for c in store.conflicts()] == ["event"]
+    finally:
+        store.close()

@@ -76,6 +76,8 @@ def _push_events(node_id: str, counter: int, message: Any) -> dict[str, Any]:
         for key in ("id", "request_id", "status", "actor", "at"):
             if not isinstance(e[key], str) or not e[key]:
                 raise ProtocolError(f"event {key} must be a non-empty string")
+        if not isinstance(e["note"], str | None) or not isinstance(e["before"], str | None):
+            raise ProtocolError("event note and before must be strings or null")
     summary = store_of(current_app).push_events(node_id, counter, events)
     return {"acked": max((e["seq"] for e in events), default=0), "n": len(events), **summary}
 

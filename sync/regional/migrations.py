@@ -56,6 +56,8 @@ def m002_requests(db: sqlite_utils.Database) -> None:
 @migrations()
 def m003_events(db: sqlite_utils.Database) -> None:
     # seq is the pull cursor (per node: node_id, seq); see RegionalStore.pull.
+    # applied: 1 moved (or confirmed) the case, 2 a note, 0 not applied (the
+    # regional server had already moved past it).
     db.execute("""
         CREATE TABLE events (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -27,6 +27,7 @@ from sync.regional.migrations import migrations
 from sync.wire import content_digest, event_digest
 
 CASE_STATUSES = ("in_progress", "ready", "rejected", "closed")
+NOT_APPLIED, APPLIED_MOVE, APPLIED_NOTE = 0, 1, 2  # events.applied
 PULL_SCAN_FACTOR = 20
 PULL_SCAN_MAX = 100_000
 PULL_SQL = (
@@ -210,12 +211,17 @@ class SQLiteRegionalStore(RegionalStore):
                                                 dict(e, node_id=node_id, problem="unknown request"),
                                                 event_digest(e), now)
                 continue
-            applied = e["status"] == req[0] or can_move(req[0], e["status"])
+            if e["status"] == e["before"]:
+                applied = APPLIED_NOTE  # a note: history only, never moves the case
+            elif e["status"] == req[0] or can_move(req[0], e["status"]):
+                applied = APPLIED_MOVE
+            else:
+                applied = NOT_APPLIED  # the regional server already moved past it
             db.execute("INSERT INTO events (id, request_id, node_id, status, actor, at, note, origin, "
                        "received_at, applied) VALUES (?, ?, ?, ?, ?, ?, ?, 'node', ?, ?)",
                        [e["id"], e["request_id"], node_id, e["status"], e["actor"], e["at"], e["note"], now,
-                        int(applied)])
-            if applied and e["status"] != req[0]:
+                        applied])
+            if applied == APPLIED_MOVE and e["status"] != req[0]:
                 db.execute("UPDATE requests SET status = ?, updated_at = ? WHERE id = ?",
                            [e["status"], now, e["request_id"]])
             summary["new"] += 1
