@@ -308,3 +308,19 @@ def test_events_made_before_the_first_sync_are_pushed_after_their_request(region
                              (request_id,))
     assert history == [("received", None, "node"), ("received", "berkas lengkap", "node"), ("ready", None, "node")]
     assert box.query("SELECT count(*) FROM status_events WHERE synced = 0")[0][0] == 0
+
+
+def test_secret_from_the_configured_file(regional, tmp_path):
+    box = NodeBox(tmp_path / "node", "desa-f", regional.url, "")
+    secret_file = tmp_path / "node" / "sync_secret"
+    secret_file.write_text(regional.add_node("desa-f") + "\n", encoding="utf-8")
+    secret_file.chmod(0o600)
+    box.config.write_text(box.config.read_text().replace(
+        f'url = "{regional.url}"', f'url = "{regional.url}"\nsecret_file = "{secret_file}"'), encoding="utf-8")
+    box.submit()
+    out = box.cli("sync", "--once", env={"SIMPUL_SYNC_SECRET": ""})
+    assert out.returncode == 0, out.stderr
+    assert_exactly_once(regional, box)
+    secret_file.unlink()
+    missing = box.cli("sync", "--once", env={"SIMPUL_SYNC_SECRET": ""})
+    assert missing.returncode == 2 and "sync_secret" in missing.stderr
