@@ -1,9 +1,249 @@
-"""Placeholder: this package's CLI commands are built by its own issue."""
+"""Commands: ``simpul sync`` (node side) and ``simpul regional ...`` (the regional server).
+
+Both read the same config file format; the regional commands only use the
+``[regional]`` section and never open the node's database.
+"""
 
 from __future__ import annotations
 
+import json
+import signal
+import sys
+from typing import Any
+
 import click
+
+from gateway.i18n import Message, gettext
+from sync.errors import AlreadyExists, Interrupted, NotConfigured, Refused, SyncError, Unreachable
+
+PROGRESS_THRESHOLD = 200
+
+
+def _ctx() -> Any:
+    from gateway.cli import Context
+
+    return click.get_current_context().find_object(Context)
+
+
+def _(msgid: str, **params: Any) -> str:
+    return gettext(_ctx().locale, msgid, **params)
+
+
+def describe_error(error: SyncError | None, locale: str) -> str:
+    """A short, localized reason for a pass that did not complete."""
+    if isinstance(error, NotConfigured):
+        return Message("sync is not configured (%(detail)s)", detail=str(error)).render(locale)
+    if isinstance(error, Unreachable):
+        return Message("regional server unreachable (%(detail)s)", detail=str(error)).render(locale)
+    if isinstance(error, Refused):
+        return Message("refused by the regional server: check node id and secret (%(detail)s)",
+                       detail=str(error)).render(locale)
+    return Message("the regional server did not confirm (%(detail)s)", detail=str(error)).render(locale)
+
+
+def summary(moved: dict[str, int], locale: str) -> str:
+    return Message("Pushed %(requests)d requests and %(events)d status events; pulled %(pulled)d "
+                   "updates (%(notified)d SMS queued); catalog version %(version)d.",
+                   requests=moved.get("requests", 0), events=moved.get("events", 0),
+                   pulled=moved.get("pulled", 0), notified=moved.get("notified", 0),
+                   version=moved.get("catalog_version", 0)).render(locale)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def sync_once(ctx: Any) -> int:
+    from sync.runner import pending_counts, run_pass
+    from sync.stages import Stage
+
+    node = ctx.node
+    total = pending_counts(node)["requests"]
+    bar = None
+    if sys.stdout.isatty() and total >= PROGRESS_THRESHOLD:
+        bar = click.progressbar(length=total, label=_("Pushing requests"))
+        bar.__enter__()
+
+    def progress(stage: str, n: int) -> None:
+        if bar is not None and stage == Stage.PUSH_REQUESTS:
+            bar.update(n)
+
+    try:
+        result = run_pass(node, progress=progress)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    locale = ctx.locale
+    click.echo(summary(result.moved, locale))
+    if result.moved.get("conflicts"):
+        click.echo(Message("The regional server recorded %(n)d conflicts for a case worker to check.",
+                           n=result.moved["conflicts"]).render(locale))
+    if result.ok:
+        return 0
+    click.echo(Message("Sync not completed at stage %(stage)s: %(reason)s",
+                       stage=result.stage, reason=describe_error(result.error, locale)).render(locale), err=True)
+    return 2 if isinstance(result.error, NotConfigured) else 1
 
 
 def register(group: click.Group) -> None:
     """Add this package's commands to the ``simpul`` group."""
+    group.add_command(sync_command)
+    group.add_command(regional)
+
+
+@click.command("sync")
+@click.option("--once", is_flag=True, help="Run one full pass (push, pull, catalog) and exit.")
+def sync_command(once: bool) -> None:
+    """Sync with the regional server: one pass with --once, else every sync.interval_seconds."""
+    ctx = _ctx()
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    if once:
+        sys.exit(sync_once(ctx))
+    from sync.jobs import SyncLoop
+
+    loop = SyncLoop(ctx.node)
+    try:
+        while True:
+            result = loop.run()
+            click.echo(summary(result.moved, ctx.locale) if result.ok else
+                       describe_error(result.error, ctx.locale), err=not result.ok)
+            if isinstance(result.error, Interrupted):
+                break
+            if isinstance(result.error, NotConfigured):
+                sys.exit(2)
+            loop.sleep()
+    except KeyboardInterrupt:
+        pass  # a clean stop between passes
+
+
+# --- regional server -------------------------------------------------------
+
+def _store() -> Any:
+    from sync.regional.store import open_regional_store
+
+    ctx = _ctx()
+    if getattr(ctx, "_regional_store", None) is None:
+        ctx._regional_store = open_regional_store(ctx.config["regional.db"])
+        click.get_current_context().call_on_close(ctx._regional_store.close)
+    return ctx._regional_store
+
+
+@click.group()
+def regional() -> None:
+    """The regional server: serve nodes and case workers, manage nodes, users and cases."""
+
+
+@regional.command("serve")
+@click.option("--host", default=None, help="Override regional.host.")
+@click.option("--port", type=int, default=None, help="Override regional.port.")
+def regional_serve(host: str | None, port: int | None) -> None:
+    """Serve the sync API, the case workers' web view and /healthz with waitress."""
+    import waitress
+
+    from sync.regional.app import create_regional_app
+
+    config = _ctx().config
+    host = host or config["regional.host"]
+    port = port or config["regional.port"]
+    app = create_regional_app(config, _store())
+    click.echo(_("Simpul regional server on http://%(host)s:%(port)s", host=host, port=port))
+    waitress.serve(app, host=host, port=port, threads=8, ident="simpul-regional", _quiet=True)
+
+
+@regional.command("add-node")
+@click.argument("node_id")
+@click.option("--rotate", is_flag=True, help="Issue a new secret for a node already registered.")
+def regional_add_node(node_id: str, rotate: bool) -> None:
+    """Register a node; prints its new secret alone on one line (give it to the node)."""
+    try:
+        secret = _store().add_node(node_id, rotate=rotate)
+    except SyncError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1 if isinstance(exc, AlreadyExists) else 2)
+    click.echo(secret)
+
+
+@regional.command("requests")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--node", default=None, help="Only this node.")
+@click.option("--status", default=None, help="Only this status.")
+@click.option("--limit", type=int, default=None, help="At most this many (newest first).")
+def regional_requests(as_json: bool, node: str | None, status: str | None, limit: int | None) -> None:
+    """List received requests, newest first (no personal data)."""
+    rows = _store().list_requests(node_id=node, status=status, limit=limit)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r['tracking_code']}  {r['node_id']:<12} {r['service']:<9} {r['status']:<12} {r['received_at']}")
+
+
+@regional.command("set-status")
+@click.argument("tracking_code")
+@click.argument("status")
+@click.option("--note", default=None, help="A note for the history (and the citizen's SMS).")
+@click.option("--node", default=None, help="The node, when two nodes used the same code.")
+@click.option("--actor", default="cli", show_default=True, help="Who made the change (history).")
+def regional_set_status(tracking_code: str, status: str, note: str | None, node: str | None, actor: str) -> None:
+    """Move a case (in_progress, ready, rejected, closed); the node gets it at its next sync."""
+    from gateway import codes
+
+    try:
+        code = codes.normalize(tracking_code)
+    except codes.CodeError:
+        click.echo(_("%(code)s is not a valid tracking code: check the code and try again.", code=tracking_code),
+                   err=True)
+        sys.exit(2)
+    matches = [r for r in _store().by_code(code) if node is None or r["node_id"] == node]
+    if not matches:
+        click.echo(_("No request with code %(code)s.", code=code), err=True)
+        sys.exit(1)
+    if len(matches) > 1:
+        click.echo(_("Code %(code)s is used on several nodes (%(nodes)s): add --node.", code=code,
+                     nodes=", ".join(r["node_id"] for r in matches)), err=True)
+        sys.exit(2)
+    try:
+        event = _store().set_status(matches[0]["id"], status, actor=actor, note=note)
+    except SyncError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    click.echo(f"{code}  {event['status']}  {event['id']}")
+
+
+@regional.command("conflicts")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+def regional_conflicts(as_json: bool) -> None:
+    """List recorded conflicts (same request with different content, code clashes)."""
+    rows = _store().conflicts()
+    if as_json:
+        click.echo(json.dumps([{k: v for k, v in r.items() if k != "detail"} for r in rows], indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r['at']}  {r['kind']:<14} {r['node_id']:<12} {r['tracking_code'] or '-'}  {r['request_id']}")
+
+
+@regional.group("user")
+def regional_user() -> None:
+    """Case-worker accounts for the web view."""
+
+
+@regional_user.command("add")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+def regional_user_add(username: str, password_stdin: bool) -> None:
+    """Add a case worker (password stored as an argon2id hash)."""
+    from sync.regional.web import hash_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        click.echo(_("The password must have at least 8 characters."), err=True)
+        sys.exit(2)
+    try:
+        _store().add_user(username, hash_password(password))
+    except SyncError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(_("User %(name)s added.", name=username))

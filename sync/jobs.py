@@ -1,13 +1,87 @@
-"""Placeholder: this package's background jobs are built by its own issue."""
+"""The sync job inside ``simpul serve``, and the kiosk's "sync now".
+
+While the server is reachable a pass runs every ``sync.interval_seconds``.
+While it is not, the wait grows exponentially with *full jitter* (a random
+wait between 0 and the current cap, the cap doubling up to ~15 minutes), so
+a hundred nodes coming back after a regional outage do not all knock at the
+same second, and a box on a dead link does not burn its battery and credit.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import threading
+from collections.abc import Callable
 
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
 
+from gateway.i18n import Message
+from gateway.node import Node
+from sync.errors import NotConfigured
+from sync.runner import PassResult, lock_for, run_pass
+
+log = logging.getLogger(__name__)
+JOB_ID = "simpul-sync"
+BACKOFF_BASE = 30.0
+BACKOFF_CAP = 900.0  # ~15 minutes
+
+
+def backoff_delay(failures: int, rand: Callable[[float, float], float] = random.uniform,
+                  base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
+    """Full-jitter exponential backoff: uniform in [base/2, min(cap, base * 2**(failures-1))]."""
+    ceiling = min(cap, base * 2 ** max(0, failures - 1))
+    return rand(min(base / 2, ceiling), ceiling)
+
+
+class SyncLoop:
+    """Runs passes and decides when the next one is due."""
+
+    def __init__(self, node: Node, rand: Callable[[float, float], float] = random.uniform):
+        self.node = node
+        self.failures = 0
+        self.rand = rand
+        self.next_delay = 0.0
+
+    def run(self) -> PassResult:
+        lock = lock_for(self.node)
+        with lock:
+            result = run_pass(self.node)
+        if result.ok:
+            self.failures = 0
+            self.next_delay = float(self.node.config["sync.interval_seconds"])
+        else:
+            self.failures += 1
+            self.next_delay = backoff_delay(self.failures, self.rand)
+            log.warning("sync pass failed at %s (%s); next try in %.0f s", result.stage,
+                        type(result.error).__name__, self.next_delay)
+        return result
+
+    def sleep(self) -> None:
+        threading.Event().wait(self.next_delay)
+
 
 def register(scheduler: BaseScheduler, app: Flask) -> None:
-    """Add this package's jobs to the scheduler."""
+    """Schedule the sync job when ``sync.url`` is set; it reschedules itself (interval or backoff)."""
+    from gateway.app import node_of
+
+    node = node_of(app)
+    if not node.config["sync.url"]:
+        return
+    loop = SyncLoop(node)
+    app.extensions["simpul_sync_loop"] = loop
+
+    def job() -> None:
+        try:
+            loop.run()
+        finally:
+            when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=loop.next_delay)
+            scheduler.add_job(job, "date", run_date=when, id=JOB_ID, replace_existing=True)
+
+    scheduler.add_job(job, "date", run_date=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2),
+                      id=JOB_ID, replace_existing=True)
 
 
 def sync_now(app: Flask) -> dict:
@@ -16,4 +90,24 @@ def sync_now(app: Flask) -> dict:
     Returns ``{"configured": bool, "ok": bool, "message": str}``; the message
     is already localized for the officer.
     """
-    return {"configured": False, "ok": False, "message": ""}
+    from gateway.app import node_of
+    from sync.cli import describe_error, summary
+
+    node = node_of(app)
+    locale = node.config["node.default_locale"]
+    if not node.config["sync.url"]:
+        return {"configured": False, "ok": False, "message": Message("Sync is not configured on this node.").render(locale)}
+    lock = lock_for(node)
+    if not lock.acquire(timeout=0.5):
+        return {"configured": True, "ok": False, "message": Message("A sync is already running.").render(locale)}
+    try:
+        result = run_pass(node)
+    finally:
+        lock.release()
+    loop = app.extensions.get("simpul_sync_loop")
+    if loop is not None and result.ok:
+        loop.failures = 0
+    if isinstance(result.error, NotConfigured):
+        return {"configured": False, "ok": False, "message": describe_error(result.error, locale)}
+    message = summary(result.moved, locale) if result.ok else describe_error(result.error, locale)
+    return {"configured": True, "ok": result.ok, "message": message}

@@ -1,0 +1,1 @@
+"""The regional server: receives node batches, serves case updates and the catalog."""

@@ -1,0 +1,120 @@
+"""The sync endpoints nodes talk to (``/sync/v1/...``), all signed.
+
+Order of checks for every request, all before any write: the node is known
+(else 401), the HMAC over method, path, node id, request id and body digest
+is right (else 401), the request id is newer than the last accepted one (else
+409, with the last one so a node restored from an old backup can jump ahead).
+The counter is then advanced in the same transaction as the data, so the
+answer "acked" always means "committed with fsync".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, request
+
+from sync import wire
+from sync.errors import ProtocolError, RegionalError, ReplayError
+from sync.regional.store import RegionalStore
+
+bp = Blueprint("sync_api", __name__, url_prefix=wire.PREFIX)
+MAX_PULL = 5000
+
+
+def store_of(app: Flask) -> RegionalStore:
+    return app.extensions["simpul_regional"]
+
+
+def _plain(status: int, error: str, **extra: Any) -> Response:
+    return Response(wire.dumps({"error": error, **extra}), status=status, mimetype="application/json")
+
+
+def _signed(secret: str, counter: int, status: int, payload: Any) -> Response:
+    body = wire.pack(payload)
+    resp = Response(body, status=status, mimetype="application/x-simpul-batch")
+    resp.headers[wire.H_SIGNATURE] = wire.sign_response(secret, counter, status, body)
+    return resp
+
+
+def _handle(op: Callable[[str, int, Any], Any]) -> Response:
+    node_id = request.headers.get(wire.H_NODE, "")
+    try:
+        counter = int(request.headers.get(wire.H_REQUEST, ""))
+    except ValueError:
+        return _plain(401, "missing request id")
+    store = store_of(current_app)
+    node = store.node(node_id) if node_id else None
+    if node is None:
+        return _plain(401, "unknown node")
+    body = request.get_data(cache=False)
+    if not wire.verify(node["secret"], request.headers.get(wire.H_SIGNATURE, ""), request.method,
+                       request.path, node_id, counter, body):
+        return _plain(401, "bad signature")
+    if counter <= node["last_counter"]:
+        return _signed(node["secret"], counter, 409, {"error": "replayed request id", "last": node["last_counter"]})
+    try:
+        message = wire.unpack(body)
+        result = op(node_id, counter, message)
+    except ReplayError as exc:
+        return _signed(node["secret"], counter, 409, {"error": "replayed request id", "last": exc.last_counter})
+    except (ProtocolError, RegionalError) as exc:
+        return _signed(node["secret"], counter, 400, {"error": str(exc)})
+    return _signed(node["secret"], counter, 200, result)
+
+
+def _push_requests(node_id: str, counter: int, message: Any) -> dict[str, Any]:
+    requests = wire.decode_requests(message)
+    summary = store_of(current_app).push_requests(node_id, counter, requests)
+    return {"acked": max((r["seq"] for r in requests), default=0), "n": len(requests), **summary}
+
+
+def _push_events(node_id: str, counter: int, message: Any) -> dict[str, Any]:
+    events = wire.rows_of(message, wire.EVENT_COLS)
+    for e in events:
+        for key in ("id", "request_id", "status", "actor", "at"):
+            if not isinstance(e[key], str) or not e[key]:
+                raise ProtocolError(f"event {key} must be a non-empty string")
+        if not isinstance(e["note"], str | None) or not isinstance(e["before"], str | None):
+            raise ProtocolError("event note and before must be strings or null")
+    summary = store_of(current_app).push_events(node_id, counter, events)
+    return {"acked": max((e["seq"] for e in events), default=0), "n": len(events), **summary}
+
+
+def _pull(node_id: str, counter: int, message: Any) -> dict[str, Any]:
+    if not isinstance(message, dict) or not isinstance(message.get("cursor"), int):
+        raise ProtocolError("pull needs an integer cursor")
+    limit = message.get("limit", 500)
+    limit = max(1, min(MAX_PULL, limit if isinstance(limit, int) else 500))
+    rows, cursor, more = store_of(current_app).pull(node_id, counter, message["cursor"], limit)
+    return wire.table(wire.PULL_COLS, [[r[c] for c in wire.PULL_COLS] for r in rows], cursor=cursor, more=more)
+
+
+def _catalog(node_id: str, counter: int, message: Any) -> dict[str, Any]:
+    have = message.get("version") if isinstance(message, dict) else None
+    if not isinstance(have, int):
+        raise ProtocolError("catalog needs the node's integer version")
+    store_of(current_app).claim(node_id, counter)
+    version, text = current_app.extensions["simpul_regional_catalog"]
+    return {"version": version, "toml": text if version > have else None}
+
+
+@bp.post("/requests")
+def push_requests() -> Response:
+    return _handle(_push_requests)
+
+
+@bp.post("/events")
+def push_events() -> Response:
+    return _handle(_push_events)
+
+
+@bp.post("/pull")
+def pull() -> Response:
+    return _handle(_pull)
+
+
+@bp.post("/catalog")
+def catalog() -> Response:
+    return _handle(_catalog)

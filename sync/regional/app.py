@@ -1,0 +1,71 @@
+"""The regional server's Flask app: sync API for nodes, web view for case workers.
+
+Its own app, store and database file: it shares only the config file format
+(``[regional]`` section) and the catalog code with a node.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, jsonify
+
+from gateway.catalog import check_text, read_catalog_text
+from gateway.config import Config
+from gateway.errors import CatalogError
+from sync.regional import api, web
+from sync.regional.store import RegionalStore, open_regional_store
+
+MAX_BODY = 16 * 1024 * 1024
+
+
+def published_catalog(config: Config) -> tuple[int, str]:
+    """(version, TOML text) of the catalog this server hands to nodes; must be valid."""
+    source, text = read_catalog_text(config["regional.catalog"] or None)
+    catalog, errors = check_text(text)
+    if catalog is None:
+        raise CatalogError([f"{source}: {e}" for e in errors])
+    return catalog.version, text
+
+
+def regional_secret_key(config: Config) -> str:
+    """Session-signing key: env SIMPUL_SECRET_KEY, else a 0600 file next to the regional db."""
+    if os.environ.get("SIMPUL_SECRET_KEY"):
+        return os.environ["SIMPUL_SECRET_KEY"]
+    path = Path(config["regional.db"]).resolve().parent / "regional_secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    return value
+
+
+def create_regional_app(config: Config, store: RegionalStore | None = None) -> Flask:
+    app = Flask(__name__, static_folder=None,
+                template_folder=str(Path(__file__).resolve().parent.parent / "templates"))
+    app.config["SIMPUL"] = config
+    app.config["SECRET_KEY"] = regional_secret_key(config)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
+    app.config["SESSION_COOKIE_NAME"] = "simpul_regional"
+    app.extensions["simpul_regional"] = store or open_regional_store(config["regional.db"])
+    app.extensions["simpul_regional_catalog"] = published_catalog(config)
+
+    @app.get("/healthz")
+    def healthz():
+        version = app.extensions["simpul_regional_catalog"][0]
+        return jsonify(status="ok", role="regional", catalog_version=version,
+                       **api.store_of(app).stats())
+
+    app.register_blueprint(api.bp)
+    web.init_app(app)
+    return app

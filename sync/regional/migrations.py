@@ -1,0 +1,102 @@
+"""The regional server's own schema (a separate migration set and database file).
+
+Nothing here is shared with a node's database: the regional server may run on
+another machine, and PostgreSQL will replace SQLite behind ``RegionalStore``.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+migrations = sqlite_utils.Migrations("simpul.regional")
+
+
+@migrations()
+def m001_nodes(db: sqlite_utils.Database) -> None:
+    # last_counter: the newest request id accepted from the node; a request
+    # must carry a larger one (replay protection without trusting clocks).
+    db.execute("""
+        CREATE TABLE nodes (
+            id TEXT PRIMARY KEY,
+            secret TEXT NOT NULL,
+            last_counter INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT
+        )""")
+
+
+@migrations()
+def m002_requests(db: sqlite_utils.Database) -> None:
+    # Submissions are immutable: keyed by the node's request UUID, with the
+    # digest of their content so a resend can be told from a conflict.
+    db.execute("""
+        CREATE TABLE requests (
+            rid INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            node_id TEXT NOT NULL REFERENCES nodes(id),
+            node_seq INTEGER NOT NULL,
+            tracking_code TEXT NOT NULL,
+            service TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            phone TEXT,
+            locale TEXT NOT NULL,
+            officer TEXT,
+            fields TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'received',
+            created_at TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            digest TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX requests_code ON requests(tracking_code)")
+    db.execute("CREATE INDEX requests_node_status ON requests(node_id, status)")
+    db.execute("CREATE INDEX requests_status ON requests(status)")
+
+
+@migrations()
+def m003_events(db: sqlite_utils.Database) -> None:
+    # seq is the pull cursor (per node: node_id, seq); see RegionalStore.pull.
+    # applied: 1 moved (or confirmed) the case, 2 a note, 0 not applied (the
+    # regional server had already moved past it).
+    db.execute("""
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            request_id TEXT NOT NULL REFERENCES requests(id),
+            node_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            at TEXT NOT NULL,
+            note TEXT,
+            origin TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            applied INTEGER NOT NULL DEFAULT 1
+        )""")
+    db.execute("CREATE INDEX events_pull ON events(node_id, seq)")
+    db.execute("CREATE INDEX events_request ON events(request_id, seq)")
+
+
+@migrations()
+def m004_conflicts_users(db: sqlite_utils.Database) -> None:
+    # kind: 'content' (same UUID, different content), 'tracking_code' (one
+    # code on two nodes), 'event' (same event id, different content).
+    db.execute("""
+        CREATE TABLE conflicts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            node_id TEXT NOT NULL,
+            request_id TEXT NOT NULL,
+            tracking_code TEXT,
+            detail TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            at TEXT NOT NULL,
+            resolved_at TEXT,
+            resolved_by TEXT,
+            UNIQUE (kind, request_id, digest)
+        )""")
+    db.execute("""
+        CREATE TABLE users (
+            username TEXT PRIMARY KEY,
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""")

@@ -1,0 +1,358 @@
+"""The regional server's store: an interface, and its SQLite implementation.
+
+Every push is applied in ONE transaction together with the check-and-advance
+of the node's request counter, so a replayed request is refused before it
+writes anything, and a crash before COMMIT leaves neither the data nor the
+counter moved (the node's retry is then simply accepted). The web app and
+the CLI only talk to :class:`RegionalStore`, so PostgreSQL can come in as a
+second implementation without touching them.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from gateway import clock
+from gateway.cases import STATUSES, can_move
+from gateway.store import Store, connect
+from sync.errors import AlreadyExists, RegionalError, ReplayError
+from sync.regional.migrations import migrations
+from sync.wire import content_digest, event_digest
+
+CASE_STATUSES = ("in_progress", "ready", "rejected", "closed")
+NOT_APPLIED, APPLIED_MOVE, APPLIED_NOTE = 0, 1, 2  # events.applied
+PULL_SCAN_FACTOR = 20
+PULL_SCAN_MAX = 100_000
+PULL_SQL = (
+    "SELECT e.seq AS cursor, e.id, e.request_id, e.status, e.actor, e.at, e.note, "
+    "(e.origin = 'regional' OR (e.applied = 1 AND EXISTS (SELECT 1 FROM events r WHERE "
+    "r.request_id = e.request_id AND r.origin = 'regional' AND r.seq < e.seq))) AS relay "
+    "FROM events e WHERE e.node_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?")
+
+
+class RegionalStore(ABC):
+    """What the regional server needs from its database."""
+
+    @abstractmethod
+    def add_node(self, node_id: str, *, rotate: bool = False) -> str: ...
+    @abstractmethod
+    def node(self, node_id: str) -> dict[str, Any] | None: ...
+    @abstractmethod
+    def push_requests(self, node_id: str, counter: int, requests: list[dict[str, Any]]) -> dict[str, int]: ...
+    @abstractmethod
+    def push_events(self, node_id: str, counter: int, events: list[dict[str, Any]]) -> dict[str, int]: ...
+    @abstractmethod
+    def pull(self, node_id: str, counter: int, cursor: int,
+             limit: int) -> tuple[list[dict[str, Any]], int, bool]: ...
+    @abstractmethod
+    def claim(self, node_id: str, counter: int) -> None: ...
+    @abstractmethod
+    def list_requests(self, *, node_id: str | None = None, status: str | None = None,
+                      limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]: ...
+    @abstractmethod
+    def get_request(self, request_id: str) -> dict[str, Any] | None: ...
+    @abstractmethod
+    def by_code(self, tracking_code: str) -> list[dict[str, Any]]: ...
+    @abstractmethod
+    def history(self, request_id: str) -> list[dict[str, Any]]: ...
+    @abstractmethod
+    def set_status(self, request_id: str, status: str, *, actor: str, note: str | None = None) -> dict[str, Any]: ...
+    @abstractmethod
+    def conflicts(self, *, request_id: str | None = None) -> list[dict[str, Any]]: ...
+    @abstractmethod
+    def resolve_conflict(self, conflict_id: int, *, actor: str) -> bool: ...
+    @abstractmethod
+    def nodes(self) -> list[dict[str, Any]]: ...
+    @abstractmethod
+    def add_user(self, username: str, password_hash: str) -> None: ...
+    @abstractmethod
+    def password_hash(self, username: str) -> str | None: ...
+    @abstractmethod
+    def set_password_hash(self, username: str, password_hash: str) -> None: ...
+    @abstractmethod
+    def stats(self) -> dict[str, int]: ...
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+def _claim(db: sqlite_utils.Database, node_id: str, counter: int, now: str) -> None:
+    """Advance the node's counter or raise ReplayError (first statement of every job)."""
+    cur = db.execute("UPDATE nodes SET last_counter = ?, last_seen_at = ? WHERE id = ? AND last_counter < ?",
+                     [counter, now, node_id, counter])
+    if cur.rowcount != 1:
+        row = db.execute("SELECT last_counter FROM nodes WHERE id = ?", [node_id]).fetchone()
+        raise ReplayError(row[0] if row else 0)
+
+
+def _conflict(db: sqlite_utils.Database, kind: str, node_id: str, request_id: str,
+              code: str | None, detail: dict[str, Any], digest: str, now: str) -> int:
+    cur = db.execute(
+        "INSERT INTO conflicts (kind, node_id, request_id, tracking_code, detail, digest, at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, request_id, digest) DO NOTHING",
+        [kind, node_id, request_id, code, json.dumps(detail, ensure_ascii=False), digest, now])
+    return cur.rowcount
+
+
+class SQLiteRegionalStore(RegionalStore):
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        db = connect(self.path)  # WAL + synchronous=FULL, like the node
+        try:
+            migrations.apply(db)
+        finally:
+            db.conn.close()
+        self._store = Store(self.path)
+
+    def _read(self) -> sqlite_utils.Database:
+        return self._store.read()
+
+    # --- nodes --------------------------------------------------------------
+    def add_node(self, node_id: str, *, rotate: bool = False) -> str:
+        if not node_id or len(node_id) > 64 or not all(c.isalnum() or c in "-_." for c in node_id):
+            raise RegionalError("node id: letters, digits, '-', '_' or '.', at most 64")
+        secret = secrets.token_urlsafe(32)
+
+        def job(db: sqlite_utils.Database) -> None:
+            exists = db.execute("SELECT 1 FROM nodes WHERE id = ?", [node_id]).fetchone()
+            if exists and not rotate:
+                raise AlreadyExists(f"node {node_id} already registered (use --rotate for a new secret)")
+            db.execute("INSERT INTO nodes (id, secret, created_at) VALUES (?, ?, ?) "
+                       "ON CONFLICT(id) DO UPDATE SET secret = excluded.secret",
+                       [node_id, secret, clock.utcnow()])
+
+        self._store.write(job)
+        return secret
+
+    def node(self, node_id: str) -> dict[str, Any] | None:
+        row = self._read().execute("SELECT id, secret, last_counter FROM nodes WHERE id = ?", [node_id]).fetchone()
+        return {"id": row[0], "secret": row[1], "last_counter": row[2]} if row else None
+
+    def nodes(self) -> list[dict[str, Any]]:
+        return list(self._read().query(
+            "SELECT n.id, n.created_at, n.last_seen_at, "
+            "(SELECT count(*) FROM requests r WHERE r.node_id = n.id) AS requests FROM nodes n ORDER BY n.id"))
+
+    def claim(self, node_id: str, counter: int) -> None:
+        now = clock.utcnow()
+        self._store.write(lambda db: _claim(db, node_id, counter, now))
+
+    # --- push / pull --------------------------------------------------------
+    def push_requests(self, node_id: str, counter: int, requests: list[dict[str, Any]]) -> dict[str, int]:
+        now = clock.utcnow()
+        return self._store.write(lambda db: self._push_requests(db, node_id, counter, requests, now))
+
+    @staticmethod
+    def _push_requests(db: sqlite_utils.Database, node_id: str, counter: int,
+                       requests: list[dict[str, Any]], now: str) -> dict[str, int]:
+        _claim(db, node_id, counter, now)
+        summary = {"new": 0, "same": 0, "conflicts": 0, "code_clashes": 0}
+        for r in requests:
+            digest = content_digest(r)
+            fields = json.dumps(r["fields"], ensure_ascii=False, sort_keys=True)
+            cur = db.execute(
+                "INSERT INTO requests (id, node_id, node_seq, tracking_code, service, channel, phone, locale, "
+                "officer, fields, created_at, received_at, updated_at, digest) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+                [r["id"], node_id, r["seq"], r["tracking_code"], r["service"], r["channel"], r["phone"],
+                 r["locale"], r["officer"], fields, r["created_at"], now, now, digest])
+            if cur.rowcount == 0:
+                old = db.execute("SELECT digest, node_id FROM requests WHERE id = ?", [r["id"]]).fetchone()
+                if old[0] == digest and old[1] == node_id:
+                    summary["same"] += 1
+                else:
+                    detail = dict(r, node_id=node_id)
+                    summary["conflicts"] += _conflict(db, "content", node_id, r["id"], r["tracking_code"],
+                                                      detail, digest, now)
+                continue
+            summary["new"] += 1
+            clash = db.execute("SELECT id, node_id FROM requests WHERE tracking_code = ? AND id != ? LIMIT 1",
+                               [r["tracking_code"], r["id"]]).fetchone()
+            if clash is not None:
+                detail = {"other_request": clash[0], "other_node": clash[1], "node_id": node_id}
+                summary["code_clashes"] += _conflict(db, "tracking_code", node_id, r["id"], r["tracking_code"],
+                                                     detail, digest, now)
+            db.execute("INSERT INTO events (id, request_id, node_id, status, actor, at, note, origin, received_at) "
+                       "VALUES (?, ?, ?, 'received', ?, ?, NULL, 'node', ?)",
+                       [f"recv:{r['id']}", r["id"], node_id, r["officer"] or r["channel"], r["created_at"], now])
+        return summary
+
+    def push_events(self, node_id: str, counter: int, events: list[dict[str, Any]]) -> dict[str, int]:
+        now = clock.utcnow()
+        return self._store.write(lambda db: self._push_events(db, node_id, counter, events, now))
+
+    @staticmethod
+    def _push_events(db: sqlite_utils.Database, node_id: str, counter: int,
+                     events: list[dict[str, Any]], now: str) -> dict[str, int]:
+        _claim(db, node_id, counter, now)
+        summary = {"new": 0, "same": 0, "conflicts": 0, "unknown": 0}
+        for e in events:
+            if e["status"] not in STATUSES:
+                raise RegionalError(f"unknown status {e['status']!r}")
+            old = db.execute("SELECT request_id, status, note, node_id FROM events WHERE id = ?", [e["id"]]).fetchone()
+            if old is not None:
+                if tuple(old) == (e["request_id"], e["status"], e["note"], node_id):
+                    summary["same"] += 1
+                else:
+                    digest = event_digest(e)
+                    summary["conflicts"] += _conflict(db, "event", node_id, e["request_id"], None,
+                                                      dict(e, node_id=node_id), digest, now)
+                continue
+            req = db.execute("SELECT status, node_id FROM requests WHERE id = ?", [e["request_id"]]).fetchone()
+            if req is None or req[1] != node_id:
+                # Never drop it: keep it visible for a case worker.
+                summary["unknown"] += _conflict(db, "event", node_id, e["request_id"], None,
+                                                dict(e, node_id=node_id, problem="unknown request"),
+                                                event_digest(e), now)
+                continue
+            if e["status"] == e["before"]:
+                applied = APPLIED_NOTE  # a note: history only, never moves the case
+            elif e["status"] == req[0] or can_move(req[0], e["status"]):
+                applied = APPLIED_MOVE
+            else:
+                applied = NOT_APPLIED  # the regional server already moved past it
+            db.execute("INSERT INTO events (id, request_id, node_id, status, actor, at, note, origin, "
+                       "received_at, applied) VALUES (?, ?, ?, ?, ?, ?, ?, 'node', ?, ?)",
+                       [e["id"], e["request_id"], node_id, e["status"], e["actor"], e["at"], e["note"], now,
+                        applied])
+            if applied == APPLIED_MOVE and e["status"] != req[0]:
+                db.execute("UPDATE requests SET status = ?, updated_at = ? WHERE id = ?",
+                           [e["status"], now, e["request_id"]])
+            summary["new"] += 1
+        return summary
+
+    def pull(self, node_id: str, counter: int, cursor: int,
+             limit: int) -> tuple[list[dict[str, Any]], int, bool]:
+        """This node's share of the regional timeline after ``cursor``: (rows, new cursor, more).
+
+        Rows are the regional events (case workers' changes) and those of the
+        node's own events the server applied *after* a regional event of the
+        same request: replaying them in order lets the node end at exactly the
+        regional status even when both sides moved the case while apart.
+        Everything else is skipped, and the cursor moves past what was scanned.
+        """
+        now = clock.utcnow()
+        scan = min(limit * PULL_SCAN_FACTOR, PULL_SCAN_MAX)
+
+        def job(db: sqlite_utils.Database) -> tuple[list[dict[str, Any]], int, bool]:
+            _claim(db, node_id, counter, now)
+            scanned = list(db.query(PULL_SQL, [node_id, cursor, scan]))
+            rows = [r for r in scanned if r.pop("relay")][:limit]
+            if len(rows) == limit:
+                last = rows[-1]["cursor"]
+            else:
+                last = scanned[-1]["cursor"] if scanned else cursor
+            more = len(scanned) == scan or last != (scanned[-1]["cursor"] if scanned else cursor)
+            return rows, last, more
+
+        return self._store.write(job)
+
+    # --- case work ----------------------------------------------------------
+    def list_requests(self, *, node_id: str | None = None, status: str | None = None,
+                      limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        where, args = [], []
+        for column, value in (("node_id", node_id), ("status", status)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
+        sql = ("SELECT id, tracking_code, node_id, service, channel, status, created_at, received_at, "
+               "updated_at FROM requests")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY rid DESC"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args += [limit, offset]
+        return list(self._read().query(sql, args))
+
+    def get_request(self, request_id: str) -> dict[str, Any] | None:
+        row = next(iter(self._read().query("SELECT * FROM requests WHERE id = ?", [request_id])), None)
+        if row is not None:
+            row["fields"] = json.loads(row["fields"])
+        return row
+
+    def by_code(self, tracking_code: str) -> list[dict[str, Any]]:
+        return list(self._read().query(
+            "SELECT id, tracking_code, node_id, service, status FROM requests WHERE tracking_code = ?",
+            [tracking_code]))
+
+    def history(self, request_id: str) -> list[dict[str, Any]]:
+        return list(self._read().query(
+            "SELECT id, status, actor, at, note, origin, received_at, applied FROM events "
+            "WHERE request_id = ? ORDER BY seq", [request_id]))
+
+    def set_status(self, request_id: str, status: str, *, actor: str, note: str | None = None) -> dict[str, Any]:
+        if status not in CASE_STATUSES:
+            raise RegionalError(f"status must be one of: {', '.join(CASE_STATUSES)}")
+        now = clock.utcnow()
+
+        def job(db: sqlite_utils.Database) -> dict[str, Any]:
+            row = db.execute("SELECT status, node_id FROM requests WHERE id = ?", [request_id]).fetchone()
+            if row is None:
+                raise RegionalError("no such request")
+            if row[0] == status and not note:
+                raise RegionalError(f"request is already {status}")
+            event = {"id": str(uuid.uuid4()), "request_id": request_id, "node_id": row[1], "status": status,
+                     "actor": actor, "at": now, "note": note or None, "origin": "regional",
+                     "received_at": now, "applied": 1}
+            db["events"].insert(event)
+            db.execute("UPDATE requests SET status = ?, updated_at = ? WHERE id = ?", [status, now, request_id])
+            return event
+
+        return self._store.write(job)
+
+    def conflicts(self, *, request_id: str | None = None) -> list[dict[str, Any]]:
+        sql, args = "SELECT * FROM conflicts", []
+        if request_id:
+            sql += " WHERE request_id = ?"
+            args.append(request_id)
+        rows = list(self._read().query(sql + " ORDER BY id DESC", args))
+        for row in rows:
+            row["detail"] = json.loads(row["detail"])
+        return rows
+
+    def resolve_conflict(self, conflict_id: int, *, actor: str) -> bool:
+        """Mark a conflict as checked by a case worker; False if unknown or already resolved."""
+        now = clock.utcnow()
+        return self._store.write(lambda db: db.execute(
+            "UPDATE conflicts SET resolved_at = ?, resolved_by = ? WHERE id = ? AND resolved_at IS NULL",
+            [now, actor, conflict_id]).rowcount == 1)
+
+    # --- users --------------------------------------------------------------
+    def add_user(self, username: str, password_hash: str) -> None:
+        def job(db: sqlite_utils.Database) -> None:
+            if db.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
+                raise AlreadyExists(f"user {username} already exists")
+            db["users"].insert({"username": username, "password_hash": password_hash,
+                                "created_at": clock.utcnow()})
+
+        self._store.write(job)
+
+    def password_hash(self, username: str) -> str | None:
+        row = self._read().execute("SELECT password_hash FROM users WHERE username = ?", [username]).fetchone()
+        return row[0] if row else None
+
+    def set_password_hash(self, username: str, password_hash: str) -> None:
+        self._store.write(lambda db: db.execute("UPDATE users SET password_hash = ? WHERE username = ?",
+                                                [password_hash, username]))
+
+    def stats(self) -> dict[str, int]:
+        db = self._read()
+        return {
+            "nodes": db.execute("SELECT count(*) FROM nodes").fetchone()[0],
+            "requests": db.execute("SELECT count(*) FROM requests").fetchone()[0],
+            "open_conflicts": db.execute("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL").fetchone()[0],
+        }
+
+    def close(self) -> None:
+        self._store.close()
+
+
+def open_regional_store(path: str | Path) -> RegionalStore:
+    return SQLiteRegionalStore(path)

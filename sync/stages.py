@@ -1,0 +1,226 @@
+"""The node's sync pass as ordered stages of small operations (in the style of morango).
+
+Each operation moves at most one batch and returns a status: ``PENDING``
+(call again, more to move), ``COMPLETED`` (stage done) — or raises a
+:class:`sync.errors.SyncError`. Every operation commits its local effect
+only after the server confirmed a durable commit, in ONE local transaction
+with the high-water mark / cursor it moves, so a crash anywhere resumes
+from the last confirmed point and at worst resends what the server already
+has (an identical resend is a no-op there).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from channels.outbound import enqueue
+from gateway.cases import change_status, set_kv
+from gateway.catalog import check_text
+from gateway.node import Node
+from sync import state, wire
+from sync.batching import BatchSizer
+from sync.errors import ProtocolError, ServerError
+from sync.notify import status_sms
+from sync.transport import Transport
+
+
+class Stage:
+    PUSH_REQUESTS = "push_requests"
+    PUSH_EVENTS = "push_events"
+    PULL = "pull"
+    CATALOG = "catalog"
+    ORDER = (PUSH_REQUESTS, PUSH_EVENTS, PULL, CATALOG)
+
+
+class Status:
+    PENDING = "pending"
+    COMPLETED = "completed"
+    ERRORED = "errored"
+
+
+@dataclass
+class PassContext:
+    node: Node
+    transport: Transport
+    batch: BatchSizer
+    moved: dict[str, int] = field(default_factory=lambda: {
+        "requests": 0, "events": 0, "pulled": 0, "notified": 0, "conflicts": 0, "catalog_version": 0})
+    progress: Callable[[str, int], None] | None = None
+
+    def report(self, stage: str, n: int) -> None:
+        if self.progress is not None:
+            self.progress(stage, n)
+
+
+REQUEST_SQL = ("SELECT seq, id, tracking_code, service, channel, phone, locale, officer, created_at, fields "
+               "FROM requests WHERE synced = 0 AND seq > ? ORDER BY seq LIMIT ?")
+# "before" is the node's status just before the event: equal to the event's
+# status means a note, which must never move the case at the regional server.
+EVENT_SQL = ("SELECT e.seq, e.id, e.request_id, e.status, e.actor, e.at, e.note, "
+             "(SELECT p.status FROM status_events p WHERE p.request_id = e.request_id AND p.seq < e.seq "
+             "ORDER BY p.seq DESC LIMIT 1) AS before FROM status_events e "
+             "JOIN requests r ON r.id = e.request_id "
+             "WHERE e.synced = 0 AND e.origin = 'node' AND r.synced = 1 ORDER BY e.seq LIMIT ?")
+
+
+def _timed_call(ctx: PassContext, path: str, payload: Any, full: bool) -> Any:
+    started = time.monotonic()
+    answer = ctx.transport.call(path, payload)
+    ctx.batch.succeeded(time.monotonic() - started, full)
+    return answer
+
+
+def _check_ack(answer: Any, seqs: list[int]) -> None:
+    if not isinstance(answer, dict) or answer.get("acked") != seqs[-1] or answer.get("n") != len(seqs):
+        raise ServerError("the server's ack does not match the batch sent: nothing marked")
+
+
+def push_requests(ctx: PassContext) -> str:
+    """Push the next batch of unsynced requests in seq order."""
+    db = ctx.node.store.read()
+    size = ctx.batch.size
+    rows = list(db.query(REQUEST_SQL, [state.get(db, "requests_hwm"), size]))
+    if not rows:
+        return Status.COMPLETED
+    for r in rows:
+        r["fields"] = json.loads(r["fields"])
+    seqs = [r["seq"] for r in rows]
+    answer = _timed_call(ctx, "/requests", wire.encode_requests(rows), len(rows) == size)
+    _check_ack(answer, seqs)
+    ctx.node.store.write(lambda wdb: _mark_requests(wdb, seqs[0], seqs[-1]))
+    ctx.moved["requests"] += len(rows)
+    ctx.moved["conflicts"] += int(answer.get("conflicts", 0)) + int(answer.get("code_clashes", 0))
+    ctx.report(Stage.PUSH_REQUESTS, len(rows))
+    return Status.PENDING if len(rows) == size else Status.COMPLETED
+
+
+def _mark_requests(db: sqlite_utils.Database, first: int, last: int) -> None:
+    # The pipeline's own "received" event (the first of each request) travels
+    # with the request itself, so it is marked here too.
+    db.execute("UPDATE status_events SET synced = 1 WHERE seq IN (SELECT min(e.seq) FROM status_events e "
+               "JOIN requests r ON r.id = e.request_id WHERE r.seq BETWEEN ? AND ? AND r.synced = 0 "
+               "AND e.status = 'received' AND e.origin = 'node' GROUP BY e.request_id)", [first, last])
+    db.execute("UPDATE requests SET synced = 1 WHERE seq BETWEEN ? AND ? AND synced = 0", [first, last])
+    state.raise_to(db, "requests_hwm", last)
+
+
+def push_events(ctx: PassContext) -> str:
+    """Push the next batch of node status events (kiosk "ready", "handed over", notes)."""
+    size = ctx.batch.size
+    rows = list(ctx.node.store.read().query(EVENT_SQL, [size]))
+    if not rows:
+        return Status.COMPLETED
+    seqs = [r["seq"] for r in rows]
+    payload = wire.table(wire.EVENT_COLS, [[r[c] for c in wire.EVENT_COLS] for r in rows])
+    answer = _timed_call(ctx, "/events", payload, len(rows) == size)
+    _check_ack(answer, seqs)
+
+    def mark(db: sqlite_utils.Database) -> None:
+        db.conn.executemany("UPDATE status_events SET synced = 1 WHERE seq = ?", [(s,) for s in seqs])
+        state.raise_to(db, "events_hwm", seqs[-1])
+
+    ctx.node.store.write(mark)
+    ctx.moved["events"] += len(rows)
+    ctx.moved["conflicts"] += int(answer.get("conflicts", 0))
+    ctx.report(Stage.PUSH_EVENTS, len(rows))
+    return Status.PENDING if len(rows) == size else Status.COMPLETED
+
+
+def pull(ctx: PassContext) -> str:
+    """Fetch status changes for this node's requests since the cursor and apply them."""
+    cursor = state.get(ctx.node.store.read(), "pull_cursor")
+    answer = _timed_call(ctx, "/pull", {"cursor": cursor, "limit": ctx.batch.size}, False)
+    events = wire.rows_of(answer, wire.PULL_COLS)
+    new_cursor = answer.get("cursor")
+    if not isinstance(new_cursor, int) or new_cursor < cursor:
+        raise ProtocolError("pull answer without a valid cursor")
+    if events or new_cursor != cursor:
+        applied, notified = ctx.node.store.write(
+            lambda db: apply_events(db, events, new_cursor, ctx.node.config["node.default_locale"]))
+        ctx.moved["pulled"] += applied
+        ctx.moved["notified"] += notified
+        ctx.report(Stage.PULL, len(events))
+    return Status.PENDING if answer.get("more") else Status.COMPLETED
+
+
+def apply_events(db: sqlite_utils.Database, events: list[dict[str, Any]], cursor: int,
+                 default_locale: str) -> tuple[int, int]:
+    """Apply pulled events idempotently, queue the citizen's SMS, move the cursor.
+
+    The rows are this node's share of the regional timeline, in order. A new
+    event is recorded through ``change_status``; one the node already has
+    (its own event the server applied, or a re-delivery) only re-asserts its
+    status, so the node ends where the regional server is. Per request, one
+    SMS for the last new case-worker change in the batch, if it changed the
+    status (``key=status:<event id>``: never twice). One write job: events,
+    SMS and cursor are durable together.
+    """
+    applied = notified = 0
+    before: dict[str, tuple] = {}
+    fresh: set[int] = set()
+    last: dict[str, int] = {}
+    for i, e in enumerate(events):
+        req = db.execute("SELECT status, phone, locale, service, tracking_code FROM requests WHERE id = ?",
+                         [e["request_id"]]).fetchone()
+        if req is None:
+            continue  # not on this node any more (purged): nothing to apply
+        before.setdefault(e["request_id"], tuple(req))
+        last[e["request_id"]] = i
+        event = change_status(db, e["request_id"], e["status"], actor=e["actor"] or "regional",
+                              note=e["note"], event_id=e["id"], origin="regional", at=e["at"], enforce=False)
+        if event is None:
+            db.execute("UPDATE requests SET status = ? WHERE id = ? AND status != ?",
+                       [e["status"], e["request_id"], e["status"]])
+            continue
+        applied += 1
+        fresh.add(i)
+    for request_id, i in last.items():
+        e = events[i]
+        status, phone, req_locale, service, code = before[request_id]
+        if i not in fresh or not phone or e["status"] == status:
+            continue
+        row = db.execute("SELECT locale FROM contacts WHERE phone = ?", [phone]).fetchone()
+        locale = row[0] if row else (req_locale or default_locale)
+        body = status_sms(e["status"], service, code, locale, e["note"])
+        notified += enqueue(db, to=phone, body=body, key=f"status:{e['id']}", request_id=request_id)
+    state.raise_to(db, "pull_cursor", cursor)
+    return applied, notified
+
+
+def fetch_catalog(ctx: PassContext) -> str:
+    """Take the published catalog if its version is newer; validate; switch atomically."""
+    have = ctx.node.catalog.version
+    answer = ctx.transport.call("/catalog", {"version": have})
+    if not isinstance(answer, dict) or not isinstance(answer.get("version"), int):
+        raise ProtocolError("catalog answer without a version")
+    text = answer.get("toml")
+    if text is None or answer["version"] <= have:
+        ctx.moved["catalog_version"] = have
+        return Status.COMPLETED
+    catalog, errors = check_text(text)
+    if catalog is None or catalog.version != answer["version"]:
+        raise ProtocolError("published catalog is invalid: " + "; ".join(errors[:3]))
+
+    def store(db: sqlite_utils.Database) -> None:
+        set_kv(db, "catalog_toml", text)
+        state.put(db, "catalog_version", catalog.version)
+
+    ctx.node.store.write(store)
+    ctx.node.replace_catalog(catalog)
+    ctx.moved["catalog_version"] = catalog.version
+    ctx.moved["catalog_updated"] = 1
+    return Status.COMPLETED
+
+
+OPERATIONS: dict[str, Callable[[PassContext], str]] = {
+    Stage.PUSH_REQUESTS: push_requests,
+    Stage.PUSH_EVENTS: push_events,
+    Stage.PULL: pull,
+    Stage.CATALOG: fetch_catalog,
+}

@@ -1,0 +1,159 @@
+"""The wire format and request signing: pure functions, no I/O.
+
+A batch is gzip-compressed compact JSON in columnar form: the column names
+once, then one array per record (``{"cols": [...], "rows": [[...], ...]}``),
+so a record never repeats its keys. A request's personal fields vary by
+service, so they travel as a list of values plus an index into the batch's
+``shapes`` (the sorted field names, sent once per batch). See
+docs/sync-protocol.md for every message.
+
+Signing: HMAC-SHA256 with the node's secret over
+``METHOD\\nPATH\\nNODE_ID\\nREQUEST_ID\\nSHA256(body)``. The request id is a
+per-node counter that must strictly increase, so a replay is refused without
+trusting the node's clock. Responses are signed too (over the request id and
+the response body digest), so a box in the middle cannot fake an ack and make
+the node believe something is stored that is not.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import hmac
+import json
+import zlib
+from typing import Any
+
+from gateway import codes
+from sync.errors import ProtocolError
+
+PREFIX = "/sync/v1"
+H_NODE = "X-Simpul-Node"
+H_REQUEST = "X-Simpul-Request"
+H_SIGNATURE = "X-Simpul-Signature"
+MAX_INFLATED = 32 * 1024 * 1024  # a gzip bomb stops here
+GZIP_LEVEL = 6
+
+REQUEST_COLS = ("seq", "id", "code", "service", "channel", "phone", "locale", "officer",
+                "created_at", "shape", "values")
+EVENT_COLS = ("seq", "id", "request_id", "status", "actor", "at", "note", "before")
+PULL_COLS = ("cursor", "id", "request_id", "status", "actor", "at", "note")
+
+
+def dumps(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def pack(obj: Any) -> bytes:
+    """Compact JSON, gzip-compressed (mtime 0 so equal content is equal bytes)."""
+    return gzip.compress(dumps(obj), compresslevel=GZIP_LEVEL, mtime=0)
+
+
+def unpack(data: bytes) -> Any:
+    """Inverse of :func:`pack`; refuses bombs and junk with ProtocolError."""
+    try:
+        inflater = zlib.decompressobj(wbits=31)
+        raw = inflater.decompress(data, MAX_INFLATED)
+        if inflater.unconsumed_tail:
+            raise ProtocolError("batch too large when inflated")
+        return json.loads(raw.decode("utf-8"))
+    except (zlib.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"not a gzip'd JSON batch: {exc}") from None
+
+
+def table(cols: tuple[str, ...], rows: list[list[Any]], **extra: Any) -> dict[str, Any]:
+    return {"cols": list(cols), "rows": rows, **extra}
+
+
+def rows_of(message: Any, cols: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rows of a columnar message as dicts; checks the columns are the expected ones."""
+    if not isinstance(message, dict) or message.get("cols") != list(cols):
+        raise ProtocolError(f"expected columns {list(cols)}")
+    rows = message.get("rows")
+    if not isinstance(rows, list) or any(not isinstance(r, list) or len(r) != len(cols) for r in rows):
+        raise ProtocolError("rows must be arrays of the declared columns")
+    return [dict(zip(cols, r, strict=True)) for r in rows]
+
+
+def encode_requests(requests: list[dict[str, Any]]) -> dict[str, Any]:
+    """Node request rows (fields as a dict) -> columnar batch with field shapes."""
+    shapes: list[list[str]] = []
+    index: dict[tuple[str, ...], int] = {}
+    rows = []
+    for r in requests:
+        names = tuple(sorted(r["fields"]))
+        if names not in index:
+            index[names] = len(shapes)
+            shapes.append(list(names))
+        code = r["tracking_code"].replace("-", "")
+        rows.append([r["seq"], r["id"], code, r["service"], r["channel"], r["phone"], r["locale"],
+                     r["officer"], r["created_at"], index[names], [r["fields"][n] for n in names]])
+    return table(REQUEST_COLS, rows, shapes=shapes)
+
+
+def decode_requests(message: Any) -> list[dict[str, Any]]:
+    """Columnar batch -> request dicts with ``fields`` rebuilt; ProtocolError on junk."""
+    rows = rows_of(message, REQUEST_COLS)
+    shapes = message.get("shapes")
+    if not isinstance(shapes, list) or any(not isinstance(s, list) for s in shapes):
+        raise ProtocolError("shapes must be a list of field-name lists")
+    out = []
+    for r in rows:
+        shape = r.pop("shape")
+        values = r.pop("values")
+        if not isinstance(shape, int) or not 0 <= shape < len(shapes) or not isinstance(values, list) \
+                or len(values) != len(shapes[shape]):
+            raise ProtocolError("row does not match its shape")
+        for key in ("id", "code", "service", "channel", "locale", "created_at"):
+            if not isinstance(r[key], str) or not r[key]:
+                raise ProtocolError(f"{key} must be a non-empty string")
+        if not isinstance(r["seq"], int):
+            raise ProtocolError("seq must be an integer")
+        try:
+            r["tracking_code"] = codes.normalize(r.pop("code"))
+        except codes.CodeError:
+            raise ProtocolError("tracking code is not a valid code") from None
+        r["fields"] = dict(zip(shapes[shape], values, strict=True))
+        out.append(r)
+    return out
+
+
+def content_digest(request: dict[str, Any]) -> str:
+    """Digest of what makes a submission *that* submission (not seq, not timestamps of receipt).
+
+    Equal digests = identical resend (no-op); a different digest under the
+    same UUID is a conflict.
+    """
+    canonical = [request["id"], request["tracking_code"], request["service"], request["channel"],
+                 request["phone"], request["locale"], request["officer"], request["created_at"],
+                 sorted(request["fields"].items())]
+    return hashlib.sha256(dumps(canonical)).hexdigest()[:32]
+
+
+def event_digest(event: dict[str, Any]) -> str:
+    """Digest of a status event's content, for recording a conflicting resend."""
+    canonical = [event.get(k) for k in ("id", "request_id", "status", "actor", "at", "note")]
+    return hashlib.sha256(dumps(canonical)).hexdigest()[:32]
+
+
+def body_digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def signing_text(method: str, path: str, node_id: str, request_id: int, body: bytes) -> bytes:
+    return "\n".join([method.upper(), path, node_id, str(request_id), body_digest(body)]).encode()
+
+
+def sign(secret: str, method: str, path: str, node_id: str, request_id: int, body: bytes) -> str:
+    return hmac.new(secret.encode(), signing_text(method, path, node_id, request_id, body),
+                    hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, signature: str, method: str, path: str, node_id: str, request_id: int,
+           body: bytes) -> bool:
+    return hmac.compare_digest(sign(secret, method, path, node_id, request_id, body), signature or "")
+
+
+def sign_response(secret: str, request_id: int, status: int, body: bytes) -> str:
+    text = f"response\n{request_id}\n{status}\n{body_digest(body)}".encode()
+    return hmac.new(secret.encode(), text, hashlib.sha256).hexdigest()
