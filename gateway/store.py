@@ -28,6 +28,9 @@ PRAGMAS = (
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=30000",
+    # Savepoint (statement) journals in memory, not temp files: one group
+    # commit holds many savepoints and each would open and unlink a file.
+    "PRAGMA temp_store=MEMORY",
 )
 
 
@@ -105,17 +108,23 @@ class GroupWriter:
         except sqlite3.Error as exc:
             self._finish(batch, exc)
             return
+        alone = len(batch) == 1  # no neighbour to protect: the transaction is the savepoint
         for job in batch:
             try:
-                conn.execute("SAVEPOINT job")
+                if not alone:
+                    conn.execute("SAVEPOINT job")
                 job.result = job.fn(db)
-                conn.execute("RELEASE job")
+                if not alone:
+                    conn.execute("RELEASE job")
             except BaseException as exc:  # noqa: BLE001 - handed back to the caller
                 job.error = exc
                 if conn.in_transaction:
                     try:
-                        conn.execute("ROLLBACK TO job")
-                        conn.execute("RELEASE job")
+                        if alone:
+                            conn.execute("ROLLBACK")
+                        else:
+                            conn.execute("ROLLBACK TO job")
+                            conn.execute("RELEASE job")
                     except sqlite3.Error:
                         pass
         try:
