@@ -32,6 +32,9 @@ STATUS_CHANGE = "status_change"
 NOTE = "note"
 CONFIG_CHANGE = "config_change"
 OFFICER_ADDED = "officer_added"
+OFFICER_RESET = "officer_reset"
+OFFICER_ENABLED = "officer_enabled"
+OFFICER_DISABLED = "officer_disabled"
 
 
 def _digest(prev_hash: str, seq: int, at: str, actor: str, action: str, subject: str | None,

@@ -20,7 +20,7 @@ import sqlite_utils
 from gateway import clock
 from gateway.catalog import Catalog
 
-PURGE_HOOKS: tuple[str, ...] = ()
+PURGE_HOOKS: tuple[str, ...] = ("channels.retention",)
 
 
 def due(db: sqlite_utils.Database, days: int, now: dt.datetime | None = None) -> list[dict]:

@@ -77,3 +77,20 @@ def test_config_change_recorded_once_per_change(tmp_path, config):
     rows = list(n.store.read().query("SELECT details FROM audit_log WHERE action = 'config_change' ORDER BY seq"))
     n.close()
     assert [r["details"] for r in rows] == ['{"changed":["initial"]}', '{"changed":["http.port"]}']
+
+
+def test_kiosk_logins_logouts_and_officer_changes_are_audited(app, node):
+    from channels.kiosk import accounts
+    from tests.kiosk_support import login
+
+    node.store.write(lambda db: accounts.add_officer(db, "ani", "kata-sandi-8", "admin"))
+    client = app.test_client()
+    login(client, "ani", "salah-sandi-9")
+    response = login(client, "ani", "kata-sandi-8")
+    assert response.status_code in (302, 303)
+    rows = list(node.store.read().query("SELECT actor, action, subject FROM audit_log ORDER BY seq"))
+    actions = [(r["actor"], r["action"]) for r in rows]
+    assert ("cli", "officer_added") in actions
+    assert actions[-2:] == [("ani", "login_failed"), ("ani", "login")]
+    assert "kata-sandi" not in str(list(node.store.read().query("SELECT * FROM audit_log")))
+    assert audit.verify(node.store.read()).ok

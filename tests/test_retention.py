@@ -35,3 +35,26 @@ def test_purges_only_closed_synced_and_old_enough(node):
     assert node.store.write(lambda db: retention.purge(db, node.catalog, 30)) == 0
     dump = json.dumps([dict(r) for r in db.query("SELECT * FROM requests WHERE id = ?", [old])])
     assert NIK not in dump and "Siti" not in dump
+
+
+def test_channel_copies_are_purged_too(node):
+    from channels.outbound import enqueue
+
+    rid = _closed_synced(node, {"nik": NIK, "name": "Siti Aminah", "purpose": "sekolah"}, days_ago=40)
+
+    def copies(db):
+        enqueue(db, to="+6281234567890", body="Permohonan SKTM siap, Siti Aminah", key="k1", request_id=rid)
+        db.execute("UPDATE outbound SET status = 'delivered'")
+        enqueue(db, to="+6281234567890", body="masih antre", key="k2", request_id=rid)
+        db.execute("INSERT INTO sms_inbound (message_id, provider, phone, kind, request_id, reply, replied, received_at)"
+                   " VALUES ('SM1', 'twilio', '+6281234567890', 'submit', ?, 'Diterima Siti', 1, 'x')", [rid])
+        db.execute("INSERT INTO feedback (request_id, rating, comment, locale, created_at) "
+                   "VALUES (?, 5, 'Terima kasih, saya Siti', 'id', 'x')", [rid])
+
+    node.store.write(copies)
+    assert node.store.write(lambda db: retention.purge(db, node.catalog, 30)) == 1
+    db = node.store.read()
+    rows = db.execute('SELECT "to", body, status FROM outbound ORDER BY id').fetchall()
+    assert rows == [("", "", "delivered"), ("", "", "failed")]  # a stale queued one is not sent any more
+    assert db.execute("SELECT phone, reply FROM sms_inbound").fetchone() == ("", None)
+    assert db.execute("SELECT rating, comment FROM feedback").fetchone() == (5, "")

@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from channels.kiosk.errors import AccountError
-from gateway import clock
+from gateway import audit, clock
 
 ROLES = ("officer", "admin")
 MIN_PASSWORD_LENGTH = 8
@@ -46,7 +46,7 @@ def check_username(username: str) -> str:
 
 
 def add_officer(db: sqlite_utils.Database, username: str, password: str, role: str = "officer",
-                *, replace: bool = False) -> dict[str, Any]:
+                *, replace: bool = False, actor: str = "cli") -> dict[str, Any]:
     """Create (or, with ``replace``, reset) an officer; run inside a write job."""
     name = check_username(username)
     if role not in ROLES:
@@ -64,6 +64,8 @@ def add_officer(db: sqlite_utils.Database, username: str, password: str, role: s
         db.execute("DELETE FROM kiosk_sessions WHERE username = ?", [name])  # a reset ends old sessions
     else:
         db["officers"].insert(row)
+    audit.append(db, actor=actor, action=audit.OFFICER_RESET if exists else audit.OFFICER_ADDED, subject=name,
+                 details={"role": role})
     return {k: row[k] for k in ("username", "role", "created_at")}
 
 

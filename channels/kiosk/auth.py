@@ -8,6 +8,7 @@ from channels.kiosk import accounts, sessions, throttle
 from channels.kiosk.blueprint import blueprint, current_session, timeouts
 from channels.web import csrf
 from channels.web.ui import _
+from gateway import audit
 from gateway.app import node_of
 
 
@@ -65,7 +66,11 @@ def login_submit():
     officer = accounts.get_officer(store.read(), username)
     if not accounts.verify(officer, password):
         policy = _policy()
-        wait = store.write(lambda db: throttle.record_failure(db, username, client, policy))
+        def failed(db):
+            audit.append(db, actor=username, action=audit.LOGIN_FAILED, details={"client": client})
+            return throttle.record_failure(db, username, client, policy)
+
+        wait = store.write(failed)
         if wait:
             return _page(_wait_message(wait), username, 429)
         return _page(_("Wrong username or password."), username, 401)
@@ -81,6 +86,7 @@ def login_submit():
             sessions.delete(db, sessions.hash_id(old))
         if accounts.needs_rehash(officer):
             accounts.rehash(db, username, password)
+        audit.append(db, actor=username, action=audit.LOGIN, details={"client": client})
         return sessions.create(db, username)
 
     session_id = store.write(start)
@@ -94,7 +100,11 @@ def login_submit():
 @blueprint.post("/logout")
 def logout():
     session = g.kiosk_session
-    node_of(current_app).store.write(lambda db: sessions.delete(db, session["id_hash"]))
+    def end(db):
+        audit.append(db, actor=session["username"], action=audit.LOGOUT)
+        sessions.delete(db, session["id_hash"])
+
+    node_of(current_app).store.write(end)
     response = redirect(url_for("kiosk.login", bye=1), 303)
     response.delete_cookie(sessions.COOKIE, path="/kiosk")
     return response

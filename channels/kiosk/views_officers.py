@@ -11,7 +11,7 @@ from flask import abort, current_app, g, redirect, render_template, request, url
 
 from channels.kiosk.blueprint import blueprint
 from channels.web.ui import _
-from gateway import clock
+from gateway import audit, clock
 from gateway.app import node_of
 
 
@@ -42,6 +42,9 @@ def officer_active(username: str):
                            [1 if active else 0, clock.utcnow(), username]).rowcount
         if found and not active:
             db.execute("DELETE FROM kiosk_sessions WHERE username = ?", [username])
+        if found:
+            audit.append(db, actor=g.officer["username"],
+                         action=audit.OFFICER_ENABLED if active else audit.OFFICER_DISABLED, subject=username)
         return found
 
     if not node_of(current_app).store.write(apply):
