@@ -57,7 +57,10 @@ locales-compile: install
 
 bench: install
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/channels.py
+	$(BIN)/python bench/ussd.py
 	$(BIN)/python bench/web_pages.py
+	$(BIN)/python bench/sync.py
 
 clean:
 	rm -rf build dist *.egg-info

@@ -13,15 +13,19 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from gateway.config import load_config
-from gateway.node import Node
-from gateway.pipeline import Submission
-from gateway.store import connect
+# The repo root first: bench/channels.py must not shadow the channels package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gateway.config import load_config  # noqa: E402
+from gateway.node import Node  # noqa: E402
+from gateway.pipeline import Submission  # noqa: E402
+from gateway.store import connect  # noqa: E402
 
 VALUES = {"nik": "3201011708900001", "name": "Siti Aminah", "address": "Dusun Krajan RT 02/03"}
 
