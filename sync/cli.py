@@ -49,6 +49,15 @@ def summary(moved: dict[str, int], locale: str) -> str:
                    version=moved.get("catalog_version", 0)).render(locale)
 
 
+def audit_flag_warning(problem: str, locale: str) -> str:
+    """What the node's operator reads when the regional server flagged this node's audit trail."""
+    from sync.regional.audit_chain import PROBLEMS
+
+    reason = gettext(locale, PROBLEMS[problem]) if problem in PROBLEMS else problem
+    return Message("The regional server refused this node's audit trail and flagged the node: %(reason)s. "
+                   "Requests still sync; a case worker will check the node.", reason=reason).render(locale)
+
+
 def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -78,6 +87,8 @@ def sync_once(ctx: Any) -> int:
     if result.moved.get("conflicts"):
         click.echo(Message("The regional server recorded %(n)d conflicts for a case worker to check.",
                            n=result.moved["conflicts"]).render(locale))
+    if result.audit_flag:
+        click.echo(audit_flag_warning(result.audit_flag, locale), err=True)
     if result.ok:
         return 0
     click.echo(Message("Sync not completed at stage %(stage)s: %(reason)s",
