@@ -1,0 +1,149 @@
+"""The regional continuity check on audit batches: the pure judgement, the store, the wire format."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.audit import GENESIS, entry_hash
+from gateway.config import load_config
+from sync import wire
+from sync.errors import ProtocolError
+from sync.regional import audit_chain
+from sync.regional.store import open_regional_store
+
+
+def chain(n: int, *, start_prev: str = GENESIS, first: int = 1, actor: str = "ani") -> list[dict]:
+    """n entries as a node's audit_log would hold them (with prev_hash and hash)."""
+    out, prev = [], start_prev
+    for seq in range(first, first + n):
+        e = {"seq": seq, "at": f"2026-11-23T08:{seq % 60:02d}:00Z", "actor": actor, "action": "status_change",
+             "subject": f"req-{seq}", "details": '{"status":"ready"}'}
+        e["prev_hash"] = prev
+        e["hash"] = prev = entry_hash(prev, seq, e["at"], e["actor"], e["action"], e["subject"], e["details"])
+        out.append(e)
+    return out
+
+
+def held_of(entries: list[dict]):
+    by_seq = {e["seq"]: e["hash"] for e in entries}
+    return len(entries), by_seq.get
+
+
+def judge(batch: list[dict], held: list[dict], head=None):
+    head = head or ((batch[-1]["seq"], batch[-1]["hash"]) if batch else (0, GENESIS))
+    prev = batch[0]["prev_hash"] if batch else head[1]
+    return audit_chain.judge(prev, head, batch, *held_of(held))
+
+
+def test_first_batch_and_continuation_fit():
+    entries = chain(10)
+    first = judge(entries[:4], [])
+    assert first.ok and first.hashes == [e["hash"] for e in entries[:4]] and first.same == 0
+    rest = judge(entries[4:], entries[:4])
+    assert rest.ok and rest.same == 0 and rest.hashes[-1] == entries[-1]["hash"]
+
+
+def test_identical_resend_overlapping_what_is_held_is_a_no_op():
+    entries = chain(10)
+    verdict = judge(entries[2:], entries[:6])  # 3..10 sent, 1..6 held: 4 repeated, 4 new
+    assert verdict.ok and verdict.same == 4
+    assert judge(entries, entries).same == 10
+
+
+def test_head_only_batch_checks_the_held_chain():
+    entries = chain(5)
+    assert judge([], entries, head=(5, entries[-1]["hash"])).ok
+    assert judge([], entries, head=(3, entries[2]["hash"])).ok
+    assert judge([], [], head=(0, GENESIS)).ok
+    bad = judge([], entries, head=(5, "f" * 64))
+    assert (bad.problem, bad.seq, bad.held) == (audit_chain.REWRITTEN, 5, entries[-1]["hash"])
+    assert judge([], entries, head=(7, "f" * 64)).problem == audit_chain.GAP
+
+
+def _rewritten(entries: list[dict], seq: int) -> list[dict]:
+    """An attacker's copy: entry ``seq`` edited and every later hash recomputed (locally consistent)."""
+    edited = [dict(e) for e in entries]
+    edited[seq - 1]["actor"] = "mallory"
+    prev = edited[seq - 2]["hash"] if seq > 1 else GENESIS
+    for e in edited[seq - 1:]:
+        e["prev_hash"] = prev
+        e["hash"] = prev = entry_hash(prev, e["seq"], e["at"], e["actor"], e["action"], e["subject"], e["details"])
+    return edited
+
+
+def test_rewritten_and_recomputed_history_does_not_fit():
+    entries = chain(8)
+    forged = _rewritten(entries, 3) + chain(2, start_prev=_rewritten(entries, 3)[-1]["hash"], first=9)
+    # The node sends only what is new (9, 10): they link to a forged 8.
+    new_only = judge(forged[8:], entries)
+    assert (new_only.problem, new_only.seq, new_only.held) == (audit_chain.UNLINKED, 9, entries[-1]["hash"])
+    # A resend from further back names the first entry that differs.
+    resend = judge(forged[3:], entries)
+    assert resend.problem == audit_chain.REWRITTEN and resend.seq == 4
+    whole = judge(forged, entries)
+    assert whole.problem == audit_chain.REWRITTEN and whole.seq == 3 and whole.held == entries[2]["hash"]
+
+
+def test_dropped_entries_and_bad_hashes_do_not_fit():
+    entries = chain(10)
+    assert judge(entries[6:], entries[:4]).problem == audit_chain.GAP  # 5, 6 never sent
+    holey = entries[:3] + entries[4:]
+    assert judge(holey, []).problem == audit_chain.GAP
+    assert judge(entries, [], head=(10, "e" * 64)).problem == audit_chain.BAD_HASH
+    edited = [dict(e) for e in entries]
+    edited[5]["details"] = '{"status":"rejected"}'  # content edited, hashes not recomputed
+    assert judge(edited, []).problem == audit_chain.BAD_HASH
+
+
+def test_wire_round_trip_and_junk():
+    entries = chain(3)
+    message = wire.unpack(wire.pack(wire.encode_audit(entries, (3, entries[-1]["hash"]))))
+    assert "hash" not in message["cols"] and message["prev"] == GENESIS
+    prev, head, decoded = wire.decode_audit(message)
+    assert prev == GENESIS and head == (3, entries[-1]["hash"])
+    assert [d["subject"] for d in decoded] == ["req-1", "req-2", "req-3"]
+    for junk in ({**message, "prev": "x"}, {**message, "head": [2, entries[-1]["hash"]]},
+                 {**message, "head": ["3", entries[-1]["hash"]]}, {**message, "cols": ["seq"]},
+                 {**message, "rows": [[0, "a", "b", "c", None, "{}"]]},
+                 {**message, "rows": [[1, "", "b", "c", None, "{}"]]}, [], None):
+        with pytest.raises(ProtocolError):
+            wire.decode_audit(junk)
+
+
+@pytest.fixture
+def store(tmp_path):
+    config = load_config(overrides={"regional": {"db": str(tmp_path / "regional.db")}})
+    s = open_regional_store(config["regional.db"])
+    s.add_node("desa-1")
+    yield s
+    s.close()
+
+
+def _push(store, counter, batch, head=None):
+    head = head or (batch[-1]["seq"], batch[-1]["hash"])
+    return store.push_audit("desa-1", counter, batch[0]["prev_hash"] if batch else head[1], head, batch)
+
+
+def test_store_appends_flags_once_and_never_overwrites(store):
+    entries = chain(6)
+    answer = _push(store, 1, entries[:4])
+    assert answer == {"acked": 4, "n": 4, "new": 4, "same": 0, "held": [4, entries[3]["hash"]]}
+    assert _push(store, 2, entries[2:])["new"] == 2
+    assert store.audit_head("desa-1") == (6, entries[-1]["hash"])
+    forged = _rewritten(entries, 2)
+    for counter in (3, 4):  # sent twice: one flag
+        answer = _push(store, counter, forged)
+        assert answer["flagged"] is True and answer["problem"] == "rewritten" and answer["seq"] == 2
+    held = store.audit_entries("desa-1")
+    assert [e["hash"] for e in held] == [e["hash"] for e in entries]
+    assert [e["actor"] for e in held] == ["ani"] * 6
+    flags = store.node_flags()
+    assert len(flags) == 1 and flags[0]["kind"] == "audit_chain"
+    assert flags[0]["detail"] == {"problem": "rewritten", "seq": 2, "held": entries[1]["hash"],
+                                  "got": forged[1]["hash"]}
+    node = store.nodes()[0]
+    assert node["flagged"] and node["audit_seq"] == 6 and store.stats()["flagged_nodes"] == 1
+    assert store.resolve_flag(flags[0]["id"], actor="budi")
+    assert not store.resolve_flag(flags[0]["id"], actor="budi")
+    assert not store.nodes()[0]["flagged"] and store.stats()["flagged_nodes"] == 0
+    assert store.node("desa-1")["last_counter"] == 4  # the flagged pushes still claimed their ids
