@@ -147,3 +147,41 @@ def test_store_appends_flags_once_and_never_overwrites(store):
     assert not store.resolve_flag(flags[0]["id"], actor="budi")
     assert not store.nodes()[0]["flagged"] and store.stats()["flagged_nodes"] == 0
     assert store.node("desa-1")["last_counter"] == 4  # the flagged pushes still claimed their ids
+
+
+def test_nodes_page_shows_the_flag_and_a_case_worker_marks_it_checked(tmp_path):
+    import re
+
+    from sync.regional.app import create_regional_app
+    from tests.test_sync_web import _csrf, _login
+
+    config = load_config(overrides={"regional": {"db": str(tmp_path / "regional.db")}})
+    store = open_regional_store(config["regional.db"])
+    try:
+        app = create_regional_app(config, store)
+        for node_id in ("desa-1", "desa-2"):
+            store.add_node(node_id)
+        entries = chain(5)
+        store.push_audit("desa-1", 1, GENESIS, (5, entries[-1]["hash"]), entries)
+        store.push_audit("desa-2", 1, GENESIS, (5, entries[-1]["hash"]), entries)
+        forged = _rewritten(entries, 4)
+        store.push_audit("desa-1", 2, forged[3]["prev_hash"], (5, forged[-1]["hash"]), forged[3:])
+        client = app.test_client()
+        assert client.get("/nodes").status_code == 302  # login first
+        _login(client, store)
+        index = client.get("/?lang=en").get_data(as_text=True)
+        assert "1 nodes flagged" in index and 'href="/nodes"' in index
+        html = client.get("/nodes?lang=en").get_data(as_text=True)
+        rows = re.findall(r"<tr( class=\"flagged\")?>\s*<td><a href=\"[^\"]+\">(desa-\d)</a>", html)
+        assert rows == [(' class="flagged"', "desa-1"), ("", "desa-2")]
+        assert "history rewritten" in html and entries[-1]["hash"][:16] in html
+        assert "entri yang sudah disimpan server" in client.get("/nodes?lang=id").get_data(as_text=True)
+        flag_id = store.node_flags()[0]["id"]
+        assert client.post(f"/nodes/flags/{flag_id}/resolve").status_code == 400  # no CSRF token
+        resp = client.post(f"/nodes/flags/{flag_id}/resolve", data={"csrf_token": _csrf(html)})
+        assert resp.status_code == 302
+        assert store.node_flags()[0]["resolved_by"] == "ani" and not store.nodes()[0]["flagged"]
+        assert "nodes flagged" not in client.get("/?lang=en").get_data(as_text=True)
+        assert client.post(f"/nodes/flags/{flag_id}/resolve", data={"csrf_token": _csrf(html)}).status_code == 404
+    finally:
+        store.close()
