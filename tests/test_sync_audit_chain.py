@@ -185,3 +185,32 @@ def test_nodes_page_shows_the_flag_and_a_case_worker_marks_it_checked(tmp_path):
         assert client.post(f"/nodes/flags/{flag_id}/resolve", data={"csrf_token": _csrf(html)}).status_code == 404
     finally:
         store.close()
+
+
+def test_any_single_edit_of_a_held_entry_is_caught_even_when_recomputed():
+    """Property: edit one field of one held entry, recompute every later hash: never accepted."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    entries = chain(12)
+
+    @settings(max_examples=300, deadline=None)
+    @given(seq=st.integers(1, 12), field=st.sampled_from(["at", "actor", "action", "subject", "details"]),
+           value=st.text(min_size=1, max_size=20), held=st.integers(1, 12), start=st.integers(1, 12))
+    def check(seq, field, value, held, start):
+        if value == entries[seq - 1][field]:
+            return
+        forged = [dict(e) for e in entries]
+        forged[seq - 1][field] = value
+        prev = entries[seq - 2]["hash"] if seq > 1 else GENESIS
+        for e in forged[seq - 1:]:
+            e["prev_hash"] = prev
+            e["hash"] = prev = entry_hash(prev, e["seq"], e["at"], e["actor"], e["action"], e["subject"],
+                                          e["details"])
+        batch = forged[min(start, held + 1) - 1:]
+        verdict = judge(batch, entries[:held])
+        assert verdict.ok == (seq > held), (seq, held, start, verdict)
+        if seq <= held:  # the server held that entry: it must not fit, whatever is sent after it
+            assert verdict.problem in (audit_chain.REWRITTEN, audit_chain.UNLINKED)
+
+    check()
