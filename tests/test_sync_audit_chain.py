@@ -214,3 +214,38 @@ def test_any_single_edit_of_a_held_entry_is_caught_even_when_recomputed():
             assert verdict.problem in (audit_chain.REWRITTEN, audit_chain.UNLINKED)
 
     check()
+
+
+def test_audit_endpoint_checks_signature_then_format_before_any_write(tmp_path):
+    from sync.regional.app import create_regional_app
+
+    config = load_config(overrides={"regional": {"db": str(tmp_path / "regional.db")}})
+    store = open_regional_store(config["regional.db"])
+    try:
+        app = create_regional_app(config, store)
+        secret = store.add_node("desa-1")
+        client = app.test_client()
+        path = wire.PREFIX + "/audit"
+
+        def post(message, counter, key=secret):
+            body = wire.pack(message)
+            headers = {wire.H_NODE: "desa-1", wire.H_REQUEST: str(counter),
+                       wire.H_SIGNATURE: wire.sign(key, "POST", path, "desa-1", counter, body)}
+            resp = client.post(path, data=body, headers=headers)
+            return resp, (wire.unpack(resp.data) if resp.status_code != 401 else None)
+
+        entries = chain(3)
+        good = wire.encode_audit(entries, (3, entries[-1]["hash"]))
+        assert post(good, 1, key="wrong")[0].status_code == 401
+        resp, answer = post({**good, "head": [2, entries[-1]["hash"]]}, 2)
+        assert resp.status_code == 400 and "head" in answer["error"]
+        assert resp.headers[wire.H_SIGNATURE] == wire.sign_response(secret, 2, 400, resp.data)
+        assert store.audit_entries("desa-1") == [] and store.node_flags() == []
+        resp, answer = post(good, 3)
+        assert resp.status_code == 200 and answer["acked"] == 3 and answer["new"] == 3
+        assert post(good, 3)[0].status_code == 409  # a replayed request id
+        resp, answer = post(good, 4)  # the same entries again under a new id: a no-op
+        assert answer == {"acked": 3, "n": 3, "new": 0, "same": 3, "held": [3, entries[-1]["hash"]]}
+        assert len(store.audit_entries("desa-1")) == 3 and store.node_flags() == []
+    finally:
+        store.close()
