@@ -232,3 +232,24 @@ def test_link_cut_mid_audit_push_then_retry(tmp_path, regional, direction, extra
     assert [r[0] for r in rows] == list(range(1, total + 1))  # no duplicate, no hole
     assert_exactly_once(regional, box)
     proxy.close()
+
+
+def test_kiosk_sync_now_tells_the_officer_about_the_flag(tmp_path, regional, monkeypatch):
+    from gateway.app import create_app
+    from gateway.config import load_config
+    from sync.jobs import sync_now
+
+    box = NodeBox(tmp_path / "node", "desa-1", regional.url, regional.add_node("desa-1"))
+    officer_work(box, 6)
+    assert box.sync().returncode == 0
+    rewrite_history(box, 2)
+    code = box.submit()
+    monkeypatch.setenv("SIMPUL_SYNC_SECRET", box.secret)
+    app = create_app(config=load_config(box.config))
+    result = sync_now(app)
+    assert result["configured"] and result["ok"], result
+    assert result["message"].startswith("Terkirim 1 permohonan")
+    assert "Server regional menolak jejak audit simpul ini" in result["message"]
+    assert "riwayat diubah" in result["message"]
+    assert code in {r["tracking_code"] for r in regional.requests()}
+    assert regional_node(regional)["flagged"] is True
