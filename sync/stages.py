@@ -79,8 +79,9 @@ EVENT_SQL = ("SELECT e.seq, e.id, e.request_id, e.status, e.actor, e.at, e.note,
 AUDIT_SQL = ("SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_log "
              "WHERE seq > ? ORDER BY seq LIMIT ?")
 # The entry the server acknowledged last: sent as the head when nothing is new,
-# so a chain rewritten below it is noticed even on a quiet day.
-AUDIT_ACKED_SQL = "SELECT seq, hash FROM audit_log WHERE seq <= ? ORDER BY seq DESC LIMIT 1"
+# so a chain rewritten below it is noticed even on a quiet day. If that entry
+# is gone from the node, the head claims 64 zeros there: no held hash matches.
+AUDIT_ACKED_SQL = "SELECT hash FROM audit_log WHERE seq = ?"
 
 
 def _timed_call(ctx: PassContext, path: str, payload: Any, full: bool) -> Any:
@@ -247,7 +248,7 @@ def push_audit(ctx: PassContext) -> str:
         head = (rows[-1]["seq"], rows[-1]["hash"])
     else:
         acked = db.execute(AUDIT_ACKED_SQL, [hwm]).fetchone()
-        head = (acked[0], acked[1]) if acked else (0, GENESIS)
+        head = (hwm, acked[0] if acked else GENESIS)
     answer = _timed_call(ctx, "/audit", wire.encode_audit(rows, head), len(rows) == size)
     if isinstance(answer, dict) and answer.get("flagged") is True:
         ctx.audit_flag = str(answer.get("problem"))

@@ -253,3 +253,19 @@ def test_kiosk_sync_now_tells_the_officer_about_the_flag(tmp_path, regional, mon
     assert "riwayat diubah" in result["message"]
     assert code in {r["tracking_code"] for r in regional.requests()}
     assert regional_node(regional)["flagged"] is True
+
+
+def test_acknowledged_entries_deleted_from_the_node_are_flagged(tmp_path, regional):
+    box = NodeBox(tmp_path / "node", "desa-1", regional.url, regional.add_node("desa-1"))
+    officer_work(box, 6)
+    assert box.sync().returncode == 0
+    conn = sqlite3.connect(box.db)
+    conn.execute("DROP TRIGGER audit_log_no_delete")
+    conn.execute("DELETE FROM audit_log WHERE seq > 4")  # the tail: the rest still verifies locally
+    conn.commit()
+    conn.close()
+    local_head(box)
+    assert box.sync().returncode == 0
+    node = regional_node(regional)
+    assert node["flagged"] and node["flags"][0]["problem"] == "rewritten"
+    assert node["flags"][0]["seq"] == box.query("SELECT value FROM sync_state WHERE name = 'audit_hwm'")[0][0]
