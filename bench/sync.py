@@ -109,6 +109,46 @@ def pull_back(regional: Regional, proxy: FaultProxy, config, n: int) -> dict:
             "bytes_per_record": (proxy.up + proxy.down) / n, "records_per_s": n / seconds}
 
 
+def audit_push(root: Path, n: int) -> dict:
+    """Bytes per audit entry: ``n`` status-change-like entries (request UUID, event UUID), nothing
+    else to sync; the pass's bytes minus those of a quiet pass (pull, catalog, head-only audit call)."""
+    import uuid
+
+    from gateway import audit
+
+    regional = Regional(root / "audit-regional").start()
+    try:
+        proxy = FaultProxy(regional.port)
+        box = NodeBox(root / "audit-node", "desa-bench", proxy.url, regional.add_node("desa-bench"))
+        assert box.sync().returncode == 0
+        proxy.reset()
+        assert box.sync().returncode == 0
+        quiet = proxy.up + proxy.down
+        node = Node(load_config(box.config))
+        statuses = ("in_progress", "ready", "closed")
+        try:
+            def job(db) -> None:
+                for i in range(n):
+                    audit.append(db, actor=f"petugas{i % 4}", action=audit.STATUS_CHANGE, subject=str(uuid.uuid4()),
+                                 details={"event_id": str(uuid.uuid4()), "status": statuses[i % 3], "origin": "node"})
+
+            node.store.write(job)
+        finally:
+            node.close()
+        proxy.reset()
+        started = time.perf_counter()
+        assert box.sync().returncode == 0
+        seconds = time.perf_counter() - started
+        held = regional.query("SELECT count(*) FROM audit_entries")[0][0]
+        assert held == n + 1, held
+        proxy.close()
+        return {"records": n, "seconds": seconds, "up": proxy.up, "down": proxy.down,
+                "bytes_per_record": (proxy.up + proxy.down - quiet) / n, "records_per_s": n / seconds,
+                "quiet": quiet}
+    finally:
+        regional.stop()
+
+
 def naive_server(db_path: Path) -> tuple[int, threading.Thread]:
     """An SMSSync-style endpoint: one form POST per record, one fsync'd commit each."""
     import waitress
@@ -169,6 +209,7 @@ def main() -> None:
     parser.add_argument("--pull-records", type=int, default=2_000)
     parser.add_argument("--naive-records", type=int, default=2_000)
     parser.add_argument("--naive-slow-records", type=int, default=100)
+    parser.add_argument("--audit-entries", type=int, default=2_000)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="simpul-bench-sync-"))
     try:
@@ -182,6 +223,7 @@ def main() -> None:
         filler2.submit_many(args.slow_records)
         small = filler2.db
         slow, slow_pull = drain(root, "slow", args.slow_records, LINK, small, pull_n=args.slow_records)
+        audit = audit_push(root, args.audit_entries)
         port, _ = naive_server(root / "naive.db")
         naive_fast = naive(root, template, args.naive_records, None, port)
         naive_slow = naive(root, template, args.naive_slow_records, LINK, port)
@@ -194,6 +236,9 @@ def main() -> None:
         for name, r in rows:
             print(f"{name:<40} {r['records']:>8} {r['seconds']:>8.2f} {r['records_per_s']:>9.1f} "
                   f"{r['up'] / r['records']:>9.1f} {r['down'] / r['records']:>10.1f} {r['bytes_per_record']:>7.1f}")
+        print(f"audit entries pushed, loopback: {audit['records']} in {audit['seconds']:.2f} s (whole "
+              f"`simpul sync --once` process), {audit['bytes_per_record']:.1f} B/entry beyond a quiet pass "
+              f"({audit['quiet']} B: pull, catalog, head-only audit call)")
         print(f"targets: <= 120 B/record (got {fast['bytes_per_record']:.1f}), {args.backlog} drained <= 2 s "
               f"(got {fast['seconds']:.2f} s), >= 40 records/s at 40 kbit/s (got {slow['records_per_s']:.1f})")
     finally:

@@ -37,8 +37,10 @@ OFFICER_ENABLED = "officer_enabled"
 OFFICER_DISABLED = "officer_disabled"
 
 
-def _digest(prev_hash: str, seq: int, at: str, actor: str, action: str, subject: str | None,
-            details: str) -> str:
+def entry_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, subject: str | None,
+               details: str) -> str:
+    """The chain's one digest: the node's append/verify and the regional server's
+    continuity check both call this, so the two sides can never disagree on it."""
     canonical = json.dumps([seq, at, actor, action, subject, details], ensure_ascii=False,
                            separators=(",", ":"))
     return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
@@ -59,7 +61,7 @@ def append(db: sqlite_utils.Database, *, actor: str, action: str, subject: str |
     # seq is AUTOINCREMENT; under the write lock the next one is last_seq + 1
     # unless rows were deleted, which the triggers forbid.
     seq = last_seq + 1
-    digest = _digest(prev, seq, at, actor, action, subject, body)
+    digest = entry_hash(prev, seq, at, actor, action, subject, body)
     db.execute(
         "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash, hash) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -87,7 +89,7 @@ def verify(db: sqlite_utils.Database) -> Verdict:
             return Verdict(False, count, prev, seq, N_("an entry before it is missing"))
         if prev_hash != prev:
             return Verdict(False, count, prev, seq, N_("it does not link to the previous entry"))
-        if _digest(prev, seq, at, actor, action, subject, details) != digest:
+        if entry_hash(prev, seq, at, actor, action, subject, details) != digest:
             return Verdict(False, count, prev, seq, N_("its content does not match its hash"))
         prev, expected_seq, count = digest, expected_seq + 1, count + 1
     return Verdict(True, count, prev)

@@ -49,6 +49,15 @@ def summary(moved: dict[str, int], locale: str) -> str:
                    version=moved.get("catalog_version", 0)).render(locale)
 
 
+def audit_flag_warning(problem: str, locale: str) -> str:
+    """What the node's operator reads when the regional server flagged this node's audit trail."""
+    from sync.regional.audit_chain import PROBLEMS
+
+    reason = gettext(locale, PROBLEMS[problem]) if problem in PROBLEMS else problem
+    return Message("The regional server refused this node's audit trail and flagged the node: %(reason)s. "
+                   "Requests still sync; a case worker will check the node.", reason=reason).render(locale)
+
+
 def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -78,6 +87,8 @@ def sync_once(ctx: Any) -> int:
     if result.moved.get("conflicts"):
         click.echo(Message("The regional server recorded %(n)d conflicts for a case worker to check.",
                            n=result.moved["conflicts"]).render(locale))
+    if result.audit_flag:
+        click.echo(audit_flag_warning(result.audit_flag, locale), err=True)
     if result.ok:
         return 0
     click.echo(Message("Sync not completed at stage %(stage)s: %(reason)s",
@@ -220,6 +231,37 @@ def regional_conflicts(as_json: bool) -> None:
         return
     for r in rows:
         click.echo(f"{r['at']}  {r['kind']:<14} {r['node_id']:<12} {r['tracking_code'] or '-'}  {r['request_id']}")
+
+
+@regional.command("nodes")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+def regional_nodes(as_json: bool) -> None:
+    """List nodes: last seen, requests, audit chain head held, and whether the node is flagged."""
+    store = _store()
+    rows = store.nodes()
+    flags: dict[str, list[dict[str, Any]]] = {}
+    for f in store.node_flags():
+        if f["resolved_at"] is None:
+            flags.setdefault(f["node_id"], []).append(f)
+    if as_json:
+        click.echo(json.dumps([
+            {"id": r["id"], "last_seen_at": r["last_seen_at"], "requests": r["requests"],
+             "audit_seq": r["audit_seq"], "audit_head": r["audit_head"], "flagged": r["flagged"],
+             "flags": [{"id": f["id"], "kind": f["kind"], "at": f["at"], **f["detail"]}
+                       for f in flags.get(r["id"], [])]} for r in rows], indent=2))
+        return
+    from sync.regional.audit_chain import PROBLEMS
+
+    locale = _ctx().locale
+    for r in rows:
+        state = _("FLAGGED") if r["flagged"] else _("ok")
+        click.echo(f"{r['id']:<16} {r['last_seen_at'] or '-':<22} {r['requests']:>7}  "
+                   f"audit {r['audit_seq']:>6} {r['audit_head'][:16]}  {state}")
+        for f in flags.get(r["id"], []):
+            problem = f["detail"].get("problem")
+            reason = gettext(locale, PROBLEMS[problem]) if problem in PROBLEMS else str(problem)
+            click.echo("    " + _("%(at)s  entry %(seq)s: %(reason)s", at=f["at"], seq=f["detail"].get("seq"),
+                                  reason=reason))
 
 
 @regional.group("user")

@@ -57,6 +57,8 @@ class SyncLoop:
             self.next_delay = backoff_delay(self.failures, self.rand)
             log.warning("sync pass failed at %s (%s); next try in %.0f s", result.stage,
                         type(result.error).__name__, self.next_delay)
+        if result.audit_flag:
+            log.warning("the regional server refused this node's audit trail (%s)", result.audit_flag)
         return result
 
     def sleep(self) -> None:
@@ -91,7 +93,7 @@ def sync_now(app: Flask) -> dict:
     is already localized for the officer.
     """
     from gateway.app import node_of
-    from sync.cli import describe_error, summary
+    from sync.cli import audit_flag_warning, describe_error, summary
 
     node = node_of(app)
     locale = node.config["node.default_locale"]
@@ -110,4 +112,6 @@ def sync_now(app: Flask) -> dict:
     if isinstance(result.error, NotConfigured):
         return {"configured": False, "ok": False, "message": describe_error(result.error, locale)}
     message = summary(result.moved, locale) if result.ok else describe_error(result.error, locale)
+    if result.audit_flag:
+        message += " " + audit_flag_warning(result.audit_flag, locale)
     return {"configured": True, "ok": result.ok, "message": message}

@@ -21,3 +21,10 @@ def m001_sync_state(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE sync_state (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
     db.execute("INSERT INTO sync_state (name, value) VALUES "
                + ", ".join(f"('{k}', 0)" for k in STATE_KEYS))
+
+
+@migrations()
+def m002_audit_hwm(db: sqlite_utils.Database) -> None:
+    # The last audit_log seq the regional server acknowledged (signed, after
+    # its commit); the audit stage sends what lies above it.
+    db.execute("INSERT INTO sync_state (name, value) VALUES ('audit_hwm', 0) ON CONFLICT(name) DO NOTHING")

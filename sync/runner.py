@@ -38,6 +38,7 @@ class PassResult:
     ok: bool
     moved: dict[str, int] = field(default_factory=dict)
     stage: str | None = None  # the stage that failed
+    audit_flag: str | None = None  # the regional server refused the audit trail (problem code)
     error: SyncError | None = None
     bytes_up: int = 0
     bytes_down: int = 0
@@ -53,7 +54,7 @@ def make_transport(node: Node) -> Transport:
 
 def run_pass(node: Node, *, transport: Transport | None = None,
              progress: Callable[[str, int], None] | None = None) -> PassResult:
-    """One full pass (push requests, push events, pull, catalog); never raises SyncError."""
+    """One full pass (push requests, push events, pull, catalog, push audit); never raises SyncError."""
     started = time.monotonic()
     try:
         transport = transport or make_transport(node)
@@ -75,6 +76,7 @@ def run_pass(node: Node, *, transport: Transport | None = None,
         result.ok, result.stage, result.error = False, stage, Interrupted("interrupted")
     if isinstance(result.error, Unreachable):
         batch.failed()
+    result.audit_flag = ctx.audit_flag
     result.bytes_up, result.bytes_down = transport.bytes_up, transport.bytes_down
     result.seconds = time.monotonic() - started
     transport.close()
@@ -93,4 +95,6 @@ def pending_counts(node: Node) -> dict[str, int]:
     return {
         "requests": db.execute("SELECT count(*) FROM requests WHERE synced = 0").fetchone()[0],
         "events": db.execute("SELECT count(*) FROM status_events WHERE synced = 0 AND origin = 'node'").fetchone()[0],
+        "audit": db.execute("SELECT count(*) FROM audit_log WHERE seq > ?",
+                            [state.get(db, "audit_hwm")]).fetchone()[0],
     }

@@ -20,6 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from channels.outbound import enqueue
+from gateway.audit import GENESIS
 from gateway.cases import change_status, set_kv
 from gateway.catalog import check_text
 from gateway.node import Node
@@ -35,7 +36,12 @@ class Stage:
     PUSH_EVENTS = "push_events"
     PULL = "pull"
     CATALOG = "catalog"
-    ORDER = (PUSH_REQUESTS, PUSH_EVENTS, PULL, CATALOG)
+    PUSH_AUDIT = "push_audit"
+    # The audit stage runs last: pulling writes audit entries (status changes
+    # by case workers), so after a pass the regional copy ends at the node's
+    # head; and a refused (flagged) audit trail never holds up a citizen's
+    # request, event or status update.
+    ORDER = (PUSH_REQUESTS, PUSH_EVENTS, PULL, CATALOG, PUSH_AUDIT)
 
 
 class Status:
@@ -50,7 +56,9 @@ class PassContext:
     transport: Transport
     batch: BatchSizer
     moved: dict[str, int] = field(default_factory=lambda: {
-        "requests": 0, "events": 0, "pulled": 0, "notified": 0, "conflicts": 0, "catalog_version": 0})
+        "requests": 0, "events": 0, "pulled": 0, "notified": 0, "conflicts": 0, "catalog_version": 0,
+        "audit": 0})
+    audit_flag: str | None = None  # the regional server refused the audit trail: its problem code
     progress: Callable[[str, int], None] | None = None
 
     def report(self, stage: str, n: int) -> None:
@@ -67,6 +75,13 @@ EVENT_SQL = ("SELECT e.seq, e.id, e.request_id, e.status, e.actor, e.at, e.note,
              "ORDER BY p.seq DESC LIMIT 1) AS before FROM status_events e "
              "JOIN requests r ON r.id = e.request_id "
              "WHERE e.synced = 0 AND e.origin = 'node' AND r.synced = 1 ORDER BY e.seq LIMIT ?")
+
+AUDIT_SQL = ("SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_log "
+             "WHERE seq > ? ORDER BY seq LIMIT ?")
+# The entry the server acknowledged last: sent as the head when nothing is new,
+# so a chain rewritten below it is noticed even on a quiet day. If that entry
+# is gone from the node, the head claims 64 zeros there: no held hash matches.
+AUDIT_ACKED_SQL = "SELECT hash FROM audit_log WHERE seq = ?"
 
 
 def _timed_call(ctx: PassContext, path: str, payload: Any, full: bool) -> Any:
@@ -218,9 +233,39 @@ def fetch_catalog(ctx: PassContext) -> str:
     return Status.COMPLETED
 
 
+def push_audit(ctx: PassContext) -> str:
+    """Push the audit entries above ``audit_hwm`` (or, with none, the acknowledged head).
+
+    The server appends them only if they continue the chain it holds; if not
+    it flags this node and refuses them (answer ``flagged``). Nothing is
+    marked then: the entries are offered again next pass, and the flag stays
+    until a case worker checks the node.
+    """
+    db = ctx.node.store.read()
+    hwm, size = state.get(db, "audit_hwm"), ctx.batch.size
+    rows = list(db.query(AUDIT_SQL, [hwm, size]))
+    if rows:
+        head = (rows[-1]["seq"], rows[-1]["hash"])
+    else:
+        acked = db.execute(AUDIT_ACKED_SQL, [hwm]).fetchone()
+        head = (hwm, acked[0] if acked else GENESIS)
+    answer = _timed_call(ctx, "/audit", wire.encode_audit(rows, head), len(rows) == size)
+    if isinstance(answer, dict) and answer.get("flagged") is True:
+        ctx.audit_flag = str(answer.get("problem"))
+        return Status.COMPLETED
+    if not isinstance(answer, dict) or answer.get("acked") != head[0] or answer.get("n") != len(rows):
+        raise ServerError("the server's ack does not match the audit batch sent: nothing marked")
+    if rows:
+        ctx.node.store.write(lambda wdb: state.raise_to(wdb, "audit_hwm", head[0]))
+        ctx.moved["audit"] += len(rows)
+        ctx.report(Stage.PUSH_AUDIT, len(rows))
+    return Status.PENDING if len(rows) == size else Status.COMPLETED
+
+
 OPERATIONS: dict[str, Callable[[PassContext], str]] = {
     Stage.PUSH_REQUESTS: push_requests,
     Stage.PUSH_EVENTS: push_events,
     Stage.PULL: pull,
     Stage.CATALOG: fetch_catalog,
+    Stage.PUSH_AUDIT: push_audit,
 }

@@ -38,6 +38,12 @@ REQUEST_COLS = ("seq", "id", "code", "service", "channel", "phone", "locale", "o
                 "created_at", "shape", "values")
 EVENT_COLS = ("seq", "id", "request_id", "status", "actor", "at", "note", "before")
 PULL_COLS = ("cursor", "id", "request_id", "status", "actor", "at", "note")
+# Audit entries travel without their hashes: "prev" (the hash the first row
+# links to) and "head" ([seq, hash] of the last row, or of the node's chain
+# when there are no rows) are enough for the server to recompute every hash
+# and check the result, and each hash is 64 incompressible characters.
+AUDIT_COLS = ("seq", "at", "actor", "action", "subject", "details")
+GENESIS = "0" * 64
 
 
 def dumps(obj: Any) -> bytes:
@@ -116,6 +122,40 @@ def decode_requests(message: Any) -> list[dict[str, Any]]:
         r["fields"] = dict(zip(shapes[shape], values, strict=True))
         out.append(r)
     return out
+
+
+def _is_hash(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+def encode_audit(entries: list[dict[str, Any]], head: tuple[int, str]) -> dict[str, Any]:
+    """Node audit rows (seq order, contiguous) -> columnar batch with the link and the head."""
+    rows = [[e[c] for c in AUDIT_COLS] for e in entries]
+    prev = entries[0]["prev_hash"] if entries else head[1]
+    return table(AUDIT_COLS, rows, prev=prev, head=[head[0], head[1]])
+
+
+def decode_audit(message: Any) -> tuple[str, tuple[int, str], list[dict[str, Any]]]:
+    """Columnar audit batch -> (prev, head, entries); ProtocolError on junk (not on a bad chain:
+    whether the chain fits is the regional store's judgement, recorded as a flag)."""
+    entries = rows_of(message, AUDIT_COLS)
+    prev, head = message.get("prev"), message.get("head")
+    if not _is_hash(prev):
+        raise ProtocolError("prev must be a 64-character lowercase hex hash")
+    if not isinstance(head, list) or len(head) != 2 or not isinstance(head[0], int) or isinstance(head[0], bool) \
+            or head[0] < 0 or not _is_hash(head[1]):
+        raise ProtocolError("head must be [seq, hash]")
+    for e in entries:
+        if not isinstance(e["seq"], int) or isinstance(e["seq"], bool) or e["seq"] < 1:
+            raise ProtocolError("audit seq must be a positive integer")
+        for key in ("at", "actor", "action"):
+            if not isinstance(e[key], str) or not e[key]:
+                raise ProtocolError(f"audit {key} must be a non-empty string")
+        if not isinstance(e["subject"], str | None) or not isinstance(e["details"], str):
+            raise ProtocolError("audit subject must be a string or null, details a string")
+    if entries and head[0] != entries[-1]["seq"]:
+        raise ProtocolError("head must name the last entry sent")
+    return prev, (head[0], head[1]), entries
 
 
 def content_digest(request: dict[str, Any]) -> str:

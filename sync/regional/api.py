@@ -91,6 +91,11 @@ def _pull(node_id: str, counter: int, message: Any) -> dict[str, Any]:
     return wire.table(wire.PULL_COLS, [[r[c] for c in wire.PULL_COLS] for r in rows], cursor=cursor, more=more)
 
 
+def _push_audit(node_id: str, counter: int, message: Any) -> dict[str, Any]:
+    prev, head, entries = wire.decode_audit(message)
+    return store_of(current_app).push_audit(node_id, counter, prev, head, entries)
+
+
 def _catalog(node_id: str, counter: int, message: Any) -> dict[str, Any]:
     have = message.get("version") if isinstance(message, dict) else None
     if not isinstance(have, int):
@@ -118,3 +123,8 @@ def pull() -> Response:
 @bp.post("/catalog")
 def catalog() -> Response:
     return _handle(_catalog)
+
+
+@bp.post("/audit")
+def push_audit() -> Response:
+    return _handle(_push_audit)

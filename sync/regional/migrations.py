@@ -100,3 +100,38 @@ def m004_conflicts_users(db: sqlite_utils.Database) -> None:
             password_hash TEXT NOT NULL,
             created_at TEXT NOT NULL
         )""")
+
+
+@migrations()
+def m005_audit(db: sqlite_utils.Database) -> None:
+    # Each node's audit chain as received (ids and action kinds, no personal
+    # data), only ever appended to after the continuity check in the store.
+    db.execute("""
+        CREATE TABLE audit_entries (
+            node_id TEXT NOT NULL REFERENCES nodes(id),
+            seq INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subject TEXT,
+            details TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (node_id, seq)
+        ) WITHOUT ROWID""")
+    # A finding about a node a case worker must look at. kind 'audit_chain':
+    # the node sent audit history that does not extend what the server holds
+    # (detail: problem, seq, held and received hashes).
+    db.execute("""
+        CREATE TABLE node_flags (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            node_id TEXT NOT NULL REFERENCES nodes(id),
+            kind TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            at TEXT NOT NULL,
+            resolved_at TEXT,
+            resolved_by TEXT,
+            UNIQUE (node_id, kind, digest)
+        )""")

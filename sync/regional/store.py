@@ -10,6 +10,7 @@ second implementation without touching them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import uuid
@@ -23,6 +24,7 @@ from gateway import clock
 from gateway.cases import STATUSES, can_move
 from gateway.store import Store, connect
 from sync.errors import AlreadyExists, RegionalError, ReplayError
+from sync.regional import audit_chain
 from sync.regional.migrations import migrations
 from sync.wire import content_digest, event_digest
 
@@ -53,6 +55,17 @@ class RegionalStore(ABC):
              limit: int) -> tuple[list[dict[str, Any]], int, bool]: ...
     @abstractmethod
     def claim(self, node_id: str, counter: int) -> None: ...
+    @abstractmethod
+    def push_audit(self, node_id: str, counter: int, prev: str, head: tuple[int, str],
+                   entries: list[dict[str, Any]]) -> dict[str, Any]: ...
+    @abstractmethod
+    def audit_head(self, node_id: str) -> tuple[int, str]: ...
+    @abstractmethod
+    def audit_entries(self, node_id: str) -> list[dict[str, Any]]: ...
+    @abstractmethod
+    def node_flags(self, *, node_id: str | None = None) -> list[dict[str, Any]]: ...
+    @abstractmethod
+    def resolve_flag(self, flag_id: int, *, actor: str) -> bool: ...
     @abstractmethod
     def list_requests(self, *, node_id: str | None = None, status: str | None = None,
                       limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]: ...
@@ -89,6 +102,12 @@ def _claim(db: sqlite_utils.Database, node_id: str, counter: int, now: str) -> N
     if cur.rowcount != 1:
         row = db.execute("SELECT last_counter FROM nodes WHERE id = ?", [node_id]).fetchone()
         raise ReplayError(row[0] if row else 0)
+
+
+def _audit_head(db: sqlite_utils.Database, node_id: str) -> tuple[int, str]:
+    row = db.execute("SELECT seq, hash FROM audit_entries WHERE node_id = ? ORDER BY seq DESC LIMIT 1",
+                     [node_id]).fetchone()
+    return (row[0], row[1]) if row else (0, audit_chain.GENESIS)
 
 
 def _conflict(db: sqlite_utils.Database, kind: str, node_id: str, request_id: str,
@@ -135,9 +154,18 @@ class SQLiteRegionalStore(RegionalStore):
         return {"id": row[0], "secret": row[1], "last_counter": row[2]} if row else None
 
     def nodes(self) -> list[dict[str, Any]]:
-        return list(self._read().query(
+        rows = list(self._read().query(
             "SELECT n.id, n.created_at, n.last_seen_at, "
-            "(SELECT count(*) FROM requests r WHERE r.node_id = n.id) AS requests FROM nodes n ORDER BY n.id"))
+            "(SELECT count(*) FROM requests r WHERE r.node_id = n.id) AS requests, "
+            "(SELECT a.seq FROM audit_entries a WHERE a.node_id = n.id ORDER BY a.seq DESC LIMIT 1) AS audit_seq, "
+            "(SELECT a.hash FROM audit_entries a WHERE a.node_id = n.id ORDER BY a.seq DESC LIMIT 1) AS audit_head, "
+            "(SELECT count(*) FROM node_flags f WHERE f.node_id = n.id AND f.resolved_at IS NULL) AS open_flags "
+            "FROM nodes n ORDER BY n.id"))
+        for row in rows:
+            row["audit_seq"] = row["audit_seq"] or 0
+            row["audit_head"] = row["audit_head"] or audit_chain.GENESIS
+            row["flagged"] = row["open_flags"] > 0
+        return rows
 
     def claim(self, node_id: str, counter: int) -> None:
         now = clock.utcnow()
@@ -253,6 +281,70 @@ class SQLiteRegionalStore(RegionalStore):
 
         return self._store.write(job)
 
+    # --- audit chains -------------------------------------------------------
+    def push_audit(self, node_id: str, counter: int, prev: str, head: tuple[int, str],
+                   entries: list[dict[str, Any]]) -> dict[str, Any]:
+        """Append a node's audit entries if they extend the held chain; else flag the node.
+
+        Never raises for a chain that does not fit: the counter is claimed and
+        the flag committed, the entries refused, and the answer says so (a
+        node's requests and events keep flowing through their own calls).
+        """
+        now = clock.utcnow()
+        return self._store.write(lambda db: self._push_audit(db, node_id, counter, prev, head, entries, now))
+
+    @staticmethod
+    def _push_audit(db: sqlite_utils.Database, node_id: str, counter: int, prev: str, head: tuple[int, str],
+                    entries: list[dict[str, Any]], now: str) -> dict[str, Any]:
+        _claim(db, node_id, counter, now)
+        held_seq, held_hash = _audit_head(db, node_id)
+
+        def held_at(seq: int) -> str | None:
+            row = db.execute("SELECT hash FROM audit_entries WHERE node_id = ? AND seq = ?", [node_id, seq]).fetchone()
+            return row[0] if row else None
+
+        verdict = audit_chain.judge(prev, head, entries, held_seq, held_at)
+        if not verdict.ok:
+            detail = verdict.detail()
+            digest = hashlib.sha256(json.dumps(detail, sort_keys=True).encode()).hexdigest()[:32]
+            db.execute("INSERT INTO node_flags (node_id, kind, detail, digest, at) VALUES (?, 'audit_chain', ?, ?, ?) "
+                       "ON CONFLICT (node_id, kind, digest) DO NOTHING", [node_id, json.dumps(detail), digest, now])
+            return {"flagged": True, "problem": verdict.problem, "seq": verdict.seq, "n": len(entries),
+                    "held": [held_seq, held_hash]}
+        new = [(node_id, e["seq"], e["at"], e["actor"], e["action"], e["subject"], e["details"],
+                verdict.hashes[i - 1] if i else prev, verdict.hashes[i], now)
+               for i, e in enumerate(entries) if e["seq"] > held_seq]
+        db.conn.executemany("INSERT INTO audit_entries (node_id, seq, at, actor, action, subject, details, "
+                            "prev_hash, hash, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", new)
+        last = (new[-1][1], new[-1][8]) if new else (held_seq, held_hash)
+        return {"acked": head[0], "n": len(entries), "new": len(new), "same": verdict.same,
+                "held": [last[0], last[1]]}
+
+    def audit_head(self, node_id: str) -> tuple[int, str]:
+        return _audit_head(self._read(), node_id)
+
+    def audit_entries(self, node_id: str) -> list[dict[str, Any]]:
+        return list(self._read().query(
+            "SELECT seq, at, actor, action, subject, details, prev_hash, hash, received_at FROM audit_entries "
+            "WHERE node_id = ? ORDER BY seq", [node_id]))
+
+    def node_flags(self, *, node_id: str | None = None) -> list[dict[str, Any]]:
+        sql, args = "SELECT * FROM node_flags", []
+        if node_id:
+            sql += " WHERE node_id = ?"
+            args.append(node_id)
+        rows = list(self._read().query(sql + " ORDER BY id DESC", args))
+        for row in rows:
+            row["detail"] = json.loads(row["detail"])
+        return rows
+
+    def resolve_flag(self, flag_id: int, *, actor: str) -> bool:
+        """A case worker looked into the node; False if unknown or already resolved."""
+        now = clock.utcnow()
+        return self._store.write(lambda db: db.execute(
+            "UPDATE node_flags SET resolved_at = ?, resolved_by = ? WHERE id = ? AND resolved_at IS NULL",
+            [now, actor, flag_id]).rowcount == 1)
+
     # --- case work ----------------------------------------------------------
     def list_requests(self, *, node_id: str | None = None, status: str | None = None,
                       limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
@@ -348,6 +440,8 @@ class SQLiteRegionalStore(RegionalStore):
             "nodes": db.execute("SELECT count(*) FROM nodes").fetchone()[0],
             "requests": db.execute("SELECT count(*) FROM requests").fetchone()[0],
             "open_conflicts": db.execute("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL").fetchone()[0],
+            "flagged_nodes": db.execute(
+                "SELECT count(DISTINCT node_id) FROM node_flags WHERE resolved_at IS NULL").fetchone()[0],
         }
 
     def close(self) -> None:

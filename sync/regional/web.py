@@ -1,4 +1,4 @@
-"""The case workers' web view: login, list and filter, detail, status change, conflicts.
+"""The case workers' web view: login, list and filter, detail, status change, conflicts, nodes.
 
 Server-rendered HTML only. Every page but the login needs a session; every
 form carries a CSRF token bound to the session; responses carry strict
@@ -22,6 +22,7 @@ from flask import Flask, abort, g, redirect, render_template, request, session, 
 from gateway.cases import STATUSES, status_label
 from gateway.i18n import LOCALES, gettext, pick_locale
 from sync.errors import RegionalError
+from sync.regional.audit_chain import PROBLEMS
 from sync.regional.store import CASE_STATUSES, RegionalStore
 
 HASHER = PasswordHasher()  # argon2id with the library's current defaults
@@ -202,6 +203,19 @@ def init_app(app: Flask) -> None:
     @login_required
     def conflicts():
         return render_template("regional/conflicts.html", rows=_store().conflicts())
+
+    @app.get("/nodes")
+    @login_required
+    def nodes():
+        return render_template("regional/nodes.html", nodes=_store().nodes(), flags=_store().node_flags(),
+                               problem_label=lambda p: _(PROBLEMS[p]) if p in PROBLEMS else str(p))
+
+    @app.post("/nodes/flags/<int:flag_id>/resolve")
+    @login_required
+    def resolve_flag(flag_id: int):
+        if not _store().resolve_flag(flag_id, actor=session["user"]):
+            abort(404)
+        return redirect(url_for("nodes"))
 
     @app.post("/conflicts/<int:conflict_id>/resolve")
     @login_required
