@@ -8,7 +8,7 @@ from channels.kiosk.blueprint import blueprint, form_binding
 from channels.web import csrf
 from channels.web.forms import check, inputs
 from channels.web.qr import qr_svg, track_url
-from channels.web.ui import _, locale
+from channels.web.ui import _, locale, service_or_404
 from gateway import cases, codes
 from gateway.app import node_of
 from gateway.catalog import Service
@@ -17,13 +17,6 @@ from gateway.i18n import LOCALES, pick_locale
 
 def _node():
     return node_of(current_app)
-
-
-def _service(code: str) -> Service:
-    service = _node().catalog.service(code)
-    if service is None:
-        abort(404)
-    return service
 
 
 @blueprint.get("/")
@@ -42,12 +35,12 @@ def _form(service: Service, values: dict, errors: dict, *, phone: str = "", cons
 
 @blueprint.get("/new/<code>")
 def new_request(code: str):
-    return _form(_service(code), {}, {})
+    return _form(service_or_404(code), {}, {})
 
 
 @blueprint.post("/new/<code>")
 def new_request_submit(code: str):
-    service = _service(code)
+    service = service_or_404(code)
     token = request.form.get(csrf.FORM_FIELD)
     nonce = csrf.form_nonce(form_binding(), token)
     if nonce is None:

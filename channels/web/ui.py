@@ -11,10 +11,11 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from markupsafe import Markup
 
 from gateway.app import node_of, request_locale
+from gateway.catalog import Service
 from gateway.i18n import LOCALES, translations
 
 LANG_COOKIE = "lang"
@@ -70,6 +71,14 @@ def secure_headers(response: Response) -> Response:
     if response.mimetype == "text/html":
         headers.add("Vary", "Cookie")
     return response
+
+
+def service_or_404(code: str) -> Service:
+    """The catalog service a URL names; 404 for a code the catalog does not have."""
+    service = node_of(current_app).catalog.service(code)
+    if service is None:
+        abort(404)
+    return service
 
 
 def lang_url(code: str) -> str:

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from channels.web import csrf, feedback
 from channels.web.forms import check, inputs
 from channels.web.qr import qr_svg, track_url
-from channels.web.ui import _, locale
+from channels.web.ui import _, locale, service_or_404
 from gateway import cases, codes
 from gateway.app import node_of
 from gateway.catalog import Service
@@ -19,13 +19,6 @@ def _node():
     return node_of(current_app)
 
 
-def _service(code: str) -> Service:
-    service = _node().catalog.service(code)
-    if service is None:
-        abort(404)
-    return service
-
-
 @blueprint.get("/")
 def index():
     return render_template("portal/index.html", services=_node().catalog.services)
@@ -33,7 +26,7 @@ def index():
 
 @blueprint.get("/services/<code>")
 def service_info(code: str):
-    service = _service(code)
+    service = service_or_404(code)
     return render_template("portal/service.html", service=service, sms_format=service.sms_format(locale()))
 
 
@@ -49,12 +42,12 @@ def _form_page(service: Service, values: dict[str, str], errors: dict[str, str],
 
 @blueprint.get("/services/<code>/apply")
 def apply_form(code: str):
-    return _form_page(_service(code), {}, {})
+    return _form_page(service_or_404(code), {}, {})
 
 
 @blueprint.post("/services/<code>/apply")
 def apply_submit(code: str):
-    service = _service(code)
+    service = service_or_404(code)
     binding = csrf.sent_anon_binding()
     if not csrf.valid(binding, request.form.get(csrf.FIELD)):
         return _csrf_failed()
