@@ -197,7 +197,6 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
-            proc.stderr.close()
         stop.set()
         for t in threads:
             t.join(timeout=30)
@@ -220,7 +219,6 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-        proc.stderr.close()
     lost, dup, integrity = check(db_path, list(ledger.acked), True)
     lost_codes.update(lost)
     db = sqlite3.connect(db_path)

@@ -23,6 +23,7 @@ import errno
 import os
 import random
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -32,8 +33,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import requests  # noqa: E402
 from soak_serve import (  # noqa: E402
     deliver_sms,
+    log_tail,
     portal_submit,
     session,
     sms_code,
@@ -80,9 +83,18 @@ def main(argv: list[str] | None = None) -> int:
     acked: dict[str, str] = {}  # code -> key
     started = time.monotonic()
     print(f"soak_disk_full: seed={seed} cycles={args.cycles} size={args.size}", flush=True)
+    failures: list[str] = []
+    try:
+        return run(args, rng, seed, workdir, disk, cfg, db_path, counts, acked, started, failures)
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run(args, rng, seed, workdir, disk, cfg, db_path, counts, acked, started, failures) -> int:
     proc, base = start_serve(cfg, workdir)
     http = session()
-    failures: list[str] = []
+    cycle = 0
     try:
         for cycle in range(1, args.cycles + 1):
             # some ordinary traffic first, so each cycle fills at a different point of the WAL
@@ -140,10 +152,15 @@ def main(argv: list[str] | None = None) -> int:
                 failures.append(f"cycle {cycle}: portal still failing after space returned")
             else:
                 acked[code] = "web"
-    finally:
-        proc.terminate()
+    except requests.Timeout:
+        failures.append(f"cycle {cycle}: the server did not answer within 10 s (hung)")
+        proc.send_signal(signal.SIGABRT)  # faulthandler dumps the threads
         proc.wait(timeout=30)
-        proc.stderr.close()
+        print(log_tail(workdir, 8000), file=sys.stderr)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=30)
     db = sqlite3.connect(db_path)
     try:
         integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
@@ -153,8 +170,6 @@ def main(argv: list[str] | None = None) -> int:
         total = db.execute("SELECT count(*) FROM requests").fetchone()[0]
     finally:
         db.close()
-        subprocess.run(["umount", str(disk)], check=False)
-        shutil.rmtree(workdir, ignore_errors=True)
     lost = [c for c in acked if c not in stored]
     ok = not lost and dup == 0 and integrity == "ok" and not failures and counts["bad_status"] == 0
     for line in failures[:20]:

@@ -48,22 +48,29 @@ def write_config(workdir: Path, db_path: Path) -> Path:
 
 def server_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL")}
-    env.update(SIMPUL_TWILIO_AUTH_TOKEN=TOKEN, SIMPUL_SECRET_KEY="soak-secret-key")
+    # PYTHONFAULTHANDLER: SIGABRT on a hung server prints every thread's stack to its stderr
+    env.update(SIMPUL_TWILIO_AUTH_TOKEN=TOKEN, SIMPUL_SECRET_KEY="soak-secret-key", PYTHONFAULTHANDLER="1")
     return env
 
 
 def start_serve(cfg: Path, workdir: Path, timeout: float = 30.0) -> tuple[subprocess.Popen, str]:
-    """Start ``simpul serve --no-jobs`` on a free port; return once /healthz answers."""
+    """Start ``simpul serve --no-jobs`` on a free port; return once /healthz answers.
+
+    The server's stderr goes to ``workdir/serve.log``, not a pipe: a pipe nobody drains fills up
+    after a few logged tracebacks and then blocks the server's logging - a hang of the harness's
+    making.
+    """
     port = free_port()
-    proc = subprocess.Popen([SIMPUL, "--config", str(cfg), "serve", "--port", str(port), "--no-jobs"],
-                            cwd=workdir, env=server_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    log = workdir / "serve.log"
+    with open(log, "ab") as stderr:
+        proc = subprocess.Popen([SIMPUL, "--config", str(cfg), "serve", "--port", str(port), "--no-jobs"],
+                                cwd=workdir, env=server_env(), stdout=subprocess.DEVNULL, stderr=stderr)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     http = session()
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError("simpul serve exited: " + proc.stderr.read().decode(errors="replace")[-2000:])
+            raise RuntimeError("simpul serve exited: " + log_tail(workdir))
         try:
             if http.get(base + "/healthz", timeout=1).ok:
                 return proc, base
@@ -71,6 +78,10 @@ def start_serve(cfg: Path, workdir: Path, timeout: float = 30.0) -> tuple[subpro
             time.sleep(0.02)
     proc.kill()
     raise RuntimeError("simpul serve did not answer /healthz")
+
+
+def log_tail(workdir: Path, n: int = 4000) -> str:
+    return (workdir / "serve.log").read_bytes()[-n:].decode(errors="replace")
 
 
 def session() -> requests.Session:

@@ -76,8 +76,10 @@ class Served:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL")}
         env.update(SIMPUL_TWILIO_AUTH_TOKEN=TOKEN, SIMPUL_SECRET_KEY="disk-full-secret")
-        self.proc = subprocess.Popen([SIMPUL, "--config", str(self.cfg), "serve", "--port", str(port), "--no-jobs"],
-                                     cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.log = workdir / "serve.log"  # a file, not a pipe: logged tracebacks must never block the server
+        with open(self.log, "ab") as stderr:
+            self.proc = subprocess.Popen([SIMPUL, "--config", str(self.cfg), "serve", "--port", str(port),
+                                          "--no-jobs"], cwd=workdir, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
         self.base = f"http://127.0.0.1:{port}"
         self.http = requests.Session()
         self.http.trust_env = False
@@ -89,7 +91,7 @@ class Served:
             except requests.ConnectionError:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
                     self.proc.kill()
-                    pytest.fail("simpul serve did not start: " + self.proc.stderr.read().decode())
+                    pytest.fail("simpul serve did not start: " + self.log.read_text(errors="replace"))
                 time.sleep(0.05)
 
     def sms(self, form: dict[str, str]) -> requests.Response:
@@ -110,7 +112,7 @@ class Served:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        return self.proc.stderr.read().decode(errors="replace")
+        return self.log.read_text(errors="replace")
 
 
 def login(served: Served) -> requests.Response:
