@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cycles", type=int, default=10)
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--size", default="24m", help="tmpfs size")
+    parser.add_argument("--size", default="128m", help="tmpfs size (the database itself must fit: ~60 requests a cycle)")
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
     rng = random.Random(seed)
@@ -102,7 +102,7 @@ def run(args, rng, seed, workdir, disk, cfg, db_path, counts, acked, started, fa
                 form = sms_form(f"{cycle}")
                 code = sms_code(deliver_sms(http, base, form))
                 if code is None:
-                    failures.append(f"cycle {cycle}: refused with space left")
+                    failures.append(f"cycle {cycle}: refused before the disk was filled")
                 else:
                     acked[code] = form["MessageSid"]
             filler = disk / "filler.bin"
