@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := chromium gammu-smsd gammu faketime iproute2
 
-.PHONY: run test install system-deps lint locales-extract locales-update locales-compile clean bench
+.PHONY: run test install system-deps lint locales-extract locales-update locales-compile clean bench soak
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -64,3 +64,9 @@ bench: install
 
 clean:
 	rm -rf build dist *.egg-info
+
+# The reliability campaign (docs/reliability.md); takes about 35 minutes; the disk-full part mounts a tmpfs (root).
+soak: install
+	$(BIN)/python bench/soak_crash.py --cycles 1000 --seed 6001 --full-check-every 100
+	$(BIN)/python bench/soak_linkcut.py --count 1000 --seed 6002
+	$(BIN)/python bench/soak_disk_full.py --cycles 200 --seed 6003

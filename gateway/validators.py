@@ -117,7 +117,7 @@ def choice(value: str, options: list[tuple[str, list[str]]], display: str = "") 
     ``display`` is the option list as the reader should see it in the error.
     """
     wanted = value.strip().casefold()
-    if wanted.isdigit() and 1 <= int(wanted) <= len(options):
+    if wanted.isdecimal() and 1 <= int(wanted) <= len(options):  # not isdigit: "²" is a digit int() refuses
         return options[int(wanted) - 1][0]
     for code, labels in options:
         if wanted == code.casefold() or wanted in (label.casefold() for label in labels):

@@ -131,3 +131,12 @@ def test_state_round_trip():
     s = State(locale="en", screen="field", service="KTP", values={"nik": NIK}, index=1,
               notice=["must be 16 digits", {}])
     assert State.from_json(s.to_json()) == s
+
+
+def test_superscript_digits_are_an_invalid_choice_not_a_crash(catalog):
+    """'³'.isdigit() is True but int('³') raises: found by bench/soak_fuzz.py (10,000 examples)."""
+    services = walk(catalog, State(locale="id"), "1")
+    for junk in ("³", "²", "¹", "1²"):
+        step = menu.step(services.state, junk, catalog)
+        assert step.state.screen == "services" and step.state.notice is not None
+    assert menu.step(services.state, "٣", catalog).state.screen == "field"  # Arabic-Indic 3 is a decimal digit

@@ -92,6 +92,9 @@ def test_choice_by_number_code_or_label():
     assert validators.choice("new", options) == "new"
     with pytest.raises(Invalid):
         validators.choice("3", options)
+    for junk in ("²", "¹", "1²"):  # str.isdigit() is True for these, int() refuses them
+        with pytest.raises(Invalid):
+            validators.choice(junk, options)
 
 
 def test_text_and_integer_limits():

@@ -7,6 +7,8 @@ sessions at once, e.g. when an officer leaves or a password may be known.
 
 from __future__ import annotations
 
+import sqlite3
+
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 
 from channels.kiosk.blueprint import blueprint
@@ -64,3 +66,12 @@ def _forbidden(_error):
 def _not_found(_error):
     return render_template("kiosk/message.html", title=_("Not found"),
                            message=_("This page or request does not exist.")), 404
+
+
+@blueprint.errorhandler(sqlite3.Error)
+def _not_saved(error):
+    # A full or failing disk: the officer must not hand over a receipt for an unsaved request.
+    current_app.logger.error("kiosk: the database refused a write: %s", error)
+    return render_template("kiosk/message.html", title=_("Not saved"),
+                           message=_("The database could not save this (is the disk full?). Nothing was "
+                                     "recorded; do not give the citizen a receipt. Try again later.")), 503

@@ -145,7 +145,7 @@ def _service_list(s: State, e: str, catalog: Catalog) -> Step:
             s.page += 1
             return Step(s)
         return _invalid(s, NO_MORE)
-    if e.isdigit() and 1 <= int(e) <= min(len(catalog.services), screens.MAX_ITEMS):
+    if e.isdecimal() and 1 <= int(e) <= min(len(catalog.services), screens.MAX_ITEMS):  # "³".isdigit() too
         service = catalog.services[int(e) - 1]
         if s.purpose == "info":
             return Step(State(locale=s.locale, screen="info", service=service.code))

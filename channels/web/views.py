@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from channels.web import csrf, feedback
@@ -145,3 +147,12 @@ def give_feedback(code: str):
 def _not_found(_error):
     return render_template("portal/message.html", title=_("Not found"),
                            message=_("This page does not exist.")), 404
+
+
+@blueprint.errorhandler(sqlite3.Error)
+def _not_saved(error):
+    # A full or failing disk: say so and answer 503, never a redirect to a code that was not stored.
+    current_app.logger.error("portal: the database refused a write: %s", error)
+    return render_template("portal/message.html", title=_("Not saved"),
+                           message=_("The office computer could not save this. Nothing was recorded; "
+                                     "please try again in a few minutes.")), 503
