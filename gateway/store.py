@@ -31,6 +31,9 @@ PRAGMAS = (
     # Savepoint (statement) journals in memory, not temp files: one group
     # commit holds many savepoints and each would open and unlink a file.
     "PRAGMA temp_store=MEMORY",
+    # After a disk-full episode the WAL may have grown large; give the space
+    # back to the operator once it is checkpointed (16 MiB kept).
+    "PRAGMA journal_size_limit=16777216",
 )
 
 

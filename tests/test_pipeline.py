@@ -177,3 +177,7 @@ def test_commit_failure_is_reported_not_swallowed(node):
     with pytest.raises(sqlite3.Error):
         for i in range(200):
             node.pipeline.submit(Submission("cli", "ADUAN", {"message": "x" * 400 + str(i)}))
+
+
+def test_wal_size_is_limited(node):
+    assert node.store.read().execute("PRAGMA journal_size_limit").fetchone()[0] == 16 * 1024 * 1024
