@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.browser_support import PASSWORD, launch_chromium, shot, start_server, stop_server
+from tests.browser_support import PASSWORD, shot, start_server, stop_server
 from tests.conftest import NIK
 from tests.kiosk_support import expected_modules, qr_modules
 
@@ -18,16 +18,6 @@ def server(tmp_path_factory):
     srv = start_server(tmp_path_factory.mktemp("kiosk"), {"siti": "admin", "budi": "officer", "ani": "officer"})
     yield srv
     stop_server(srv)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from gateway import codes
-from tests.browser_support import PASSWORD, launch_chromium, shot, start_server, stop_server
+from tests.browser_support import PASSWORD, shot, start_server, stop_server
 from tests.conftest import NIK
 from tests.kiosk_support import expected_modules, qr_modules
 
@@ -20,16 +20,6 @@ def server(tmp_path_factory):
     srv = start_server(tmp_path_factory.mktemp("portal"), {"siti": "officer"})
     yield srv
     stop_server(srv)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_chromium(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture
