@@ -35,6 +35,7 @@ OFFICER_ADDED = "officer_added"
 OFFICER_RESET = "officer_reset"
 OFFICER_ENABLED = "officer_enabled"
 OFFICER_DISABLED = "officer_disabled"
+DATA_ACCESS = "data_access"
 
 
 def entry_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, subject: str | None,

@@ -12,7 +12,14 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Wire this channel's routes into the node app."""
-    from channels.kiosk import auth, views_admin, views_officers, views_queue, views_submit  # noqa: F401 - routes
+    from channels.kiosk import (  # noqa: F401 - routes
+        auth,
+        views_access,
+        views_admin,
+        views_officers,
+        views_queue,
+        views_submit,
+    )
     from channels.kiosk.blueprint import blueprint
     from channels.web.ui import install_ui
 

@@ -1,0 +1,62 @@
+"""Admin page for the right of access (UU 27/2022): one person's data, printable.
+
+The NIK or phone travels only in a CSRF-protected POST body (a GET would put
+it in server logs and browser history); the page is never cached, and the
+audit log records that an access happened and by which kind of key, never
+the key itself.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, g, render_template, request
+
+from channels.kiosk import access
+from channels.kiosk.blueprint import blueprint
+from channels.kiosk.views_officers import _admin_only
+from channels.web.ui import _, locale
+from gateway import audit, cases, clock, validators
+from gateway.app import node_of
+
+
+def _labelled(service, fields: dict) -> list[tuple[str, object]]:
+    """(label, value) pairs in catalog order, then fields the catalog no longer has."""
+    order = [f.name for f in service.fields] if service else []
+    names = [n for n in order if n in fields] + [n for n in fields if n not in order]
+    out = []
+    for name in names:
+        field = service.field(name) if service else None
+        out.append((field.text("label", locale()) if field else name, fields[name]))
+    return out
+
+
+@blueprint.get("/access")
+def access_form():
+    _admin_only()
+    return render_template("kiosk/access.html", report=None, error=None, by="nik", value="")
+
+
+@blueprint.post("/access")
+def access_report():
+    _admin_only()
+    node = node_of(current_app)
+    by = "phone" if request.form.get("by") == "phone" else "nik"
+    typed = request.form.get("value", "")[:40]
+    try:
+        value = validators.phone(typed) if by == "phone" else validators.nik(typed)
+    except validators.Invalid as problem:
+        label = _("Phone number") if by == "phone" else _("NIK")
+        return render_template("kiosk/access.html", report=None, by=by, value=typed,
+                               error=f"{label}: {problem.message.render(locale())}"), 422
+    report = access.gather(node.store.read(), node.catalog, **{by: value})
+    actor = g.officer["username"]
+    node.store.write(lambda db: audit.append(db, actor=actor, action=audit.DATA_ACCESS, subject=None,
+                                             details={"by": by}))
+    current_app.logger.info("kiosk: data access by %s (%s)", actor, by)
+    catalog = node.catalog
+    for row in report.requests:
+        service = catalog.service(row["service"])
+        row["service_name"] = service.text("name", locale()) if service else row["service"]
+        row["labelled"] = _labelled(service, row["fields"] or {})
+    return render_template("kiosk/access.html", report=report, error=None, by=by, value=value,
+                           retention_days=node.config["retention.days"], now=clock.utcnow(),
+                           status_label=lambda s: cases.status_label(s, locale()))
