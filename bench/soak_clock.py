@@ -104,7 +104,7 @@ def sync_campaign(root: Path, rounds: int, rng: random.Random) -> dict[str, int]
                                     cwd=box.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             stop = threading.Event()
 
-            def flip() -> None:
+            def flip(stop: threading.Event = stop) -> None:
                 while not stop.wait(rng.uniform(0.05, 0.3)):
                     clock.set(rng.choice(OFFSETS))
                     counts["jumps_during_pass"] += 1
