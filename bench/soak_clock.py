@@ -168,6 +168,10 @@ def ussd_campaign(root: Path, sessions: int, rng: random.Random) -> dict[str, in
     proc, base = start_serve(root, clock)
     http = requests.Session()
     http.trust_env = False
+    # waitress closes keep-alive connections idle past channel_timeout measured on the WALL clock,
+    # so after +1 d a reused connection can be reset under the client's feet (request not read,
+    # the client retries). Aggregators open a connection per callback; so does this harness.
+    http.headers["Connection"] = "close"
     counts = {"sessions": 0, "forward_jumps": 0, "forward_ended": 0, "backward_jumps": 0,
               "backward_continued": 0, "backward_then_idle_ended": 0, "server_errors": 0, "unexpected": 0}
 
