@@ -109,3 +109,28 @@ def test_sync_job_in_serve_keeps_its_interval_when_the_clock_steps(tmp_path):
             proc.terminate()
             proc.wait(10)
         regional.stop()
+
+
+def test_sync_loop_keeps_trying_with_backoff_on_monotonic_waits(node):
+    """After a failed pass the next one comes after the backoff, waited on CLOCK_MONOTONIC."""
+    import threading
+
+    from sync.jobs import SyncLoop
+
+    asked: list[tuple[float, float]] = []
+
+    def rand(low: float, high: float) -> float:
+        asked.append((low, high))
+        return 0.1  # the drawn wait; the bounds asked for are checked below
+
+    loop = SyncLoop(node, rand=rand)  # no sync.url here: every pass fails (NotConfigured)
+    stop = threading.Event()
+    worker = threading.Thread(target=loop.forever, args=(stop, 0.0))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while loop.failures < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    worker.join(5)
+    assert not worker.is_alive() and loop.failures >= 4
+    assert asked[:4] == [(15.0, 30.0), (15.0, 60.0), (15.0, 120.0), (15.0, 240.0)]
