@@ -9,7 +9,6 @@ same second, and a box on a dead link does not burn its battery and credit.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import random
 import threading
@@ -64,9 +63,30 @@ class SyncLoop:
     def sleep(self) -> None:
         threading.Event().wait(self.next_delay)
 
+    def forever(self, stop: threading.Event | None = None, first_delay: float = 2.0) -> None:
+        """Pass, wait, pass... until ``stop`` is set; waits are monotonic, immune to clock steps."""
+        stop = stop or threading.Event()
+        if stop.wait(first_delay):
+            return
+        while True:
+            try:
+                self.run()
+            except Exception:  # noqa: BLE001 - one bad pass must not end syncing for good
+                log.exception("sync pass crashed")
+                self.failures += 1
+                self.next_delay = backoff_delay(self.failures, self.rand)
+            if stop.wait(self.next_delay):
+                return
+
 
 def register(scheduler: BaseScheduler, app: Flask) -> None:
-    """Schedule the sync job when ``sync.url`` is set; it reschedules itself (interval or backoff)."""
+    """Start the sync loop when ``sync.url`` is set: a pass, then the interval or the backoff, forever.
+
+    It runs in its own daemon thread timed by ``threading.Event.wait`` (CLOCK_MONOTONIC), not as
+    an APScheduler date job: APScheduler times jobs on the wall clock, so a clock stepped back a
+    day postponed the next pass by a day, and one stepped forward made the job "misfire" and
+    vanish for good (docs/reliability.md, clock jumps).
+    """
     from gateway.app import node_of
 
     node = node_of(app)
@@ -74,16 +94,7 @@ def register(scheduler: BaseScheduler, app: Flask) -> None:
         return
     loop = SyncLoop(node)
     app.extensions["simpul_sync_loop"] = loop
-
-    def job() -> None:
-        try:
-            loop.run()
-        finally:
-            when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=loop.next_delay)
-            scheduler.add_job(job, "date", run_date=when, id=JOB_ID, replace_existing=True)
-
-    scheduler.add_job(job, "date", run_date=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2),
-                      id=JOB_ID, replace_existing=True)
+    threading.Thread(target=loop.forever, name=JOB_ID, daemon=True).start()
 
 
 def sync_now(app: Flask) -> dict:

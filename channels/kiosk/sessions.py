@@ -20,6 +20,7 @@ from gateway import clock
 
 COOKIE = "simpul_kiosk"
 TOUCH_EVERY = dt.timedelta(seconds=20)  # fewer writes: last_seen is refreshed at most this often
+CLOCK_SKEW = dt.timedelta(seconds=60)  # a session "seen in the future" by more than this: the clock went back
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,11 @@ def load(db: sqlite_utils.Database, session_id: str | None) -> dict[str, Any] | 
 
 
 def expired(session: dict[str, Any], timeouts: Timeouts, now: dt.datetime | None = None) -> bool:
+    """Idle or too old - or stamped in the future: after the clock stepped back its age cannot be
+    measured, and trusting it would let the session outlive its absolute timeout by the jump."""
     now = now or clock.now()
+    if clock.parse(session["last_seen_at"]) - now > CLOCK_SKEW:
+        return True
     return (now - clock.parse(session["last_seen_at"]) >= timeouts.idle
             or now - clock.parse(session["created_at"]) >= timeouts.absolute)
 
