@@ -86,36 +86,29 @@ def sms_client(base: str, ledger: Ledger, stop: threading.Event, tag: str) -> No
             ledger.sms_acked[form["MessageSid"]] = (form, code)
 
 
-def ussd_client(base: str, ledger: Ledger, stop: threading.Event) -> None:
+def _session_client(channel: str, attempt, base: str, ledger: Ledger, stop: threading.Event) -> None:
+    """Loop ``attempt(http, base) -> (key, code | None)`` until stopped or the server dies."""
     http = session()
     while not stop.is_set():
         with ledger.lock:
-            ledger.sent["ussd"] += 1
+            ledger.sent[channel] += 1
         try:
-            sid, code = ussd_session(http, base)
+            key, code = attempt(http, base)
         except requests.RequestException:
             return
         if code is None:
             with ledger.lock:
                 ledger.non_success += 1
             continue
-        ledger.ack("ussd", sid, code)
+        ledger.ack(channel, key, code)
+
+
+def ussd_client(base: str, ledger: Ledger, stop: threading.Event) -> None:
+    _session_client("ussd", ussd_session, base, ledger, stop)
 
 
 def web_client(base: str, ledger: Ledger, stop: threading.Event) -> None:
-    http = session()
-    while not stop.is_set():
-        with ledger.lock:
-            ledger.sent["web"] += 1
-        try:
-            code = portal_submit(http, base)
-        except requests.RequestException:
-            return
-        if code is None:
-            with ledger.lock:
-                ledger.non_success += 1
-            continue
-        ledger.ack("web", "", code)
+    _session_client("web", lambda http, url: ("", portal_submit(http, url)), base, ledger, stop)
 
 
 def redeliver(base: str, ledger: Ledger, rng: random.Random, stats: dict[str, int]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
 import socket
 import time
@@ -209,17 +210,22 @@ def test_crash_between_send_and_ack_is_resolved_without_resending(twilio_node, s
     assert (final["status"], final["provider_id"]) == ("delivered", message_sid)
 
 
-def test_outbox_cli_lists_what_was_and_was_not_sent(tmp_path, standin):
-    cfg = write_config(tmp_path / "c.toml", f"""
+def twilio_config(path, db_path, api_url):
+    """A node config file that sends through Twilio's API at ``api_url`` (the stand-in)."""
+    return write_config(path, f"""
 [storage]
-path = "{tmp_path / 'cli.db'}"
+path = "{db_path}"
 [sms]
 provider = "twilio"
 [sms.twilio]
 account_sid = "{ACCOUNT}"
 from_number = "{FROM}"
-api_base_url = "{standin.url}"
+api_base_url = "{api_url}"
 """)
+
+
+def test_outbox_cli_lists_what_was_and_was_not_sent(tmp_path, standin):
+    cfg = twilio_config(tmp_path / "c.toml", tmp_path / "cli.db", standin.url)
     node = Node(load_config(cfg))
     queue(node, 2)
     node.close()
@@ -262,19 +268,10 @@ def test_sender_killed_mid_call_never_resends(tmp_path, standin):
 
     standin.mode = "hang"
     db_path = tmp_path / "kill.db"
-    cfg = write_config(tmp_path / "k.toml", f"""
-[storage]
-path = "{db_path}"
-[sms]
-provider = "twilio"
-[sms.twilio]
-account_sid = "{ACCOUNT}"
-from_number = "{FROM}"
-api_base_url = "{standin.url}"
-""")
+    cfg = twilio_config(tmp_path / "k.toml", db_path, standin.url)
     node = Node(load_config(cfg))
     queue(node, 1)
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("SIMPUL")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL")}
     env["SIMPUL_TWILIO_AUTH_TOKEN"] = TOKEN
     proc = subprocess.Popen([SIMPUL, "--config", str(cfg), "sms", "send-queued"], cwd=tmp_path, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
