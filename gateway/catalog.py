@@ -88,6 +88,15 @@ class Service:
     def field(self, name: str) -> Field | None:
         return next((f for f in self.fields if f.name == name), None)
 
+    def split_personal(self, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(plain, personal): a value of a field this service does not declare counts as personal."""
+        plain: dict[str, Any] = {}
+        personal: dict[str, Any] = {}
+        for name, value in values.items():
+            field = self.field(name)
+            (plain if field is not None and not field.personal else personal)[name] = value
+        return plain, personal
+
     def sms_format(self, locale: str) -> str:
         """The exact SMS shape, e.g. ``DOMISILI#NIK#NAMA#ALAMAT``."""
         parts = [self.keywords[0]] + [
@@ -220,7 +229,8 @@ def _parse_field(errors: _Errors, where: str, data: Any) -> Field | None:
         label=_locale_texts(errors, f"{where}.label", data.get("label")),
         prompt=_locale_texts(errors, f"{where}.prompt", data.get("prompt")),
         required=data.get("required", True) is True,
-        personal=data.get("personal", False) is True,
+        # A NIK or phone number identifies a person whatever the catalog says.
+        personal=data.get("personal", False) is True or ftype in ("nik", "phone"),
         max_length=_int("max_length", 200) or 200,
         min_length=_int("min_length", 1) or 0,
         not_future=data.get("not_future", False) is True,

@@ -83,8 +83,19 @@ def main(click_ctx: click.Context, config_path: str | None) -> None:
 @pass_ctx
 def init_db(ctx: Context) -> None:
     """Create the database or migrate it to the current schema."""
-    ctx.node.store  # noqa: B018 - opening migrates
+    ctx.node.store  # noqa: B018 - opening migrates (and, on a fresh node, creates its keys)
     click.echo(ctx._("Database ready: %(path)s", path=ctx.config["storage.path"]))
+    show_recovery_code(ctx)
+
+
+def show_recovery_code(ctx: Context) -> None:
+    """Show a just-made recovery code, once, on the operator's terminal (never a log)."""
+    code = ctx.node.new_recovery_code
+    if code:
+        click.echo(ctx._("This node's sealing key was created. Recovery code (shown once, write it down "
+                         "and keep it offline; it opens sealed personal data if every officer password "
+                         "is lost):"), err=True)
+        click.echo(f"\n    {code}\n", err=True)
 
 
 @main.command()

@@ -101,3 +101,26 @@ def m004_audit_log(db: sqlite_utils.Database) -> None:
 def m005_purged_at(db: sqlite_utils.Database) -> None:
     # Set when retention removed a request's personal fields (UU 27/2022, Pasal 44).
     db.execute("ALTER TABLE requests ADD COLUMN purged_at TEXT")
+
+
+@migrations()
+def m006_sealing(db: sqlite_utils.Database) -> None:
+    # Personal fields leave `fields` and live only sealed (gateway/vault.py):
+    # `sealed` for the node's officers, `sealed_regional` for sync. Lookups by
+    # NIK or phone go through request_index (keyed HMAC tokens, gateway/lookup.py);
+    # index_key names the node key whose index key made a row's tokens.
+    db.execute("CREATE TABLE node_keys (key_id TEXT PRIMARY KEY, public BLOB NOT NULL, "
+               "created_at TEXT NOT NULL, retired_at TEXT)")
+    db.execute("CREATE TABLE key_holders (name TEXT PRIMARY KEY, public BLOB NOT NULL, slot TEXT NOT NULL, "
+               "created_at TEXT NOT NULL, updated_at TEXT NOT NULL)")
+    db.execute("CREATE TABLE key_grants (holder TEXT NOT NULL, key_id TEXT NOT NULL, sealed BLOB NOT NULL, "
+               "granted_at TEXT NOT NULL, PRIMARY KEY (holder, key_id))")
+    db.execute("CREATE TABLE seal_epochs (id INTEGER PRIMARY KEY AUTOINCREMENT, public BLOB NOT NULL, "
+               "node_key TEXT NOT NULL, regional_key BLOB, created_at TEXT NOT NULL)")
+    db.execute("ALTER TABLE requests ADD COLUMN sealed BLOB")
+    db.execute("ALTER TABLE requests ADD COLUMN sealed_regional BLOB")
+    db.execute("ALTER TABLE requests ADD COLUMN index_key TEXT")
+    db.execute("CREATE INDEX requests_unindexed ON requests(seq) WHERE index_key IS NULL")
+    db.execute("CREATE TABLE request_index (token TEXT NOT NULL, request_id TEXT NOT NULL, "
+               "PRIMARY KEY (token, request_id)) WITHOUT ROWID")
+    db.execute("CREATE INDEX request_index_request ON request_index(request_id)")

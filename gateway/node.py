@@ -10,25 +10,39 @@ from functools import cached_property
 
 from gateway.catalog import Catalog, load_catalog
 from gateway.config import Config
+from gateway.keyring import Keyring
 from gateway.pipeline import Pipeline
 from gateway.store import Store, open_store
+from gateway.vault import Vault, parse_public_key
 
 
 class Node:
     def __init__(self, config: Config):
         self.config = config
+        self.new_recovery_code: str | None = None
 
     @cached_property
     def store(self) -> Store:
-        from gateway import audit
+        from gateway import audit, keys
 
         store = open_store(self.config["storage.path"])
         store.write(lambda db: audit.record_config(db, dict(self.config)))
+        # A fresh node gets its sealing key here; the recovery code is shown
+        # once by whoever opened the store (`simpul init-db`), then forgotten.
+        self.new_recovery_code = store.write(keys.provision)
         return store
 
     @cached_property
+    def vault(self) -> Vault:
+        return Vault(self.store, parse_public_key(self.config["sync.regional_key"]))
+
+    @cached_property
+    def keyring(self) -> Keyring:
+        return Keyring()
+
+    @cached_property
     def pipeline(self) -> Pipeline:
-        return Pipeline(self.store, self._initial_catalog(),
+        return Pipeline(self.store, self._initial_catalog(), self.vault,
                         default_locale=self.config["node.default_locale"])
 
     @property

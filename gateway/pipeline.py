@@ -23,6 +23,7 @@ from gateway import audit, clock, codes, validators
 from gateway.catalog import Catalog, FieldProblem, Service
 from gateway.i18n import LOCALES, Message, pick_locale
 from gateway.store import Store
+from gateway.vault import Vault
 
 OnCommit = Callable[[sqlite_utils.Database, dict[str, Any]], None]
 MAX_CODE_DRAWS = 8
@@ -57,9 +58,10 @@ class Receipt:
 
 
 class Pipeline:
-    def __init__(self, store: Store, catalog: Catalog, *, default_locale: str = "id",
+    def __init__(self, store: Store, catalog: Catalog, vault: Vault, *, default_locale: str = "id",
                  code_source: Callable[[], str] = codes.generate):
         self.store = store
+        self.vault = vault
         self.catalog = catalog  # replaced as a whole when a new catalog arrives
         self.default_locale = default_locale
         self.code_source = code_source
@@ -104,26 +106,33 @@ class Pipeline:
             return receipt
         assert receipt.service is not None
         now = clock.utcnow()
+        request_id = str(uuid.uuid4())
+        # Personal values are sealed here, before the write: they never reach
+        # the database (or its WAL) in clear.
+        plain, personal = receipt.service.split_personal(clean)
+        sealed, sealed_regional = self.vault.seal(request_id, personal)
         row = {
-            "id": str(uuid.uuid4()),
+            "id": request_id,
             "service": receipt.service.code,
             "channel": sub.channel,
             "channel_message_id": sub.channel_message_id,
             "phone": phone,
             "locale": receipt.locale,
-            "fields": json.dumps(clean, ensure_ascii=False, sort_keys=True),
+            "fields": json.dumps(plain, ensure_ascii=False, sort_keys=True),
+            "sealed": sealed,
+            "sealed_regional": sealed_regional,
             "status": "received",
             "officer": sub.officer,
             "created_at": now,
             "updated_at": now,
         }
-        stored, created = self.store.write(lambda db: self._insert(db, row, on_commit))
+        stored, created = self.store.write(lambda db: self._insert(db, row, clean, on_commit))
         receipt.ok = True
         receipt.request = stored
         receipt.duplicate = not created
         return receipt
 
-    def _insert(self, db: sqlite_utils.Database, row: dict[str, Any],
+    def _insert(self, db: sqlite_utils.Database, row: dict[str, Any], clean: dict[str, Any],
                 on_commit: OnCommit | None) -> tuple[dict[str, Any], bool]:
         # The claim is the INSERT itself: the unique (channel, channel_message_id)
         # index decides, never a look-up before it.
@@ -159,8 +168,9 @@ class Pipeline:
         if row["officer"]:
             audit.append(db, actor=row["officer"], action=audit.SUBMIT, subject=row["id"],
                          details={"channel": row["channel"], "service": row["service"]})
+        # The caller's copy (memory only) keeps every value, for its reply.
         stored = dict(row, tracking_code=code, synced=False)
-        stored["fields"] = json.loads(row["fields"])
+        stored["fields"] = dict(clean)
         if on_commit is not None:
             on_commit(db, stored)
         return stored, True

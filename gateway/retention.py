@@ -17,7 +17,7 @@ from importlib import import_module
 
 import sqlite_utils
 
-from gateway import clock
+from gateway import clock, lookup
 from gateway.catalog import Catalog
 
 PURGE_HOOKS: tuple[str, ...] = ("channels.retention",)
@@ -42,8 +42,10 @@ def purge(db: sqlite_utils.Database, catalog: Catalog, days: int, now: dt.dateti
         personal = {f.name for f in service.fields if f.personal} if service else None
         fields = json.loads(row["fields"]) if row["fields"] else {}
         kept = {k: v for k, v in fields.items() if personal is not None and k not in personal}
-        db.execute("UPDATE requests SET fields = ?, phone = NULL, purged_at = ? WHERE id = ?",
-                   [json.dumps(kept, sort_keys=True), stamp, row["id"]])
+        # The sealed copies go whole: they hold personal values only.
+        db.execute("UPDATE requests SET fields = ?, phone = NULL, sealed = NULL, sealed_regional = NULL, "
+                   "purged_at = ? WHERE id = ?", [json.dumps(kept, sort_keys=True), stamp, row["id"]])
+        lookup.forget(db, row["id"])
         db.execute("UPDATE status_events SET note = NULL WHERE request_id = ?", [row["id"]])
         for name in PURGE_HOOKS:
             import_module(name).purge_request(db, row["id"])

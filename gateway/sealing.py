@@ -147,3 +147,100 @@ def open_slot(slot: KeySlot, password: str, *, officer: str) -> X25519PrivateKey
 def blind_index(index_key: bytes, kind: str, value: str) -> str:
     """Keyed, deterministic token for equality lookups (``kind`` separates NIK from phone)."""
     return hmac.new(index_key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+# --- epoch sealing (what request fields use) -----------------------------------
+#
+# Intake seals many small records with no secret in hand. One ephemeral X25519
+# key per *epoch* (a process run, at most EPOCH_RECORDS records) instead of per
+# record keeps the per-record cost to an HMAC and one AEAD call and the wire
+# overhead to a 16-byte tag (sync runs over 2G). The epoch's private key lives
+# only in memory and is dropped when the epoch ends; its public key is stored
+# (and sent with each sync batch) so a recipient can recompute the shared key.
+# Each record key is HMAC(epoch key, aad): aad carries the record id and the
+# copy's purpose, and a record is sealed at most once per epoch, so the zero
+# nonce is never reused under one key.
+
+EPOCH_VERSION = 2
+EPOCH_HEADER = struct.Struct(">BI")  # version, epoch id
+
+
+def _epoch_key(shared: bytes, epoch_pub: bytes, recipient_pub: bytes) -> bytes:
+    return HKDF(hashes.SHA256(), 32, salt=epoch_pub + recipient_pub, info=b"simpul-epoch-v2").derive(shared)
+
+
+def _record_key(epoch_key: bytes, aad: bytes) -> ChaCha20Poly1305:
+    return ChaCha20Poly1305(hmac.new(epoch_key, b"record:" + aad, hashlib.sha256).digest())
+
+
+class EpochSealer:
+    """Seals records for one recipient under one epoch; no secret of the recipient needed."""
+
+    def __init__(self, epoch_id: int, epoch_private: X25519PrivateKey, recipient: X25519PublicKey):
+        self.epoch_id = epoch_id
+        epoch_pub = public_bytes(epoch_private.public_key())
+        self._key = _epoch_key(epoch_private.exchange(recipient), epoch_pub, public_bytes(recipient))
+
+    def seal(self, plaintext: bytes, aad: bytes) -> bytes:
+        body = _record_key(self._key, aad).encrypt(b"\0" * 12, plaintext, aad)
+        return EPOCH_HEADER.pack(EPOCH_VERSION, self.epoch_id) + body
+
+
+def epoch_of(blob: bytes) -> int:
+    """The epoch id a blob was sealed under; SealError if it is not an epoch blob."""
+    try:
+        version, epoch_id = EPOCH_HEADER.unpack_from(blob)
+    except struct.error:
+        raise SealError("sealed data is truncated") from None
+    if version != EPOCH_VERSION:
+        raise SealError(f"unknown seal version {version}")
+    return epoch_id
+
+
+def open_epoch(blob: bytes, private: X25519PrivateKey, epoch_public: bytes, aad: bytes) -> bytes:
+    """Open a blob sealed by an :class:`EpochSealer` for ``private``'s public key."""
+    epoch_of(blob)
+    try:
+        shared = private.exchange(X25519PublicKey.from_public_bytes(epoch_public))
+    except ValueError as exc:
+        raise SealError("bad epoch public key") from exc
+    key = _epoch_key(shared, epoch_public, public_bytes(private.public_key()))
+    try:
+        return _record_key(key, aad).decrypt(b"\0" * 12, blob[EPOCH_HEADER.size:], aad)
+    except InvalidTag:
+        raise SealError("sealed data is damaged, belongs to another record, or not to this key") from None
+
+
+class EpochOpener:
+    """Opens many blobs with one private key, caching the per-epoch shared key."""
+
+    def __init__(self, private: X25519PrivateKey, epoch_public: dict[int, bytes] | None = None):
+        self.private = private
+        self.public = public_bytes(private.public_key())
+        self.epoch_public = epoch_public if epoch_public is not None else {}
+        self._keys: dict[int, bytes] = {}
+
+    def _key_for(self, epoch_id: int) -> bytes:
+        key = self._keys.get(epoch_id)
+        if key is None:
+            pub = self.epoch_public.get(epoch_id)
+            if pub is None:
+                raise SealError(f"unknown seal epoch {epoch_id}")
+            try:
+                shared = self.private.exchange(X25519PublicKey.from_public_bytes(pub))
+            except ValueError as exc:
+                raise SealError("bad epoch public key") from exc
+            key = self._keys[epoch_id] = _epoch_key(shared, pub, self.public)
+        return key
+
+    def open(self, blob: bytes, aad: bytes) -> bytes:
+        key = self._key_for(epoch_of(blob))
+        try:
+            return _record_key(key, aad).decrypt(b"\0" * 12, blob[EPOCH_HEADER.size:], aad)
+        except InvalidTag:
+            raise SealError("sealed data is damaged, belongs to another record, or not to this key") from None
+
+
+def index_key_from(node_private: X25519PrivateKey) -> bytes:
+    """The blind-index key: derived from the node key, so it is never on disk in clear either."""
+    return HKDF(hashes.SHA256(), 32, salt=b"", info=b"simpul-blind-index-v1").derive(private_bytes(node_private))

@@ -65,6 +65,8 @@ SETTINGS: tuple[Setting, ...] = (
     # --- sync (node side) --------------------------------------------------
     Setting("sync.url", "", "Regional server base URL; empty disables sync."),
     Setting("sync.interval_seconds", 300, "Seconds between sync passes while the server is reachable."),
+    Setting("sync.regional_key", "", "The regional server's public sealing key (base64, shown by "
+            "`simpul regional add-node`); personal fields are also sealed to it for sync."),
     Setting("sync.secret_file", "", "File holding this node's sync secret (else env SIMPUL_SYNC_SECRET)."),
     # --- regional server ---------------------------------------------------
     Setting("regional.host", "127.0.0.1", "Address `simpul regional serve` listens on."),

@@ -80,3 +80,18 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, input: str
 
 def have(program: str) -> bool:
     return shutil.which(program) is not None
+
+
+def node_keys_of(node):
+    """The node's private keys, opened with the recovery code its provisioning made (tests only)."""
+    from gateway import keys
+
+    node.store  # noqa: B018 - opening provisions
+    if not hasattr(node, "_test_keys"):
+        node._test_keys = keys.recover(node.store.read(), node.new_recovery_code)
+    return node._test_keys
+
+
+def opened_fields(node, row):
+    """A stored request's fields with the sealed personal ones opened."""
+    return node.vault.opener(node_keys_of(node)).fields(row)

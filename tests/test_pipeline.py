@@ -5,7 +5,7 @@ import pytest
 
 from gateway import cases, codes
 from gateway.pipeline import Submission
-from tests.conftest import NIK
+from tests.conftest import NIK, opened_fields
 
 GOOD = {"nik": NIK, "name": "Siti Aminah", "address": "Dusun Krajan RT 02/03"}
 
@@ -21,7 +21,11 @@ def test_submit_stores_request_event_and_normalized_values(node):
     row = cases.get_by_code(node.store.read(), receipt.tracking_code.lower())
     assert row["service"] == "DOMISILI" and row["phone"] == "+6281234567890"
     assert row["status"] == "received" and row["synced"] is False
-    assert row["fields"] == GOOD
+    # Every value of this service is personal: none is stored in clear.
+    assert row["fields"] == {} and row["sealed"] and row["sealed_regional"] is None
+    assert opened_fields(node, row) == GOOD
+    raw = b"".join(v if isinstance(v, bytes) else str(v).encode() for v in row.values())
+    assert NIK.encode() not in raw and b"Siti" not in raw
     history = cases.history(node.store.read(), row["id"])
     assert [(e["status"], e["actor"]) for e in history] == [("received", "sms")]
 
@@ -41,7 +45,7 @@ def test_duplicate_message_id_returns_first_result(node):
     first = node.pipeline.submit(Submission("sms", "DOMISILI", GOOD, channel_message_id="SMx"))
     again = node.pipeline.submit(Submission("sms", "DOMISILI", dict(GOOD, name="Other"), channel_message_id="SMx"))
     assert again.duplicate and again.tracking_code == first.tracking_code
-    assert again.request["fields"]["name"] == "Siti Aminah"
+    assert opened_fields(node, again.request)["name"] == "Siti Aminah"
     other_channel = node.pipeline.submit(Submission("ussd", "DOMISILI", GOOD, channel_message_id="SMx"))
     assert not other_channel.duplicate
     assert _count(node) == 2 and _count(node, "status_events") == 2

@@ -3,7 +3,7 @@ import json
 
 from gateway import cases, retention
 from gateway.pipeline import Submission
-from tests.conftest import NIK
+from tests.conftest import NIK, opened_fields
 
 
 def _closed_synced(node, values, service="SKTM", days_ago=0):
@@ -28,10 +28,11 @@ def test_purges_only_closed_synced_and_old_enough(node):
     db = node.store.read()
     row = cases.get(db, old)
     assert row["fields"] == {"purpose": "sekolah anak"} and row["phone"] is None and row["purged_at"]
+    assert row["sealed"] is None and row["sealed_regional"] is None
     assert row["status"] == "closed" and row["tracking_code"]
     assert all(e["note"] is None for e in cases.history(db, old))
     for kept in (recent, unsynced, open_one):
-        assert cases.get(db, kept)["fields"]["nik"] == NIK
+        assert opened_fields(node, cases.get(db, kept))["nik"] == NIK
     assert node.store.write(lambda db: retention.purge(db, node.catalog, 30)) == 0
     dump = json.dumps([dict(r) for r in db.query("SELECT * FROM requests WHERE id = ?", [old])])
     assert NIK not in dump and "Siti" not in dump

@@ -1,0 +1,200 @@
+"""Sealing a request's personal fields at intake, and opening them for officers.
+
+Intake (SMS, USSD, portal) runs with no officer present, so sealing needs only
+public keys: the node's current key (``gateway.keys``) and the regional
+server's (setting ``sync.regional_key``). Each process run opens a *seal
+epoch*: a fresh X25519 key pair whose public half is stored in
+``seal_epochs`` and whose private half never leaves memory (see
+``gateway.sealing.EpochSealer``). Two copies are sealed: ``sealed`` for the
+node's officers and ``sealed_regional`` for the regional server (sent as is
+by sync, so the node never needs to open anything to sync).
+
+Opening needs the node's private key, which only a logged-in officer's
+session holds (``gateway.keyring``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+from gateway import clock, keys, sealing
+from gateway.errors import ConfigError, SimpulError
+from gateway.sealing import EpochOpener, EpochSealer, SealError
+
+EPOCH_RECORDS = 10_000  # a new epoch key after this many records (and at every start)
+KEY_CHECK_SECONDS = 5.0  # how stale the cached "current node key" may be (rotation elsewhere)
+
+
+class NotProvisioned(SimpulError):
+    """The node has no sealing key yet: run ``simpul init-db``."""
+
+
+def aad(request_id: str, copy: str) -> bytes:
+    """Binds a sealed copy to its record and purpose: a blob cannot be moved."""
+    return f"{request_id}|{copy}".encode()
+
+
+def encode_personal(personal: dict[str, Any]) -> bytes:
+    return json.dumps(personal, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def parse_public_key(text: str) -> X25519PublicKey | None:
+    """A base64 X25519 public key (``sync.regional_key``); None for empty."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        raw = base64.b64decode(text, validate=True)
+        return X25519PublicKey.from_public_bytes(raw)
+    except ValueError as exc:
+        raise ConfigError("sync.regional_key: not a base64 X25519 public key (32 bytes)") from exc
+
+
+@dataclass
+class _Epoch:
+    id: int
+    node_key: str
+    regional_key: bytes | None
+    node: EpochSealer
+    regional: EpochSealer | None
+    records: int = 0
+
+
+class Vault:
+    def __init__(self, store: Any, regional_key: X25519PublicKey | None = None,
+                 *, epoch_records: int = EPOCH_RECORDS):
+        self.store = store
+        self.regional_key = regional_key
+        self.epoch_records = epoch_records
+        self._lock = threading.Lock()
+        self._epoch: _Epoch | None = None
+        self._node_key: tuple[str, X25519PublicKey] | None = None
+        self._node_key_checked = -1e18
+
+    # --- sealing (no secret needed) ---------------------------------------------
+
+    def seal(self, request_id: str, personal: dict[str, Any]) -> tuple[bytes | None, bytes | None]:
+        """(node copy, regional copy) of ``personal``; (None, None) when empty."""
+        if not personal:
+            return None, None
+        plaintext = encode_personal(personal)
+        epoch = self._take_epoch()
+        node_copy = epoch.node.seal(plaintext, aad(request_id, "node"))
+        regional_copy = epoch.regional.seal(plaintext, aad(request_id, "regional")) if epoch.regional else None
+        return node_copy, regional_copy
+
+    def _current_node_key(self) -> tuple[str, X25519PublicKey]:
+        now = time.monotonic()
+        if self._node_key is None or now - self._node_key_checked > KEY_CHECK_SECONDS:
+            current = keys.current_key(self.store.read())
+            if current is None:
+                raise NotProvisioned("this node has no sealing key: run `simpul init-db`")
+            self._node_key, self._node_key_checked = current, now
+        return self._node_key
+
+    def _take_epoch(self) -> _Epoch:
+        with self._lock:
+            node_kid, node_pub = self._current_node_key()
+            epoch = self._epoch
+            if epoch is None or epoch.records >= self.epoch_records or epoch.node_key != node_kid:
+                epoch = self._epoch = self._new_epoch(node_kid, node_pub)
+            epoch.records += 1
+            return epoch
+
+    def _new_epoch(self, node_kid: str, node_pub: X25519PublicKey) -> _Epoch:
+        private = X25519PrivateKey.generate()
+        regional_raw = sealing.public_bytes(self.regional_key) if self.regional_key else None
+
+        def insert(db: sqlite_utils.Database) -> int:
+            cursor = db.execute(
+                "INSERT INTO seal_epochs (public, node_key, regional_key, created_at) VALUES (?, ?, ?, ?)",
+                [sealing.public_bytes(private.public_key()), node_kid, regional_raw, clock.utcnow()])
+            return int(cursor.lastrowid)
+
+        # Committed before any record refers to it; the private half is dropped
+        # with this epoch (only the two derived sealers keep what they need).
+        epoch_id = self.store.write(insert)
+        return _Epoch(epoch_id, node_kid, regional_raw, EpochSealer(epoch_id, private, node_pub),
+                      EpochSealer(epoch_id, private, self.regional_key) if self.regional_key else None)
+
+    def reseal(self, request_id: str, personal: dict[str, Any]) -> tuple[bytes | None, bytes | None]:
+        """Seal again under a fresh epoch (rotation): never reuse an epoch for a record."""
+        with self._lock:
+            self._epoch = None
+        return self.seal(request_id, personal)
+
+    # --- opening (a session's node keys) ----------------------------------------
+
+    def opener(self, node_keys: keys.NodeKeys) -> RequestOpener:
+        return RequestOpener(self.store, node_keys)
+
+
+class RequestOpener:
+    """Opens the node copy of requests with the node keys one session holds."""
+
+    def __init__(self, store: Any, node_keys: keys.NodeKeys):
+        self.store = store
+        self.node_keys = node_keys
+        self._openers: dict[str, EpochOpener] = {}
+        self._epoch_key: dict[int, str] = {}
+
+    def _epoch(self, epoch_id: int) -> EpochOpener:
+        kid = self._epoch_key.get(epoch_id)
+        if kid is None:
+            row = self.store.read().execute("SELECT public, node_key FROM seal_epochs WHERE id = ?",
+                                            [epoch_id]).fetchone()
+            if row is None:
+                raise SealError(f"unknown seal epoch {epoch_id}")
+            kid = self._epoch_key[epoch_id] = row[1]
+            if kid in self.node_keys:
+                opener = self._openers.setdefault(kid, EpochOpener(self.node_keys[kid]))
+                opener.epoch_public[epoch_id] = row[0]
+        if kid not in self._openers:
+            raise SealError("this session does not hold the key these fields were sealed to")
+        return self._openers[kid]
+
+    def personal(self, request_id: str, blob: bytes | None) -> dict[str, Any]:
+        """The opened personal fields ({} when there are none); SealError if not openable."""
+        if blob is None:
+            return {}
+        opener = self._epoch(sealing.epoch_of(blob))
+        return json.loads(opener.open(blob, aad(request_id, "node")))
+
+    def fields(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A request row's plain fields merged with its opened personal ones."""
+        plain = row["fields"]
+        if isinstance(plain, str):
+            plain = json.loads(plain)
+        return {**plain, **self.personal(row["id"], row.get("sealed"))}
+
+
+SEALED = "\u2022" * 6  # what a view shows in place of a value it cannot open
+
+
+def fields_for_view(opener: RequestOpener | None, row: dict[str, Any], catalog_service: Any = None) -> tuple[
+        dict[str, Any], bool]:
+    """(fields, opened): the row's fields, with sealed values masked when no key is at hand."""
+    plain = row["fields"]
+    if isinstance(plain, str):
+        plain = json.loads(plain)
+    if row.get("sealed") is None:
+        return dict(plain), True
+    if opener is not None:
+        try:
+            return opener.fields(row), True
+        except SealError:
+            pass
+    masked = dict(plain)
+    if catalog_service is not None:
+        for field in catalog_service.fields:
+            if field.personal and field.name not in masked:
+                masked[field.name] = SEALED
+    return masked, False
