@@ -24,9 +24,10 @@ class Keyring:
             self._sessions[session] = dict(node_keys)
 
     def get(self, session: str) -> NodeKeys | None:
+        """The session's node keys; {} for a session whose officer has no grant yet, None if unknown."""
         with self._lock:
             found = self._sessions.get(session)
-            return dict(found) if found else None
+            return dict(found) if found is not None else None
 
     def drop(self, session: str) -> None:
         with self._lock:

@@ -37,9 +37,11 @@ class NotProvisioned(SimpulError):
     """The node has no sealing key yet: run ``simpul init-db``."""
 
 
-def aad(request_id: str, copy: str) -> bytes:
-    """Binds a sealed copy to its record and purpose: a blob cannot be moved."""
-    return f"{request_id}|{copy}".encode()
+def aad(record_id: str, copy: str, purpose: str = "fields") -> bytes:
+    """Binds a sealed copy to its record, purpose and recipient: a blob cannot be moved."""
+    if purpose == "fields":  # a request's personal fields (the common case keeps the short form)
+        return f"{record_id}|{copy}".encode()
+    return f"{record_id}|{purpose}|{copy}".encode()
 
 
 def encode_personal(personal: dict[str, Any]) -> bytes:
@@ -81,14 +83,21 @@ class Vault:
 
     # --- sealing (no secret needed) ---------------------------------------------
 
-    def seal(self, request_id: str, personal: dict[str, Any]) -> tuple[bytes | None, bytes | None]:
-        """(node copy, regional copy) of ``personal``; (None, None) when empty."""
+    def seal(self, record_id: str, personal: dict[str, Any], purpose: str = "fields") -> tuple[
+            bytes | None, bytes | None]:
+        """(node copy, regional copy) of ``personal``; (None, None) when empty.
+
+        ``purpose`` names what is sealed for other personal data than request
+        fields (``"note"`` for an event's note, ``"feedback"`` ...), so a blob
+        of one kind can never be opened as another.
+        """
         if not personal:
             return None, None
         plaintext = encode_personal(personal)
         epoch = self._take_epoch()
-        node_copy = epoch.node.seal(plaintext, aad(request_id, "node"))
-        regional_copy = epoch.regional.seal(plaintext, aad(request_id, "regional")) if epoch.regional else None
+        node_copy = epoch.node.seal(plaintext, aad(record_id, "node", purpose))
+        regional_copy = (epoch.regional.seal(plaintext, aad(record_id, "regional", purpose))
+                         if epoch.regional else None)
         return node_copy, regional_copy
 
     def _current_node_key(self) -> tuple[str, X25519PublicKey]:
@@ -125,11 +134,12 @@ class Vault:
         return _Epoch(epoch_id, node_kid, regional_raw, EpochSealer(epoch_id, private, node_pub),
                       EpochSealer(epoch_id, private, self.regional_key) if self.regional_key else None)
 
-    def reseal(self, request_id: str, personal: dict[str, Any]) -> tuple[bytes | None, bytes | None]:
+    def reseal(self, record_id: str, personal: dict[str, Any], purpose: str = "fields") -> tuple[
+            bytes | None, bytes | None]:
         """Seal again under a fresh epoch (rotation): never reuse an epoch for a record."""
         with self._lock:
             self._epoch = None
-        return self.seal(request_id, personal)
+        return self.seal(record_id, personal, purpose)
 
     # --- opening (a session's node keys) ----------------------------------------
 
@@ -161,12 +171,12 @@ class RequestOpener:
             raise SealError("this session does not hold the key these fields were sealed to")
         return self._openers[kid]
 
-    def personal(self, request_id: str, blob: bytes | None) -> dict[str, Any]:
-        """The opened personal fields ({} when there are none); SealError if not openable."""
+    def personal(self, record_id: str, blob: bytes | None, purpose: str = "fields") -> dict[str, Any]:
+        """The opened node copy ({} when there is none); SealError if not openable."""
         if blob is None:
             return {}
         opener = self._epoch(sealing.epoch_of(blob))
-        return json.loads(opener.open(blob, aad(request_id, "node")))
+        return json.loads(opener.open(blob, aad(record_id, "node", purpose)))
 
     def fields(self, row: dict[str, Any]) -> dict[str, Any]:
         """A request row's plain fields merged with its opened personal ones."""
