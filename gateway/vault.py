@@ -83,18 +83,24 @@ class Vault:
 
     # --- sealing (no secret needed) ---------------------------------------------
 
-    def seal(self, record_id: str, personal: dict[str, Any], purpose: str = "fields") -> tuple[
-            bytes | None, bytes | None]:
+    def ready(self) -> None:
+        """Make sure an epoch exists; call before a write job that seals with ``in_write=True``."""
+        self._take_epoch(count=False)
+
+    def seal(self, record_id: str, personal: dict[str, Any], purpose: str = "fields", *,
+             in_write: bool = False) -> tuple[bytes | None, bytes | None]:
         """(node copy, regional copy) of ``personal``; (None, None) when empty.
 
         ``purpose`` names what is sealed for other personal data than request
         fields (``"note"`` for an event's note, ``"feedback"`` ...), so a blob
-        of one kind can never be opened as another.
+        of one kind can never be opened as another. Inside a write job pass
+        ``in_write=True`` (after ``ready()`` outside it): a new epoch is a write
+        of its own, which would wait for the job that waits for it.
         """
         if not personal:
             return None, None
         plaintext = encode_personal(personal)
-        epoch = self._take_epoch()
+        epoch = self._current_epoch() if in_write else self._take_epoch()
         node_copy = epoch.node.seal(plaintext, aad(record_id, "node", purpose))
         regional_copy = (epoch.regional.seal(plaintext, aad(record_id, "regional", purpose))
                          if epoch.regional else None)
@@ -109,14 +115,23 @@ class Vault:
             self._node_key, self._node_key_checked = current, now
         return self._node_key
 
-    def _take_epoch(self) -> _Epoch:
+    def _take_epoch(self, count: bool = True) -> _Epoch:
         with self._lock:
             node_kid, node_pub = self._current_node_key()
             epoch = self._epoch
             if epoch is None or epoch.records >= self.epoch_records or epoch.node_key != node_kid:
                 epoch = self._epoch = self._new_epoch(node_kid, node_pub)
-            epoch.records += 1
+            epoch.records += count
             return epoch
+
+    def _current_epoch(self) -> _Epoch:
+        # Inside a write job: the epoch may run past its record budget (the
+        # next sealing outside a job starts a new one), but it must exist.
+        with self._lock:
+            if self._epoch is None:
+                raise NotProvisioned("no seal epoch yet: call vault.ready() before the write job")
+            self._epoch.records += 1
+            return self._epoch
 
     def _new_epoch(self, node_kid: str, node_pub: X25519PublicKey) -> _Epoch:
         private = X25519PrivateKey.generate()
