@@ -36,6 +36,10 @@ OFFICER_RESET = "officer_reset"
 OFFICER_ENABLED = "officer_enabled"
 OFFICER_DISABLED = "officer_disabled"
 DATA_ACCESS = "data_access"
+# Node sealing keys (gateway/keys.py, gateway/rotation.py).
+KEY_ROTATED = "key_rotated"
+RECOVERY_CODE_CHANGED = "recovery_code_changed"
+KEY_GRANTED = "key_granted"
 
 
 def entry_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, subject: str | None,

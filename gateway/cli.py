@@ -23,7 +23,7 @@ from gateway.i18n import gettext
 from gateway.node import Node
 from gateway.pipeline import Submission
 
-COMMAND_MODULES = ("channels.sms.cli", "channels.kiosk.cli", "sync.cli")
+COMMAND_MODULES = ("channels.sms.cli", "channels.kiosk.cli", "sync.cli", "gateway.keys_cli")
 
 
 class Context:

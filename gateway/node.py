@@ -42,8 +42,12 @@ class Node:
 
     @cached_property
     def pipeline(self) -> Pipeline:
-        return Pipeline(self.store, self._initial_catalog(), self.vault,
-                        default_locale=self.config["node.default_locale"])
+        from gateway.vault import seal_leftovers
+
+        pipeline = Pipeline(self.store, self._initial_catalog(), self.vault,
+                            default_locale=self.config["node.default_locale"])
+        seal_leftovers(self.store, self.vault, pipeline.catalog)  # a database from before sealing
+        return pipeline
 
     @property
     def catalog(self) -> Catalog:

@@ -34,6 +34,9 @@ PRAGMAS = (
     # After a disk-full episode the WAL may have grown large; give the space
     # back to the operator once it is checkpointed (16 MiB kept).
     "PRAGMA journal_size_limit=16777216",
+    # Freed cells are zeroed: a purged phone number or an overwritten USSD
+    # session must not linger in free pages of a stolen disk.
+    "PRAGMA secure_delete=ON",
 )
 
 

@@ -106,6 +106,11 @@ class Vault:
                          if epoch.regional else None)
         return node_copy, regional_copy
 
+    def forget_key_cache(self) -> None:
+        """After a rotation in this process: the next seal reads the current key (and starts an epoch)."""
+        with self._lock:
+            self._node_key = None
+
     def _current_node_key(self) -> tuple[str, X25519PublicKey]:
         now = time.monotonic()
         if self._node_key is None or now - self._node_key_checked > KEY_CHECK_SECONDS:
@@ -223,3 +228,37 @@ def fields_for_view(opener: RequestOpener | None, row: dict[str, Any], catalog_s
             if field.personal and field.name not in masked:
                 masked[field.name] = SEALED
     return masked, False
+
+
+def seal_leftovers(store: Any, vault: Vault, catalog: Any) -> int:
+    """Seal personal values a database from before sealing still holds in clear (once).
+
+    Runs at start-up; a kv flag makes it a one-time pass. Freed cells are
+    zeroed (``secure_delete``), and the WAL is truncated afterwards so the
+    old page images go too.
+    """
+    from gateway.cases import get_kv, set_kv
+
+    if get_kv(store.read(), "plaintext_sealed"):
+        return 0
+    done = 0
+    rows = store.read().execute("SELECT id, service, fields FROM requests WHERE sealed IS NULL "
+                                "AND purged_at IS NULL AND fields != '{}'").fetchall()
+    for request_id, service_code, fields in rows:
+        service = catalog.service(service_code)
+        values = json.loads(fields)
+        if service is None:
+            plain, personal = {}, values
+        else:
+            plain, personal = service.split_personal(values)
+        if not personal:
+            continue
+        sealed, sealed_regional = vault.seal(request_id, personal)
+        args = [json.dumps(plain, ensure_ascii=False, sort_keys=True), sealed, sealed_regional, request_id]
+        store.write(lambda db, args=args: db.execute(
+            "UPDATE requests SET fields = ?, sealed = ?, sealed_regional = ?, index_key = NULL WHERE id = ?", args))
+        done += 1
+    store.write(lambda db: set_kv(db, "plaintext_sealed", clock.utcnow()))
+    if done:
+        store.read().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return done
