@@ -57,6 +57,7 @@ locales-compile: install
 
 bench: install
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/sealing.py
 	$(BIN)/python bench/channels.py
 	$(BIN)/python bench/ussd.py
 	$(BIN)/python bench/web_pages.py
