@@ -40,7 +40,9 @@ LAST = ("Aminah", "Santoso", "Wahyuni", "Pratama", "Hidayat", "Rahayu", "Saputra
         "Nugroho", "Purnomo", "Handayani", "Setiawan", "Wibowo", "Sudarsana", "Maharani", "Suryadi")
 DUSUN = ("Krajan", "Sumberrejo", "Karanganyar", "Tegalsari", "Wonosari", "Ngemplak", "Sidomulyo",
          "Banjarsari", "Kedungwringin", "Tanjungsari")
-PICKERS = ("Gede Sudarsana Wiratama", "Ketut Ariani Suastini", "Hadi Kusumo Prawiro", "Endang Sri Mulyani")
+# Who collected a document (an officer's note names them): names of their own, searched as notes.
+PICKER_FIRST = ("Gede", "Ketut", "Komang", "Endang", "Slamet", "Sumarni", "Tukiman", "Paijo", "Ngatini", "Warsito")
+PICKER_LAST = ("Wiratama", "Suastini", "Prawiro", "Mulyani", "Riyadi", "Sukarsih", "Darmaji", "Partini")
 
 
 @dataclass
@@ -289,7 +291,8 @@ class Citizens:
 
     def close_with_note(self, code: str) -> None:
         self.status(code, "in_progress")
-        self.status(code, "ready", note=f"Berkas lengkap, diambil oleh {self.people.rng.choice(PICKERS)}")
+        r = self.people.rng
+        self.status(code, "ready", note=f"Berkas lengkap, diambil oleh {r.choice(PICKER_FIRST)} {r.choice(PICKER_LAST)}")
         self.status(code, "closed")
 
 
