@@ -289,3 +289,17 @@ def test_real_gammu_smsd_round_trip(smsd):
                 assert not any(value.encode() in t for t in texts), (value, path.relative_to(root))
     finally:
         node.close()
+
+
+def test_a_file_the_sweep_already_processed_and_deleted_is_not_a_problem(tmp_path, gammu_node):
+    """RunOnReceive can name a file the sweep took first: it is gone (deleted), and that is fine."""
+    inbox = tmp_path / "inbox"
+    handler = Handler(gammu_node)
+    path = inbox_file(inbox, f"DOMISILI#{NIK}#Siti Aminah#Dusun Krajan")
+    gammu.receive(handler, gammu.resolve([path.name], str(inbox))[0])
+    assert not path.exists()
+    found, problems = gammu.resolve([path.name], str(inbox), handler.seen_file)
+    assert found == [] and problems == []
+    found, problems = gammu.resolve(["IN20261123_120000_07_+6281234567890_00.txt"], str(inbox), handler.seen_file)
+    assert found == [] and [p.render("en") for p in problems] == [
+        "IN20261123_120000_07_+6281234567890_00.txt: no such file"]
