@@ -20,4 +20,4 @@ def purge_request(db: sqlite_utils.Database, request_id: str) -> None:
     db.execute("UPDATE outbound SET \"to\" = '', body = '' WHERE request_id = ? AND status != 'sending'",
                [request_id])
     db.execute("UPDATE sms_inbound SET phone = '', reply = NULL WHERE request_id = ?", [request_id])
-    db.execute("UPDATE feedback SET comment = '' WHERE request_id = ?", [request_id])
+    db.execute("UPDATE feedback SET comment = '', comment_sealed = NULL WHERE request_id = ?", [request_id])

@@ -7,9 +7,10 @@ import re
 
 import pytest
 
-from gateway import cases, codes
+from channels.web import feedback
+from gateway import cases, codes, vault
 from gateway.pipeline import Submission
-from tests.conftest import NIK
+from tests.conftest import NIK, node_keys_of
 from tests.kiosk_support import add_officer, expected_modules, hidden, inline_svg, login, qr_modules
 
 GOOD = {"nik": NIK, "name": "Siti Aminah", "address": "Dusun Krajan RT 02/03", "consent": "yes"}
@@ -160,7 +161,14 @@ def test_feedback_only_on_closed_requests_and_only_once(client, node):
     assert _feedback(client, code, rating="1").status_code == 303  # a second try changes nothing
     assert client.post(f"/track/{code}/feedback", data={"rating": "1"}).status_code == 400
     rows = list(node.store.read().query("SELECT * FROM feedback"))
-    assert [(r["request_id"], r["rating"], r["comment"]) for r in rows] == [(row["id"], 4, "Cepat, terima kasih")]
+    # The comment is free text: stored only sealed to the node key, the rating stays plain.
+    assert [(r["request_id"], r["rating"], r["comment"]) for r in rows] == [(row["id"], 4, "")]
+    opener = node.vault.opener(node_keys_of(node))
+    assert feedback.opened_comment(opener, row["id"], rows[0]["comment_sealed"]) == "Cepat, terima kasih"
+    assert feedback.opened_comment(None, row["id"], rows[0]["comment_sealed"]) == vault.SEALED
+    assert b"terima kasih" not in rows[0]["comment_sealed"]
+    # A blob moved to another request does not open.
+    assert feedback.opened_comment(opener, open_row["id"], rows[0]["comment_sealed"]) == vault.SEALED
 
 
 def test_language_switch_by_query_and_cookie(client):
@@ -220,3 +228,18 @@ def test_pages_are_readable_at_360_px(client):
 @pytest.mark.parametrize("path", ["/services/ADUAN/apply", "/track/ABCDE"])
 def test_post_routes_refuse_get_or_bad_methods(client, path):
     assert client.delete(path).status_code == 405
+
+
+def test_legacy_plaintext_comments_are_sealed_at_start(config, node):
+    """A comment stored in clear by an older version is sealed the next time the app starts."""
+    from gateway.app import create_app
+
+    row = _request(node, ["ready", "closed"])
+    node.store.write(lambda db: db.execute(
+        "INSERT INTO feedback (request_id, rating, comment, locale, created_at) "
+        "VALUES (?, 3, 'Lama, kata Pak Joko', 'id', 'x')", [row["id"]]))
+    create_app(config=config, node=node)
+    stored = node.store.read().execute("SELECT rating, comment, comment_sealed FROM feedback").fetchone()
+    assert stored[:2] == (3, "") and stored[2] is not None
+    opener = node.vault.opener(node_keys_of(node))
+    assert feedback.opened_comment(opener, row["id"], stored[2]) == "Lama, kata Pak Joko"

@@ -1,6 +1,7 @@
 import datetime as dt
 import json
 
+from channels.web import feedback
 from gateway import cases, retention
 from gateway.pipeline import Submission
 from tests.conftest import NIK, opened_fields
@@ -49,13 +50,14 @@ def test_channel_copies_are_purged_too(node):
         enqueue(db, to="+6281234567890", body="masih antre", key="k2", request_id=rid)
         db.execute("INSERT INTO sms_inbound (message_id, provider, phone, kind, request_id, reply, replied, received_at)"
                    " VALUES ('SM1', 'twilio', '+6281234567890', 'submit', ?, 'Diterima Siti', 1, 'x')", [rid])
-        db.execute("INSERT INTO feedback (request_id, rating, comment, locale, created_at) "
-                   "VALUES (?, 5, 'Terima kasih, saya Siti', 'id', 'x')", [rid])
+        db.execute("INSERT INTO feedback (request_id, rating, comment, comment_sealed, locale, created_at) "
+                   "VALUES (?, 5, '', ?, 'id', 'x')", [rid, sealed])
 
+    sealed = feedback.seal_comment(node.vault, rid, "Terima kasih, saya Siti")
     node.store.write(copies)
     assert node.store.write(lambda db: retention.purge(db, node.catalog, 30)) == 1
     db = node.store.read()
     rows = db.execute('SELECT "to", body, status FROM outbound ORDER BY id').fetchall()
     assert rows == [("", "", "delivered"), ("", "", "failed")]  # a stale queued one is not sent any more
     assert db.execute("SELECT phone, reply FROM sms_inbound").fetchone() == ("", None)
-    assert db.execute("SELECT rating, comment FROM feedback").fetchone() == (5, "")
+    assert db.execute("SELECT rating, comment, comment_sealed FROM feedback").fetchone() == (5, "", None)

@@ -13,9 +13,10 @@ import pytest
 from channels import outbound
 from channels.sms import gammu, providers, sender
 from channels.sms.inbound import Handler
+from gateway import cases, keys
 from gateway.config import load_config
 from gateway.node import Node
-from tests.conftest import SIMPUL, run_cli, write_config
+from tests.conftest import SIMPUL, opened_fields, run_cli, write_config
 from tests.sms_helpers import NIK, PHONE
 
 HAVE_SMSD = shutil.which("gammu-smsd") is not None and shutil.which("gammu") is not None
@@ -61,10 +62,11 @@ def test_multipart_files_are_joined_in_part_order(tmp_path, gammu_node):
     results = gammu.receive(Handler(gammu_node), found)
     assert [(m.message_id.split(":")[0], o.kind) for m, o in results] == [(first.name, "submit"),
                                                                           (other.name, "help")]
-    row = gammu_node.store.read().execute("SELECT fields, channel, channel_message_id FROM requests").fetchone()
-    assert '"message": "' + " ".join((long_text).split()) in row[0]
-    assert row[1] == "sms" and row[2].startswith(first.name + ":")
-    assert sorted(p.name for p in (inbox / "done").iterdir()) == sorted([first.name, second.name, other.name])
+    [row] = cases.list_requests(gammu_node.store.read())
+    assert opened_fields(gammu_node, row)["message"] == " ".join(long_text.split())
+    assert row["channel"] == "sms" and row["channel_message_id"].startswith(first.name + ":")
+    # Processed files are deleted, not kept aside: the text must not stay on disk in clear.
+    assert list(inbox.iterdir()) == []
     queued = outbound.list_outbound(gammu_node.store.read())
     assert {(r["to"], r["kind"]) for r in queued} == {(PHONE, "reply"), ("+6285712345678", "reply")}
 
@@ -84,7 +86,7 @@ def test_receiving_a_file_twice_stores_and_replies_once(tmp_path, gammu_node):
 
 
 def test_a_reused_file_name_with_other_text_is_a_new_message(tmp_path, gammu_node):
-    """smsd reuses IN..._00_... once we moved the first file away (seen with the real smsd)."""
+    """smsd reuses IN..._00_... once we removed the first file (seen with the real smsd)."""
     inbox = tmp_path / "inbox"
     handler = Handler(gammu_node)
     first = inbox_file(inbox, "STATUS ABCDE-12345")
@@ -93,7 +95,7 @@ def test_a_reused_file_name_with_other_text_is_a_new_message(tmp_path, gammu_nod
     assert second.name == first.name
     results = gammu.receive(handler, gammu.resolve([second.name], str(inbox))[0])
     assert results[0][1].kind == "submit" and not results[0][1].duplicate
-    assert sorted(p.name for p in (inbox / "done").iterdir()) == [first.name, first.name + ".1"]
+    assert list(inbox.iterdir()) == []
 
 
 def test_sweep_picks_up_what_run_on_receive_missed(tmp_path, gammu_node):
@@ -108,7 +110,7 @@ def test_sweep_picks_up_what_run_on_receive_missed(tmp_path, gammu_node):
     binary = inbox / "IN20261123_110000_01_+6281234567890_00.bin"
     binary.write_bytes(b"\x00\x01wap")
     assert gammu.sweep(Handler(gammu_node), str(inbox), min_age=0)[0][0].files[0] == fresh
-    assert not binary.exists() and (inbox / "done" / binary.name).exists()  # not left to pile up
+    assert not binary.exists() and list(inbox.iterdir()) == []  # not left to pile up
 
 
 def test_outbox_files_are_utf16_with_our_row_id(tmp_path, gammu_node):
@@ -208,6 +210,10 @@ provider = "gammu"
 inbox_path = "{root / 'inbox'}"
 outbox_path = "{root / 'outbox'}"
 """)
+    # Provision first (as an installer would) so the test can open sealed fields with the recovery code.
+    init = run_cli("--config", str(root / "simpul.toml"), "init-db", cwd=root)
+    assert init.returncode == 0, init.stderr
+    (root / "recovery.txt").write_text(init.stderr.strip().splitlines()[-1].strip() + "\n")
     smsdrc = root / "smsdrc"
     smsdrc.write_text(SMSDRC.format(root=root, simpul=SIMPUL))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL")}
@@ -249,6 +255,7 @@ def test_real_gammu_smsd_round_trip(smsd):
     replies = wait_for(lambda: sent_texts(root))
     assert replies, f"no reply reached sent/: {list((root / 'inbox').rglob('*'))} {list((root / 'outbox').iterdir())}"
     node = Node(load_config(root / "simpul.toml"))
+    node._test_keys = keys.recover(node.store.read(), (root / "recovery.txt").read_text().strip())
     try:
         request = node.store.read().execute(
             "SELECT tracking_code, phone, channel, channel_message_id FROM requests").fetchone()
@@ -257,7 +264,7 @@ def test_real_gammu_smsd_round_trip(smsd):
         (name, text), = replies.items()
         assert f"_{PHONE}_simpul" in name
         assert text.startswith("Permohonan Surat Keterangan Domisili diterima") and request[0] in text
-        assert (root / "inbox" / "done" / file_name).exists()
+        assert not (root / "inbox" / file_name).exists() and not (root / "inbox" / "done").exists()
         # Check status by SMS, long multipart complaint too: replies go out the same way.
         incoming(smsdrc, PHONE, f"STATUS {request[0]}")
         incoming(smsdrc, PHONE, "ADUAN#" + "lampu jalan di dusun krajan mati sejak minggu lalu, " * 5, length=400)
@@ -265,9 +272,34 @@ def test_real_gammu_smsd_round_trip(smsd):
         texts = sorted(replies.values())
         assert any(t.startswith(f"Permohonan {request[0]} (Surat Keterangan Domisili): diterima") for t in texts)
         assert sum(t.startswith("Permohonan Pengaduan diterima") for t in texts) == 1
-        rows = node.store.read().execute("SELECT fields FROM requests WHERE service = 'ADUAN'").fetchall()
-        assert len(rows) == 1 and "mati sejak minggu lalu" in rows[0][0] and len(rows[0][0]) > 200
+        rows = cases.list_requests(node.store.read(), service="ADUAN")
+        message = opened_fields(node, rows[0])["message"] if len(rows) == 1 else ""
+        assert "mati sejak minggu lalu" in message and len(message) > 200
         statuses = {r["status"] for r in outbound.list_outbound(node.store.read())}
         assert statuses == {"sent"}
+        # Nothing smsd or Simpul left in the spool folders (or anywhere under the root but the
+        # database) holds the typed NIK, name or address; the database holds them only sealed.
+        node.close()
+        for path in (p for p in root.rglob("*") if p.is_file()):
+            data = path.read_bytes()
+            texts = [data] + ([data.decode("utf-16", "ignore").encode()] if b"\x00" in data else [])
+            for value in (NIK, "Siti Aminah", "Dusun Krajan", "mati sejak minggu lalu"):
+                if path.parent.name.isdigit() and path.parent.parent.name == "sms":
+                    continue  # the dummy modem's own SIM storage (a real modem is emptied by smsd)
+                assert not any(value.encode() in t for t in texts), (value, path.relative_to(root))
     finally:
         node.close()
+
+
+def test_a_file_the_sweep_already_processed_and_deleted_is_not_a_problem(tmp_path, gammu_node):
+    """RunOnReceive can name a file the sweep took first: it is gone (deleted), and that is fine."""
+    inbox = tmp_path / "inbox"
+    handler = Handler(gammu_node)
+    path = inbox_file(inbox, f"DOMISILI#{NIK}#Siti Aminah#Dusun Krajan")
+    gammu.receive(handler, gammu.resolve([path.name], str(inbox))[0])
+    assert not path.exists()
+    found, problems = gammu.resolve([path.name], str(inbox), handler.seen_file)
+    assert found == [] and problems == []
+    found, problems = gammu.resolve(["IN20261123_120000_07_+6281234567890_00.txt"], str(inbox), handler.seen_file)
+    assert found == [] and [p.render("en") for p in problems] == [
+        "IN20261123_120000_07_+6281234567890_00.txt: no such file"]

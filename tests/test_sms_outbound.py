@@ -294,3 +294,53 @@ def test_sender_killed_mid_call_never_resends(tmp_path, standin):
     assert row["status"] == "failed" and "outcome unknown" in row["last_error"]
     assert len(standin.requests) == 1  # never sent twice
     node.close()
+
+
+def test_bodies_are_blanked_once_nothing_can_resend_them(twilio_node, standin):
+    """A body may carry a case worker's note (personal data): kept only while a resend is possible."""
+    app = create_app(config=twilio_node.config, node=twilio_node)
+    client = app.test_client()
+    queue(twilio_node, 3)
+    sender.send_due(twilio_node)
+    sent = rows(twilio_node)
+    assert all(r["status"] == "sent" and r["body"] for r in sent.values())  # Twilio may still say undelivered
+
+    def callback(row, status):
+        form = {"MessageSid": row["provider_id"], "MessageStatus": status}
+        assert client.post("/channels/sms/twilio/status", data=form,
+                           headers={"X-Twilio-Signature": sign(STATUS_URL, form)}).status_code == 204
+
+    callback(sent["n:0"], "delivered")
+    callback(sent["n:1"], "undelivered")
+    now = rows(twilio_node)
+    assert now["n:0"]["status"] == "delivered" and now["n:0"]["body"] == ""
+    assert now["n:1"]["status"] == "undelivered" and now["n:1"]["body"] == "Permohonan siap 1"
+    # The operator's resend of the undelivered one still has its text and sends it.
+    assert twilio_node.store.write(lambda db: delivery.requeue(db, now["n:1"]["id"]))
+    sender.send_due(twilio_node)
+    assert [f["Body"] for f in standin.forms][-1] == "Permohonan siap 1"
+    # A sent row with no final report keeps its body SENT_BODY_KEEP_HOURS, then loses it.
+    later = clock.now() + dt.timedelta(hours=delivery.SENT_BODY_KEEP_HOURS - 1)
+    assert twilio_node.store.write(lambda db: delivery.forget_sent_bodies(db, later)) == 0
+    later = clock.now() + dt.timedelta(hours=delivery.SENT_BODY_KEEP_HOURS + 1)
+    assert twilio_node.store.write(lambda db: delivery.forget_sent_bodies(db, later)) == 2
+    final = rows(twilio_node)
+    assert {r["body"] for r in final.values()} == {""}
+    assert {k: r["status"] for k, r in final.items()} == {"n:0": "delivered", "n:1": "sent", "n:2": "sent"}
+    # A late "undelivered" after that cannot be requeued with an empty text: refused, not sent empty.
+    callback(final["n:2"], "undelivered")
+    assert not twilio_node.store.write(lambda db: delivery.requeue(db, final["n:2"]["id"]))
+
+
+def test_gammu_bodies_are_blanked_when_handed_over(tmp_path):
+    config = load_config(overrides={
+        "storage": {"path": str(tmp_path / "g.db")}, "jobs": {"enabled": False},
+        "sms": {"provider": "gammu", "gammu": {"outbox_path": str(tmp_path / "outbox")}}})
+    node = Node(config)
+    try:
+        queue(node, 2)
+        assert sender.send_due(node).sent == 2
+        assert [(r["status"], r["body"]) for r in rows(node).values()] == [("sent", ""), ("sent", "")]
+        assert len(list((tmp_path / "outbox").iterdir())) == 2  # smsd's file carries the text until it sends
+    finally:
+        node.close()

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 
 from channels.outbound import list_outbound
+from channels.ussd import sessions
 from gateway import cases, codes
 from gateway.pipeline import Submission
-from tests.conftest import NIK
+from tests.conftest import NIK, node_keys_of, opened_fields
 
 ROUTE = "/channels/ussd/africastalking"
 PHONE = "+6281234567890"
@@ -73,7 +75,8 @@ def set_locale(node, phone: str, locale: str) -> None:
 
 
 def requests_of(node) -> list[dict]:
-    return cases.list_requests(node.store.read())
+    """Stored requests, with the sealed personal fields opened (as an officer with the node key would)."""
+    return [{**row, "fields": opened_fields(node, row)} for row in cases.list_requests(node.store.read())]
 
 
 def submit_domisili(d: Dialer, name: str = "Siti Aminah", address: str = "Dusun Krajan RT 02/03"):
@@ -201,18 +204,18 @@ def test_cancel_on_confirm_stores_nothing(phone, node):
     assert node.store.read().execute("SELECT count(*) FROM ussd_drafts").fetchone()[0] == 0
 
 
-def test_resent_confirm_gives_one_request_and_one_sms(phone, node):
+def test_resent_confirm_gives_one_request_and_one_sms(phone, node, app):
     submit_domisili(phone)
     kind, first = phone.resend()
     assert kind == "END"
     # Even a confirm resent after the session row was lost maps to the same request.
-    node.store.write(lambda db: db.execute("UPDATE ussd_sessions SET done = 0, last_text = ?, state = ? "
-                                           "WHERE session_id = ?",
-                                           [phone.text.rsplit("*", 1)[0],
-                                            json.dumps({"locale": "id", "screen": "confirm", "service": "DOMISILI",
-                                                        "index": 3, "values": {"nik": NIK, "name": "Siti",
-                                                                               "address": "RT 1"}}),
-                                            phone.session_id]))
+    cipher = app.extensions["simpul_ussd"].cipher
+    state = json.dumps({"locale": "id", "screen": "confirm", "service": "DOMISILI", "index": 3,
+                        "values": {"nik": NIK, "name": "Siti", "address": "RT 1"}})
+    node.store.write(lambda db: db.execute(
+        "UPDATE ussd_sessions SET done = 0, text_mac = ?, state_sealed = ? WHERE session_id = ?",
+        [sessions.text_mac(cipher, phone.session_id, phone.text.rsplit("*", 1)[0]),
+         cipher.seal(state, sessions.state_aad(phone.session_id)), phone.session_id]))
     kind, again = phone.resend()
     assert kind == "END" and again == first
     assert len(requests_of(node)) == 1 and len(list_outbound(node.store.read())) == 1
@@ -446,10 +449,106 @@ def test_unexpected_error_ends_politely(phone, node, monkeypatch):
     assert kind == "END" and screen.startswith("Maaf, terjadi gangguan")
 
 
-def test_ended_session_keeps_no_form_values(phone, node):
+def test_ended_session_keeps_no_form_values(phone, node, app):
     submit_domisili(phone)
-    state = node.store.read().execute("SELECT state FROM ussd_sessions").fetchone()[0]
-    assert NIK not in state and "Siti" not in state
+    row = sessions.load(node.store.read(), phone.session_id, app.extensions["simpul_ussd"].cipher)
+    assert row.done and row.state is not None
+    assert NIK not in row.state and "Siti" not in row.state
+
+
+def disk_bytes(node) -> bytes:
+    """Everything SQLite has on disk for this node: the database, its WAL and shared memory files."""
+    path = Path(node.config["storage.path"])
+    return b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal"),
+                                              path.with_name(path.name + "-shm")) if p.exists())
+
+
+TYPED = (NIK, "Siti Aminah", "Dusun Krajan RT 02/03")
+
+
+def assert_not_on_disk(node, values=TYPED) -> None:
+    raw = disk_bytes(node)
+    assert raw, "nothing on disk?"
+    for value in values:
+        assert value.encode() not in raw, value
+        assert value.lower().encode() not in raw.lower(), value
+
+
+def test_unfinished_session_and_draft_leave_no_typed_values_on_disk(phone, node, app):
+    phone.dial()
+    for entry in ("1", "1", NIK, "Siti Aminah", "Dusun Krajan RT 02/03"):
+        kind, screen = phone.send(entry)
+    assert kind == "CON" and NIK in screen and "Siti Aminah" in screen  # the confirm screen repeats them
+    db = node.store.read()
+    assert db.execute("SELECT count(*) FROM ussd_sessions").fetchone()[0] == 1
+    assert db.execute("SELECT count(*) FROM ussd_drafts").fetchone()[0] == 1
+    assert_not_on_disk(node)
+    # The rows hold what is needed, sealed: this process opens them.
+    cipher = app.extensions["simpul_ussd"].cipher
+    row = sessions.load(db, phone.session_id, cipher)
+    assert NIK in row.state and NIK in row.last_reply
+    assert row.text_mac == sessions.text_mac(cipher, phone.session_id, phone.text)
+    draft = sessions.load_draft(db, PHONE, "2000-01-01T00:00:00Z", cipher)
+    assert draft.values == {"nik": NIK, "name": "Siti Aminah", "address": "Dusun Krajan RT 02/03"}
+    # The caller hangs up; the draft is offered again and still never reaches the disk in clear.
+    kind, screen = Dialer(phone.client).dial()
+    assert kind == "CON" and "Lanjutkan" in screen
+    assert_not_on_disk(node)
+
+
+def restarted(config, old):
+    """A new process on the same database file: a new Node and app (and so a new USSD key)."""
+    from gateway.app import create_app
+    from gateway.node import Node
+
+    new_node = Node(config)
+    new_node._test_keys = node_keys_of(old)  # the node key pair itself survives a restart (on disk, wrapped)
+    return new_node, create_app(config=config, node=new_node).test_client()
+
+
+@pytest.mark.parametrize("locale,expected", [("id", "Sesi Anda telah berakhir"),
+                                             ("en", "Your session has ended")])
+def test_restart_mid_session_ends_politely_and_the_caller_starts_again(client, node, config, locale, expected):
+    set_locale(node, PHONE, locale)
+    before = Dialer(client)
+    before.dial()
+    for entry in ("1", "1", NIK, "Siti Aminah"):
+        before.send(entry)
+    new_node, new_client = restarted(config, node)
+    try:
+        after = Dialer(new_client, session_id=before.session_id)
+        after.inputs = list(before.inputs)
+        kind, screen = after.send("Dusun Krajan RT 02/03")
+        assert kind == "END" and screen.startswith(expected), screen
+        assert "%(" not in screen
+        assert after.resend() == (kind, screen)  # a resend gets the same polite answer
+        # The draft from before the restart cannot be opened: a new dial starts afresh.
+        again = Dialer(new_client)
+        kind, screen = again.dial()
+        assert kind == "CON" and screen.splitlines()[1].startswith("1 ")
+        assert "Lanjutkan" not in screen and "Continue" not in screen
+        submit_domisili(again, name="Siti Aminah")
+        [request] = requests_of(new_node)
+        assert opened_fields(new_node, request)["name"] == "Siti Aminah"
+        assert_not_on_disk(new_node)
+    finally:
+        new_node.close()
+
+
+def test_type_ahead_after_restart_is_not_replayed(client, node, config):
+    """A resent first request of a session started before a restart must not be re-run as type-ahead."""
+    d = Dialer(client)
+    d.dial()
+    d.send("2")
+    new_node, new_client = restarted(config, node)
+    try:
+        again = Dialer(new_client, session_id=d.session_id)
+        again.inputs = list(d.inputs)
+        kind, screen = again.send("ABCDE-12345")
+        assert kind == "END"
+        assert new_node.store.read().execute("SELECT count(*) FROM requests").fetchone()[0] == 0
+    finally:
+        new_node.close()
 
 
 def test_database_error_mid_session_ends_politely(phone, node):

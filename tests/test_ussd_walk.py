@@ -79,24 +79,33 @@ class Walker:
         self.screens: Counter[tuple[str, str]] = Counter()
         self.replies = 0
         self.longest = 0
+        self.cipher = client.application.extensions["simpul_ussd"].cipher
+        self.texts: dict[str, str] = {}  # the stored text is only a keyed hash: remember it here
 
     def post(self, session_id: str, text: str) -> tuple[str, str]:
         r = self.client.post(ROUTE, data={"sessionId": session_id, "serviceCode": "*123#",
                                           "phoneNumber": PHONE, "networkCode": "51010", "text": text})
         self.replies += 1
+        self.texts[session_id] = text
         kind, screen = check_reply(r)
         self.longest = max(self.longest, len(screen))
         return kind, screen
 
     def row(self, session_id: str):
-        return sessions.load(self.node.store.read(), session_id)
+        return sessions.load(self.node.store.read(), session_id, self.cipher)
 
     def clone(self, session_id: str) -> str:
+        """A copy of a session under a new id (sealed for its own id, as the channel would)."""
         new = f"walk-{uuid.uuid4().hex}"
+        row = self.row(session_id)
+        text = self.texts[session_id]
         self.node.store.write(lambda db: db.execute(
-            "INSERT INTO ussd_sessions (session_id, phone, service_code, state, last_text, last_reply, done, "
-            "created_at, updated_at) SELECT ?, phone, service_code, state, last_text, last_reply, done, ?, ? "
-            "FROM ussd_sessions WHERE session_id = ?", [new, clock.utcnow(), clock.utcnow(), session_id]))
+            "INSERT INTO ussd_sessions (session_id, phone, service_code, state_sealed, text_mac, reply_sealed, done, "
+            "created_at, updated_at) VALUES (?, ?, '*123#', ?, ?, ?, ?, ?, ?)",
+            [new, row.phone, self.cipher.seal(row.state, sessions.state_aad(new)),
+             sessions.text_mac(self.cipher, new, text), self.cipher.seal(row.last_reply, sessions.reply_aad(new)),
+             int(row.done), clock.utcnow(), clock.utcnow()]))
+        self.texts[new] = text
         return new
 
     def walk_from_new_session(self, status_codes: list[str]) -> None:
@@ -115,8 +124,9 @@ class Walker:
             self.screens[(state.locale, state.screen)] += 1
             for entry in inputs_for(state, catalog, status_codes, self.pick):
                 branch = self.clone(sid)
-                text = f"{row.last_text}*{entry}" if row.last_text else entry
-                if row.last_text == "" and entry == "":
+                last_text = self.texts[sid]
+                text = f"{last_text}*{entry}" if last_text else entry
+                if last_text == "" and entry == "":
                     continue  # indistinguishable from a resend of the first request
                 kind, screen = self.post(branch, text)
                 after = State.from_json(self.row(branch).state)
@@ -159,7 +169,7 @@ def _walk(client, node) -> Walker:
                 state = State(locale=locale, screen="field", service=service.code, values=dict(values),
                               index=position + 1)
                 set_locale(node, PHONE, locale)
-                node.store.write(lambda db, s=state: sessions.save_draft(db, PHONE, s, clock.utcnow()))
+                node.store.write(lambda db, s=state: sessions.save_draft(db, walker.cipher, PHONE, s, clock.utcnow()))
                 walker.walk_from_new_session(status_codes)
     return walker
 

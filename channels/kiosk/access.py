@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
+from channels.web.feedback import opened_comment
 from gateway import cases
 from gateway.catalog import Catalog
+from gateway.vault import RequestOpener
 
 
 @dataclass
@@ -49,8 +51,12 @@ def _placeholders(values: list) -> str:
 
 
 def gather(db: sqlite_utils.Database, catalog: Catalog, *, nik: str | None = None,
-           phone: str | None = None) -> Report:
-    """Everything held about the person with this (normalized) NIK or E.164 phone."""
+           phone: str | None = None, opener: RequestOpener | None = None) -> Report:
+    """Everything held about the person with this (normalized) NIK or E.164 phone.
+
+    ``opener`` (the session's node keys) opens sealed feedback comments;
+    without it they show as ``vault.SEALED``.
+    """
     if (nik is None) == (phone is None):
         raise ValueError("give exactly one of nik or phone")
     kind, value = ("nik", nik) if nik is not None else ("phone", phone)
@@ -70,10 +76,12 @@ def gather(db: sqlite_utils.Database, catalog: Catalog, *, nik: str | None = Non
     for request_id in ids:
         row = dict(cases.get(db, request_id))
         row["history"] = cases.history(db, request_id)
-        feedback = db.execute("SELECT rating, comment, locale, created_at FROM feedback WHERE request_id = ?",
-                              [request_id]).fetchone()
-        row["feedback"] = dict(zip(("rating", "comment", "locale", "created_at"), feedback, strict=True)) \
-            if feedback else None
+        feedback = db.execute("SELECT rating, comment, locale, created_at, comment_sealed FROM feedback "
+                              "WHERE request_id = ?", [request_id]).fetchone()
+        row["feedback"] = None
+        if feedback:
+            row["feedback"] = dict(zip(("rating", "comment", "locale", "created_at"), feedback[:4], strict=True))
+            row["feedback"]["comment"] = opened_comment(opener, request_id, feedback[4], feedback[1])
         report.requests.append(row)
     phones = sorted({r["phone"] for r in report.requests if r.get("phone")} | ({phone} if phone else set()))
     where_out, where_in, params = [], [], []

@@ -75,3 +75,12 @@ def m004_feedback(db: sqlite_utils.Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m005_feedback_sealed(db: sqlite_utils.Database) -> None:
+    # A feedback comment is free text a citizen typed (it may name people):
+    # sealed to the node key like request fields (purpose "feedback", record
+    # id = the request id). `comment` stays '' for new rows; comments stored
+    # before this change are sealed at the next start (channels.web.feedback.seal_legacy).
+    db.execute("ALTER TABLE feedback ADD COLUMN comment_sealed BLOB")

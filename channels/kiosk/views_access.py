@@ -47,7 +47,9 @@ def access_report():
         label = _("Phone number") if by == "phone" else _("NIK")
         return render_template("kiosk/access.html", report=None, by=by, value=typed,
                                error=f"{label}: {problem.message.render(locale())}"), 422
-    report = access.gather(node.store.read(), node.catalog, **{by: value})
+    held = node.keyring.get(g.kiosk_session["id_hash"])  # None/{}: this session cannot open sealed data
+    opener = node.vault.opener(held) if held else None
+    report = access.gather(node.store.read(), node.catalog, **{by: value}, opener=opener)
     actor = g.officer["username"]
     node.store.write(lambda db: audit.append(db, actor=actor, action=audit.DATA_ACCESS, subject=None,
                                              details={"by": by}))

@@ -71,9 +71,10 @@ def gammu_receive(files: tuple[str, ...]) -> None:
     """Process Gammu SMSD inbox FILES (what RunOnReceive calls) and send the replies."""
     ctx = _ctx()
     node = ctx.node
-    found, problems = gammu.resolve(list(files), node.config["sms.gammu.inbox_path"])
+    handler = Handler(node)
+    found, problems = gammu.resolve(list(files), node.config["sms.gammu.inbox_path"], handler.seen_file)
     try:
-        results = gammu.receive(Handler(node), found)
+        results = gammu.receive(handler, found)
     except FileNotFoundError as exc:
         problems.append(Message("%(name)s: vanished while reading (the sweep will retry)", name=exc.filename))
         results = []
@@ -117,11 +118,16 @@ def send_queued() -> None:
 @sms_group.command("requeue")
 @click.argument("ids", type=int, nargs=-1, required=True)
 def requeue(ids: tuple[int, ...]) -> None:
-    """Queue failed/undelivered outbound SMS IDS again (an operator's explicit resend)."""
+    """Queue failed/undelivered outbound SMS IDS again (an operator's explicit resend).
+
+    A message whose text was already blanked (sent long ago, see
+    ``delivery.forget_sent_bodies``) cannot be resent: it is reported.
+    """
     node = _ctx().node
     missing = [i for i in ids if not node.store.write(lambda db, i=i: delivery.requeue(db, i))]
     if missing:
-        click.echo(_("Not failed or undelivered: %(ids)s", ids=", ".join(map(str, missing))), err=True)
+        click.echo(_("Not failed or undelivered (or its text is no longer kept): %(ids)s",
+                     ids=", ".join(map(str, missing))), err=True)
         sys.exit(1)
     click.echo(_("%(n)d message(s) queued again.", n=len(ids)))
 

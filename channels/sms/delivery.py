@@ -12,6 +12,14 @@ network call, so two senders (the serve job and ``simpul sms gammu-receive``)
 never pick the same row. If the process dies between the call and the ack,
 the row is left in ``sending``; after ``LEASE_SECONDS`` it is resolved
 without resending blindly (see ``recover_stale``).
+
+A body may carry personal data (a case worker's note in a status SMS), so
+it is kept only while something may still send it: it is blanked (the row
+stays for status and audit) once the message is ``delivered``, at once when
+a provider without delivery reports took it (Gammu: nothing can ever make it
+``undelivered`` and so resendable), and ``SENT_BODY_KEEP_HOURS`` after a
+Twilio send with no final report (``forget_sent_bodies``). Failed and
+undelivered rows keep it for ``simpul sms requeue``.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import sqlite_utils
 from gateway import clock
 from gateway.store import Store
 
+SENT_BODY_KEEP_HOURS = 72  # a late Twilio "undelivered" may still make a row resendable
 LEASE_SECONDS = 120  # longer than any provider call may take (timeouts are 30 s)
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 3600
@@ -75,12 +84,22 @@ def claim_next(db: sqlite_utils.Database, provider: str, per_minute: int,
 
 
 def mark_sent(db: sqlite_utils.Database, outbound_id: int, provider_id: str | None,
-              provider_status: str | None = None) -> None:
+              provider_status: str | None = None, *, forget_body: bool = False) -> None:
+    """The provider took the message; ``forget_body`` when it can never be resent (no delivery reports)."""
     now = clock.utcnow()
     db.execute(
         "UPDATE outbound SET status = 'sent', provider_id = ?, provider_status = ?, sent_at = ?, "
-        "last_error = NULL, updated_at = ? WHERE id = ? AND status = 'sending'",
-        [provider_id, provider_status, now, now, outbound_id])
+        "last_error = NULL, updated_at = ?, body = CASE WHEN ? THEN '' ELSE body END "
+        "WHERE id = ? AND status = 'sending'",
+        [provider_id, provider_status, now, now, int(forget_body), outbound_id])
+
+
+def forget_sent_bodies(db: sqlite_utils.Database, now: dt.datetime | None = None) -> int:
+    """Blank the bodies of messages sent ``SENT_BODY_KEEP_HOURS`` ago or delivered; returns how many."""
+    cutoff = _iso((now or clock.now()) - dt.timedelta(hours=SENT_BODY_KEEP_HOURS))
+    cursor = db.execute("UPDATE outbound SET body = '' WHERE body != '' AND "
+                        "(status = 'delivered' OR (status = 'sent' AND sent_at < ?))", [cutoff])
+    return cursor.rowcount
 
 
 def mark_retry(db: sqlite_utils.Database, outbound_id: int, error: str, max_attempts: int,
@@ -114,10 +133,10 @@ def mark_failed(db: sqlite_utils.Database, outbound_id: int, error: str, error_c
 
 
 def requeue(db: sqlite_utils.Database, outbound_id: int) -> bool:
-    """Operator's explicit resend of a failed row (``simpul sms requeue``)."""
+    """Operator's explicit resend of a failed row (``simpul sms requeue``); never of a blanked one."""
     now = clock.utcnow()
     cursor = db.execute("UPDATE outbound SET status = 'queued', next_attempt_at = ?, updated_at = ?, "
-                        "attempts = 0 WHERE id = ? AND status IN ('failed', 'undelivered')",
+                        "attempts = 0 WHERE id = ? AND status IN ('failed', 'undelivered') AND body != ''",
                         [now, now, outbound_id])
     return cursor.rowcount == 1
 
@@ -155,8 +174,9 @@ def apply_callback(store: Store, *, provider_id: str, status: str, error_code: s
         now = clock.utcnow()
         db.execute(
             "UPDATE outbound SET status = ?, provider_status = ?, error_code = coalesce(?, error_code), "
-            "provider_id = coalesce(provider_id, ?), sent_at = coalesce(sent_at, ?), updated_at = ? WHERE id = ?",
-            [new_status, status, error_code, provider_id or None, now, now, row[0]])
+            "provider_id = coalesce(provider_id, ?), sent_at = coalesce(sent_at, ?), updated_at = ?, "
+            "body = CASE WHEN ? = 'delivered' THEN '' ELSE body END WHERE id = ?",
+            [new_status, status, error_code, provider_id or None, now, now, new_status, row[0]])
         return True
 
     return store.write(job)

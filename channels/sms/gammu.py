@@ -5,12 +5,15 @@ smsd (``[smsd] service = files``) writes each received part to
 runs ``RunOnReceive`` with the file names; ``simpul sms gammu-receive``
 processes them, and the ``sms-gammu-sweep`` job picks up anything that was
 missed (smsd gives up on a slow RunOnReceive after 2 minutes, the node may
-have been down). Processed files move to ``<inboxpath>/done/``; the inbox log
-(``sms_inbound``) makes processing a file twice harmless.
+have been down). A processed file is deleted once its message is stored:
+the text holds NIKs, names and addresses, and the request keeps them only
+sealed, so no plaintext copy may stay behind on disk (a "done" folder would
+be exactly that). The inbox log (``sms_inbound``) makes processing a file
+twice harmless, and tells a file the sweep already took from a missing one.
 
 The dedupe key is the first part's file name *plus a hash of the text*:
 smsd picks the serial ``NN`` by looking for a free name in the inbox, so once
-a processed file has been moved away, the next message from the same number
+a processed file has been removed, the next message from the same number
 with the same timestamp (the dummy driver and fast senders do this) gets the
 very same name. The same file delivered twice still has the same key.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +32,6 @@ from gateway.i18n import Message
 
 INBOX_NAME = re.compile(
     r"IN(?P<date>\d{8})_(?P<time>\d{6})_(?P<serial>\d{2})_(?P<sender>.+)_(?P<part>\d{2})\.(?P<ext>[A-Za-z]+)")
-DONE_DIR = "done"
 SWEEP_MIN_AGE_SECONDS = 30  # leave fresh files to RunOnReceive (and let every part land)
 
 
@@ -91,8 +94,13 @@ def group(files: list[InboxFile]) -> list[Received]:
     return messages
 
 
-def resolve(names: list[str], inbox: str) -> tuple[list[InboxFile], list[Message]]:
-    """Inbox files named on the command line (absolute, relative, or bare names in the inbox)."""
+def resolve(names: list[str], inbox: str, processed: Callable[[str], bool] | None = None
+            ) -> tuple[list[InboxFile], list[Message]]:
+    """Inbox files named on the command line (absolute, relative, or bare names in the inbox).
+
+    ``processed(name)`` says whether a file of that name was already handled
+    (it is deleted then, so a missing file is not always a problem).
+    """
     found: list[InboxFile] = []
     problems: list[Message] = []
     for name in names:
@@ -100,9 +108,8 @@ def resolve(names: list[str], inbox: str) -> tuple[list[InboxFile], list[Message
         if not path.exists() and inbox and (Path(inbox) / name).exists():
             path = Path(inbox) / name
         if not path.exists():
-            done = (Path(inbox) / DONE_DIR / path.name) if inbox else None
-            if done is not None and done.exists():
-                continue  # already processed (by the sweep)
+            if processed is not None and processed(path.name):
+                continue  # already processed (by the sweep) and deleted
             problems.append(Message("%(name)s: no such file", name=name))
             continue
         parsed = parse_name(path)
@@ -114,18 +121,13 @@ def resolve(names: list[str], inbox: str) -> tuple[list[InboxFile], list[Message
     return found, problems
 
 
-def _move_done(message: Received) -> None:
+def _delete_processed(message: Received) -> None:
+    """Remove a message's files once it is stored: the text must not stay on disk in clear."""
     for path in message.files:
-        done = path.parent / DONE_DIR
         try:
-            done.mkdir(exist_ok=True)
-            target, n = done / path.name, 0
-            while target.exists():  # a reused name (see the module doc): keep both
-                n += 1
-                target = done / f"{path.name}.{n}"
-            path.replace(target)
+            path.unlink()
         except FileNotFoundError:
-            pass  # another receiver moved it first
+            pass  # another receiver took it first
 
 
 def receive(handler: Handler, files: list[InboxFile]) -> list[tuple[Received, Outcome]]:
@@ -134,7 +136,7 @@ def receive(handler: Handler, files: list[InboxFile]) -> list[tuple[Received, Ou
     for message in group(files):
         outcome = handler.handle(InboundSms("gammu", message.message_id, message.sender, message.body),
                                  queue_reply=True)
-        _move_done(message)  # only after the commit: a crash before it means a harmless re-read
+        _delete_processed(message)  # only after the commit: a crash before it means a harmless re-read
         results.append((message, outcome))
     return results
 
@@ -154,7 +156,8 @@ def sweep(handler: Handler, inbox: str, min_age: float = SWEEP_MIN_AGE_SECONDS) 
         except FileNotFoundError:
             continue
     for other in (f for f in files if f.ext != "txt"):
-        _move_done(Received(other.path.name, other.sender, "", (other.path,)))  # 8-bit/binary: not ours
+        # 8-bit/binary (WAP push, MMS notices): not ours, and not left to pile up
+        _delete_processed(Received(other.path.name, other.sender, "", (other.path,)))
     try:
         return receive(handler, files)
     except FileNotFoundError:

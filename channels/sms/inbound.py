@@ -80,6 +80,13 @@ class Handler:
             return None
         return {"kind": row[0], "reply": row[1], "replied": bool(row[2]), "request_id": row[3]}
 
+    def seen_file(self, name: str) -> bool:
+        """Whether a Gammu inbox file of this name was processed (its ids are ``<name>:<hash>``)."""
+        row = self.node.store.read().execute(
+            "SELECT 1 FROM sms_inbound WHERE message_id >= ? AND message_id < ? LIMIT 1", [name + ":", name + ";"]
+        ).fetchone()
+        return row is not None
+
     def handle(self, sms: InboundSms, *, queue_reply: bool = False) -> Outcome:
         """Process once; ``queue_reply`` puts the reply in the outbound queue (Gammu)."""
         # No "seen before?" read here: the claim below (and the pipeline's own

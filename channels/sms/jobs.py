@@ -5,7 +5,9 @@
 - ``sms-gammu-sweep``: processes Gammu inbox files RunOnReceive missed (only
   when ``sms.gammu.inbox_path`` is set).
 - ``sms-inbound-prune``: forgets inbound log rows after 7 days (only the
-  dedupe of provider redeliveries needs them; requests keep their own id).
+  dedupe of provider redeliveries needs them; requests keep their own id),
+  and blanks the bodies of outbound SMS that are delivered or were sent
+  long enough ago (``delivery.forget_sent_bodies``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import logging
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
 
-from channels.sms import gammu, sender
+from channels.sms import delivery, gammu, sender
 from channels.sms.errors import SmsError
 from gateway import clock
 from gateway.app import node_of
@@ -39,6 +41,7 @@ def _sweep(app: Flask) -> None:
 def _prune(app: Flask) -> None:
     cutoff = clock.to_iso(clock.now() - dt.timedelta(days=INBOUND_KEEP_DAYS))
     node_of(app).store.write(lambda db: db.execute("DELETE FROM sms_inbound WHERE received_at < ?", [cutoff]))
+    node_of(app).store.write(delivery.forget_sent_bodies)
 
 
 def register(scheduler: BaseScheduler, app: Flask) -> None:

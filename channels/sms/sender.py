@@ -47,7 +47,7 @@ def recover_stale(node: Node, provider) -> int:
         if row["provider"] == "gammu" and isinstance(provider, providers.GammuProvider):
             found = _gammu_file_for(provider.outbox, row["id"])
             if found:
-                node.store.write(lambda db, r=row, f=found: delivery.mark_sent(db, r["id"], f))
+                node.store.write(lambda db, r=row, f=found: delivery.mark_sent(db, r["id"], f, forget_body=True))
             else:
                 node.store.write(lambda db, r=row: delivery.mark_retry(
                     db, r["id"], "sender stopped before handing over", int(node.config["sms.max_attempts"])))
@@ -101,7 +101,10 @@ def send_due(node: Node, provider=None, limit: int = PASS_LIMIT) -> PassReport:
             report.failed += 1
             report.errors.append(str(exc))
         else:
-            node.store.write(lambda db, r=row, p=provider_id: delivery.mark_sent(db, r["id"], p))
+            # Gammu gives no delivery reports: once handed over it can never be resent, so its
+            # text (possibly a case worker's note) is blanked with the ack.
+            node.store.write(lambda db, r=row, p=provider_id: delivery.mark_sent(
+                db, r["id"], p, forget_body=provider.name == "gammu"))
             report.sent += 1
     for error in report.errors[:3]:
         log.warning("outbound SMS: %s", error)  # provider errors only: no numbers, no bodies

@@ -20,6 +20,7 @@ import sqlite_utils
 
 from channels import outbound
 from channels.ussd import menu, screens, sessions
+from channels.ussd.cipher import ProcessCipher
 from channels.ussd.errors import BadRequest
 from channels.ussd.state import State
 from gateway import cases, codes, validators
@@ -74,6 +75,8 @@ class Handler:
         self.timeout = float(config["ussd.session_timeout_seconds"])
         self.resume_seconds = float(config["ussd.resume_minutes"]) * 60
         self.timezone = config["node.timezone"]
+        # Sessions and drafts are sealed under a key only this process holds.
+        self.cipher = ProcessCipher()
 
     # -- entry point --------------------------------------------------------
 
@@ -81,34 +84,37 @@ class Handler:
         """The full reply body (``CON …`` / ``END …``)."""
         phone = normalized_phone(req.phone)
         db = self.node.store.read()
-        row = sessions.load(db, req.session_id)
+        row = sessions.load(db, req.session_id, self.cipher)
         if row is None:
             return self._start(db, req, phone)
-        locale = State.from_json(row.state).locale
         if row.phone != phone:
             raise BadRequest("sessionId belongs to another number")
+        if not row.readable:
+            # Sealed under the key of a previous process run (a restart): it
+            # cannot be opened, so it ends exactly like an expired session
+            # (the row stays until the timeout purge, so later copies of this
+            # session's requests get the same answer, never a type-ahead).
+            return self._expired(db, phone, self.node.pipeline.locale_for(phone))
+        locale = State.from_json(row.state or "").locale
         if row.updated_at < sessions.cutoff(self.timeout):
             return self._expired(db, phone, locale)
-        if row.done or req.text == row.last_text:
-            return row.last_reply  # a resend: same answer, nothing moves
-        if row.last_text == "":
-            entry = req.text
-        elif req.text.startswith(row.last_text + "*"):
-            entry = req.text[len(row.last_text) + 1:]
-        else:
-            return row.last_reply  # stale or out of order: show the current screen again
+        if row.done or sessions.text_mac(self.cipher, row.session_id, req.text) == row.text_mac:
+            return row.last_reply or ""  # a resend: same answer, nothing moves
+        entry = sessions.newest_entry(self.cipher, row, req.text)
+        if entry is None:
+            return row.last_reply or ""  # stale or out of order: show the current screen again
         return self._advance(row, req.text, entry)
 
     def _start(self, db: sqlite_utils.Database, req: UssdRequest, phone: str) -> str:
         locale = self.node.pipeline.locale_for(phone)
         language = None
         if req.text == "":
-            draft = sessions.load_draft(db, phone, sessions.cutoff(self.resume_seconds))
+            draft = sessions.load_draft(db, phone, sessions.cutoff(self.resume_seconds), self.cipher)
             state = menu.start(locale, draft, self.node.catalog)
         else:
             state, language = self._shortcut(phone, locale, req.text)
         reply = self._reply(state)
-        return sessions.create(self.node.store, session_id=req.session_id, phone=phone,
+        return sessions.create(self.node.store, self.cipher, session_id=req.session_id, phone=phone,
                                service_code=req.service_code, text=req.text, state=state, reply=reply,
                                language=language, session_before=sessions.cutoff(self.timeout),
                                draft_before=sessions.cutoff(self.resume_seconds))
@@ -136,7 +142,7 @@ class Handler:
         return state, language
 
     def _expired(self, db: sqlite_utils.Database, phone: str, locale: str) -> str:
-        draft = sessions.load_draft(db, phone, sessions.cutoff(self.resume_seconds))
+        draft = sessions.load_draft(db, phone, sessions.cutoff(self.resume_seconds), self.cipher)
         minutes = int(self.resume_seconds // 60) if draft else None
         return "END " + screens.expired(locale, minutes)
 
@@ -148,7 +154,7 @@ class Handler:
 
     def _advance(self, row: sessions.SessionRow, text: str, entry: str) -> str:
         catalog = self.node.catalog
-        step = menu.step(State.from_json(row.state), entry, catalog)
+        step = menu.step(State.from_json(row.state or ""), entry, catalog)
         state, language, stored = step.state, None, False
         if isinstance(step.effect, menu.Submit):
             state, stored = self._submit(row, state)
@@ -160,7 +166,7 @@ class Handler:
         if state.screen == "not_saved":
             return reply  # the store is failing: do not try to record anything more
         try:
-            return sessions.advance(self.node.store, session=row, text=text, state=state, reply=reply,
+            return sessions.advance(self.node.store, self.cipher, session=row, text=text, state=state, reply=reply,
                                     drop_draft=step.drop_draft or stored, language=language)
         except Exception:
             if stored:  # the request itself is durable: its receipt is the truth

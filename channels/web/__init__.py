@@ -17,3 +17,17 @@ def init_app(app: Flask) -> None:
 
     install_ui(app)
     app.register_blueprint(views.blueprint)
+    _seal_legacy_feedback(app)
+
+
+def _seal_legacy_feedback(app: Flask) -> None:
+    """Comments stored in clear by an older version get sealed once, at start."""
+    from channels.web import feedback
+    from gateway.app import node_of
+    from gateway.errors import SimpulError
+
+    node = node_of(app)
+    try:
+        feedback.seal_legacy(node.store, node.vault)
+    except SimpulError as exc:  # e.g. not provisioned yet: the next start does it
+        app.logger.warning("feedback: legacy comments not sealed: %s", exc)

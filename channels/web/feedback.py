@@ -1,13 +1,27 @@
-"""Citizen feedback on a closed request: one rating (1-5) and comment per request."""
+"""Citizen feedback on a closed request: one rating (1-5) and comment per request.
+
+The comment is free text the citizen typed, so it is personal data: it is
+sealed to the node key before the write (``node.vault.seal(request_id,
+{"comment": text}, purpose="feedback")``) and only the sealed copy is
+stored (``feedback.comment_sealed``; ``comment`` stays empty). The rating is
+not personal and stays plain for the statistics. An officer sees the comment
+only through a session that holds the node key (``gateway.keyring``).
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import sqlite_utils
 
-from gateway import clock
+from gateway import clock, vault
 from gateway.i18n import Message
+from gateway.sealing import SealError
+from gateway.vault import RequestOpener, Vault
+
+log = logging.getLogger(__name__)
+PURPOSE = "feedback"
 
 MAX_COMMENT = 500
 
@@ -26,16 +40,51 @@ def parse(rating: str | None, comment: str | None) -> tuple[int | None, str, Mes
     return value, text, None
 
 
-def save(db: sqlite_utils.Database, request_id: str, rating: int, comment: str, locale: str) -> bool:
+def seal_comment(node_vault: Vault, request_id: str, comment: str) -> bytes | None:
+    """The node copy of a sealed comment (None for no comment); call before the write job."""
+    if not comment:
+        return None
+    node_copy, _regional = node_vault.seal(request_id, {"comment": comment}, purpose=PURPOSE)
+    return node_copy
+
+
+def save(db: sqlite_utils.Database, request_id: str, rating: int, sealed_comment: bytes | None,
+         locale: str) -> bool:
     """Store once (inside a write job); False when this request already has feedback."""
     cursor = db.execute(
-        "INSERT INTO feedback (request_id, rating, comment, locale, created_at) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (request_id) DO NOTHING",
-        [request_id, rating, comment, locale, clock.utcnow()],
+        "INSERT INTO feedback (request_id, rating, comment, comment_sealed, locale, created_at) "
+        "VALUES (?, ?, '', ?, ?, ?) ON CONFLICT (request_id) DO NOTHING",
+        [request_id, rating, sealed_comment, locale, clock.utcnow()],
     )
     return cursor.rowcount == 1
 
 
 def get(db: sqlite_utils.Database, request_id: str) -> dict[str, Any] | None:
-    return next(iter(db.query("SELECT rating, comment, created_at FROM feedback WHERE request_id = ?",
+    """Rating and date (what the citizen's track page shows); never the comment."""
+    return next(iter(db.query("SELECT rating, created_at FROM feedback WHERE request_id = ?",
                               [request_id])), None)
+
+
+def opened_comment(opener: RequestOpener | None, request_id: str, sealed: bytes | None, plain: str = "") -> str:
+    """The comment for an officer's view: opened with the session's keys, else ``vault.SEALED``."""
+    if sealed is None:
+        return plain  # no comment (or a legacy row not sealed yet)
+    if opener is None:
+        return vault.SEALED
+    try:
+        return str(opener.personal(request_id, sealed, purpose=PURPOSE).get("comment", ""))
+    except SealError:
+        return vault.SEALED
+
+
+def seal_legacy(store: Any, node_vault: Vault) -> int:
+    """Seal comments stored in clear before ``m005_feedback_sealed``; returns how many."""
+    rows = store.read().execute(
+        "SELECT request_id, comment FROM feedback WHERE comment != '' AND comment_sealed IS NULL").fetchall()
+    for request_id, comment in rows:
+        sealed = seal_comment(node_vault, request_id, comment)
+        store.write(lambda db, r=request_id, s=sealed: db.execute(
+            "UPDATE feedback SET comment = '', comment_sealed = ? WHERE request_id = ?", [s, r]))
+    if rows:
+        log.info("feedback: sealed %d comment(s) stored before sealing", len(rows))
+    return len(rows)

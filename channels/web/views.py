@@ -139,7 +139,8 @@ def give_feedback(code: str):
         return _track_page(code, feedback_error=problem.render(locale()), status=422)
     assert rating is not None
     loc = locale()  # read here: the write job runs in the writer thread, outside the request
-    _node().store.write(lambda db: feedback.save(db, row["id"], rating, comment, loc))
+    sealed = feedback.seal_comment(_node().vault, row["id"], comment)  # free text: sealed before the write
+    _node().store.write(lambda db: feedback.save(db, row["id"], rating, sealed, loc))
     return redirect(url_for("portal.track", code=row["tracking_code"], thanks=1), 303)
 
 

@@ -1,0 +1,60 @@
+"""Feedback comments are sealed at rest and opened only for a session holding the node key."""
+
+from __future__ import annotations
+
+from channels.kiosk import sessions
+from channels.web import feedback
+from gateway import cases, vault
+from gateway.pipeline import Submission
+from tests.conftest import node_keys_of
+from tests.kiosk_support import add_officer, hidden, login
+
+PHONE = "+6281234567890"
+COMMENT = "Pak Joko di kantor desa ramah sekali"
+
+
+def _closed_with_comment(client, node) -> dict:
+    row = node.pipeline.submit(Submission("sms", "ADUAN", {"message": "lampu mati"}, sender=PHONE)).request
+    for status in ("in_progress", "ready", "closed"):
+        node.store.write(lambda db, s=status: cases.change_status(db, row["id"], s, actor="t"))
+    page = client.get(f"/track/{row['tracking_code']}").get_data(as_text=True)
+    form = {"csrf_token": hidden(page)["csrf_token"], "rating": "5", "comment": COMMENT}
+    assert client.post(f"/track/{row['tracking_code']}/feedback", data=form).status_code == 303
+    return row
+
+
+def _access_page(client) -> str:
+    token = hidden(client.get("/kiosk/access").get_data(as_text=True))["csrf_token"]
+    response = client.post("/kiosk/access", data={"csrf_token": token, "by": "phone", "value": PHONE})
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_comment_is_sealed_and_shown_only_with_the_sessions_key(client, node):
+    _closed_with_comment(client, node)
+    raw = node.store.read().execute("SELECT comment, comment_sealed FROM feedback").fetchone()
+    assert raw[0] == "" and COMMENT.encode() not in raw[1]
+    add_officer(node, "kades", role="admin")
+    login(client, "kades")
+    session_hash = sessions.hash_id(client.get_cookie(sessions.COOKIE, path="/kiosk").value)
+    # No keys for this session (e.g. the kiosk login -> keyring wiring has not run, or no grant): masked.
+    html = _access_page(client)
+    assert COMMENT not in html and vault.SEALED in html
+    node.keyring.put(session_hash, {})  # an officer without a grant yet: still masked
+    assert COMMENT not in _access_page(client)
+    node.keyring.put(session_hash, node_keys_of(node))  # a session holding the node key
+    html = _access_page(client)
+    assert COMMENT in html and vault.SEALED not in html.split("Pak Joko")[0][-200:]
+
+
+def test_gather_opens_with_an_opener_only(client, node):
+    from channels.kiosk import access
+
+    row = _closed_with_comment(client, node)
+    db = node.store.read()
+    masked = access.gather(db, node.catalog, phone=PHONE)
+    assert masked.requests[0]["feedback"]["comment"] == vault.SEALED
+    assert masked.requests[0]["feedback"]["rating"] == 5
+    opened = access.gather(db, node.catalog, phone=PHONE, opener=node.vault.opener(node_keys_of(node)))
+    assert opened.requests[0]["feedback"]["comment"] == COMMENT
+    assert feedback.get(db, row["id"])["rating"] == 5 and "comment" not in feedback.get(db, row["id"])
