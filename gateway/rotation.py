@@ -33,7 +33,10 @@ from gateway.sealing import SealError
 BATCH = 200
 # (table, id column, node-copy column, purpose): every node copy sealed by
 # the vault. Parts that seal more append here (notes, feedback).
-SEALED_COLUMNS: list[tuple[str, str, str, str]] = [("requests", "id", "sealed", "fields")]
+SEALED_COLUMNS: list[tuple[str, str, str, str]] = [
+    ("requests", "id", "sealed", "fields"),
+    ("feedback", "request_id", "comment_sealed", "feedback"),
+]
 
 
 @dataclass
