@@ -36,6 +36,8 @@ OFFICER_RESET = "officer_reset"
 OFFICER_ENABLED = "officer_enabled"
 OFFICER_DISABLED = "officer_disabled"
 DATA_ACCESS = "data_access"
+KEY_GRANTED = "key_granted"
+KEY_REMOVED = "key_removed"
 
 
 def entry_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, subject: str | None,

@@ -75,3 +75,10 @@ def m004_feedback(db: sqlite_utils.Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m005_officer_keys(db: sqlite_utils.Database) -> None:
+    # Set when an officer is switched off: their key holder is removed, and
+    # only a password reset (a fresh holder) gives them the node key again.
+    db.execute("ALTER TABLE officers ADD COLUMN key_revoked INTEGER NOT NULL DEFAULT 0")
