@@ -66,7 +66,7 @@ def catch_up(store: Any, opener: RequestOpener) -> int:
 
         def write(db: sqlite_utils.Database, batch: list[tuple[str, set[str]]] = batch) -> None:
             for request_id, found in batch:
-                db.executemany("INSERT OR IGNORE INTO request_index (token, request_id) VALUES (?, ?)",
+                db.conn.executemany("INSERT OR IGNORE INTO request_index (token, request_id) VALUES (?, ?)",
                                [(t, request_id) for t in found])
                 db.execute("UPDATE requests SET index_key = ? WHERE id = ? AND index_key IS NULL",
                            [current[0], request_id])
