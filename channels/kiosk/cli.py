@@ -77,8 +77,12 @@ def officer_add(username: str, role: str, password_stdin: bool, reset: bool) -> 
 
 def _recovery_keys(ctx, *, interactive: bool) -> NodeKeys | None:  # noqa: ANN001 - gateway.cli.Context
     """The node keys opened with the recovery code, if one is given; a wrong code stops here."""
-    from gateway.cli import fail
+    from gateway.cli import fail, show_recovery_code
 
+    ctx.node.store  # noqa: B018 - opening a fresh node creates its key and recovery code
+    if ctx.node.new_recovery_code:  # the first officer on a fresh node: the key is at hand
+        show_recovery_code(ctx)
+        return keys.recover(ctx.node.store.read(), ctx.node.new_recovery_code)
     code = os.environ.get(RECOVERY_ENV, "").strip()
     if not code and interactive:
         try:
