@@ -225,3 +225,17 @@ def test_nik_search_goes_through_the_blind_index_and_the_disk_holds_no_nik(clien
     assert b"Siti Aminah" not in data and b"Budi Kecil" not in data
     tokens = [r[0] for r in db.execute("SELECT token FROM request_index")]
     assert tokens and not any(NIK in t for t in tokens)
+
+
+def test_the_session_sweep_job_forgets_keys_of_sessions_nobody_came_back_to(client, node, app):
+    import datetime as dt
+
+    from channels.kiosk import jobs
+
+    add_officer(node, "siti")
+    idle = _session_hash(login(client, "siti"))
+    live = _session_hash(login(app.test_client(), "siti"))
+    node.store.write(lambda db: db.execute("UPDATE kiosk_sessions SET last_seen_at = '2000-01-01T00:00:00Z' "
+                                           "WHERE id_hash = ?", [idle]))
+    jobs.sweep_sessions(node, sessions.Timeouts(idle=dt.timedelta(minutes=10), absolute=dt.timedelta(hours=8)))
+    assert node.keyring.get(idle) is None and node.keyring.get(live)
