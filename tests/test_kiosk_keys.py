@@ -239,3 +239,32 @@ def test_the_session_sweep_job_forgets_keys_of_sessions_nobody_came_back_to(clie
                                            "WHERE id_hash = ?", [idle]))
     jobs.sweep_sessions(node, sessions.Timeouts(idle=dt.timedelta(minutes=10), absolute=dt.timedelta(hours=8)))
     assert node.keyring.get(idle) is None and node.keyring.get(live)
+
+
+def test_access_page_without_the_key_says_it_needs_one(client, node, dom):
+    add_officer(node, "kades", role="admin", grant=False)
+    login(client, "kades")
+    token = hidden(client.get("/kiosk/access").get_data(as_text=True))["csrf_token"]
+    answer = client.post("/kiosk/access", data={"csrf_token": token, "by": "nik", "value": NIK})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 409 and "memerlukan kunci node" in page
+    assert dom["tracking_code"] not in page and "Siti Aminah" not in page
+
+
+def test_portal_never_shows_a_sealed_note_and_retention_drops_it(client, node, dom):
+    import datetime as dt
+
+    from gateway import clock, retention
+
+    node.vault.ready()
+    node.store.write(lambda db: cases.change_status(db, dom["id"], "rejected", actor="ani",
+                                                    note="NIK ibu salah ketik", vault=node.vault))
+    track = client.get(f"/track/{dom['tracking_code']}").get_data(as_text=True)
+    assert "salah ketik" not in track and vault.SEALED not in track
+    closed_at = clock.to_iso(clock.now() - dt.timedelta(days=40))
+    node.store.write(lambda db: cases.change_status(db, dom["id"], "closed", actor="ani", at=closed_at))
+    node.store.write(lambda db: db.execute("UPDATE requests SET synced = 1"))
+    assert node.store.write(lambda db: retention.purge(db, node.catalog, 30)) == 1
+    left = node.store.read().execute("SELECT count(*) FROM status_events WHERE note_sealed IS NOT NULL "
+                                     "OR note_sealed_regional IS NOT NULL OR note IS NOT NULL").fetchone()[0]
+    assert left == 0
