@@ -40,6 +40,7 @@ DATA_ACCESS = "data_access"
 KEY_ROTATED = "key_rotated"
 RECOVERY_CODE_CHANGED = "recovery_code_changed"
 KEY_GRANTED = "key_granted"
+KEY_REMOVED = "key_removed"
 
 
 def entry_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, subject: str | None,

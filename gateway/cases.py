@@ -62,11 +62,31 @@ def get(db: sqlite_utils.Database, request_id: str) -> dict[str, Any] | None:
     return _row(next(iter(db.query("SELECT * FROM requests WHERE id = ?", [request_id])), None))
 
 
-def history(db: sqlite_utils.Database, request_id: str) -> list[dict[str, Any]]:
-    return list(db.query(
-        "SELECT id, status, actor, at, note, origin FROM status_events WHERE request_id = ? ORDER BY seq",
-        [request_id],
-    ))
+def open_note(opener: Any, event_id: str, sealed: bytes | None, clear: str | None) -> str | None:
+    """An event's note: opened with ``opener`` (a ``vault.RequestOpener``), else ``vault.SEALED``."""
+    from gateway.sealing import SealError
+    from gateway.vault import SEALED
+
+    if sealed is None:
+        return clear
+    if opener is None:
+        return SEALED
+    try:
+        return opener.personal(event_id, sealed, purpose="note").get("note")
+    except SealError:
+        return SEALED
+
+
+def history(db: sqlite_utils.Database, request_id: str, opener: Any = None) -> list[dict[str, Any]]:
+    """A request's events, oldest first; sealed notes opened with ``opener`` or masked."""
+    events = []
+    for row in db.query(
+        "SELECT id, status, actor, at, note, note_sealed, origin FROM status_events WHERE request_id = ? "
+        "ORDER BY seq", [request_id],
+    ):
+        row["note"] = open_note(opener, row["id"], row.pop("note_sealed"), row["note"])
+        events.append(row)
+    return events
 
 
 def list_requests(
@@ -105,11 +125,15 @@ def change_status(
     origin: str = "node",
     at: str | None = None,
     enforce: bool = True,
+    vault: Any = None,
 ) -> dict[str, Any] | None:
     """Record a status event (or a note, when status is unchanged); return it.
 
     Run inside a write job. An event id already applied is a no-op that
-    returns None, which makes re-delivered events harmless.
+    returns None, which makes re-delivered events harmless. With ``vault``
+    (a ``gateway.vault.Vault``; call ``vault.ready()`` before the write job)
+    the note is sealed (purpose "note", record id = the event id) and never
+    stored in clear; the returned event still carries it in memory.
     """
     if status not in STATUSES:
         raise StatusError(f"unknown status {status!r} (one of: {', '.join(STATUSES)})")
@@ -127,7 +151,12 @@ def change_status(
     at = at or clock.utcnow()
     event = {"id": event_id, "request_id": request_id, "status": status, "actor": actor,
              "at": at, "note": note, "origin": origin, "synced": 1 if origin != "node" else 0}
-    db["status_events"].insert(event)
+    row = dict(event)
+    if note and vault is not None:
+        row["note_sealed"], row["note_sealed_regional"] = vault.seal(event_id, {"note": note}, "note",
+                                                                     in_write=True)
+        row["note"] = None
+    db["status_events"].insert(row)
     db.execute("UPDATE requests SET status = ?, updated_at = ? WHERE id = ?", [status, at, request_id])
     audit.append(db, actor=actor, action=audit.STATUS_CHANGE if status != current[0] else audit.NOTE,
                  subject=request_id, details={"event_id": event_id, "status": status, "origin": origin})

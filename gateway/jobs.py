@@ -12,7 +12,7 @@ from importlib import import_module
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
-JOB_MODULES = ("gateway.retention", "channels.sms.jobs", "sync.jobs")
+JOB_MODULES = ("gateway.retention", "channels.sms.jobs", "sync.jobs", "channels.kiosk.jobs")
 
 
 def start_jobs(app: Flask) -> BackgroundScheduler:

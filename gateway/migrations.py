@@ -124,3 +124,13 @@ def m006_sealing(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE request_index (token TEXT NOT NULL, request_id TEXT NOT NULL, "
                "PRIMARY KEY (token, request_id)) WITHOUT ROWID")
     db.execute("CREATE INDEX request_index_request ON request_index(request_id)")
+
+
+@migrations()
+def m007_sealed_notes(db: sqlite_utils.Database) -> None:
+    # An event's note is free text ("diambil Siti"): sealed like personal
+    # fields (purpose "note", record id = the event id). `note` stays NULL for
+    # a sealed note; it holds clear text only for events recorded without a
+    # vault (older rows).
+    db.execute("ALTER TABLE status_events ADD COLUMN note_sealed BLOB")
+    db.execute("ALTER TABLE status_events ADD COLUMN note_sealed_regional BLOB")

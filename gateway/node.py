@@ -30,6 +30,12 @@ class Node:
         # A fresh node gets its sealing key here; the recovery code is shown
         # once by whoever opened the store (`simpul init-db`), then forgotten.
         self.new_recovery_code = store.write(keys.provision)
+        # A database from before sealing is sealed now, before anything else
+        # runs (never lazily: a first use may come from inside a write job).
+        from gateway.vault import seal_leftovers
+
+        self.__dict__["store"] = store
+        seal_leftovers(store, self.vault, self._initial_catalog)
         return store
 
     @cached_property
@@ -42,12 +48,8 @@ class Node:
 
     @cached_property
     def pipeline(self) -> Pipeline:
-        from gateway.vault import seal_leftovers
-
-        pipeline = Pipeline(self.store, self._initial_catalog(), self.vault,
-                            default_locale=self.config["node.default_locale"])
-        seal_leftovers(self.store, self.vault, pipeline.catalog)  # a database from before sealing
-        return pipeline
+        return Pipeline(self.store, self._initial_catalog(), self.vault,
+                        default_locale=self.config["node.default_locale"])
 
     @property
     def catalog(self) -> Catalog:

@@ -46,7 +46,7 @@ def purge(db: sqlite_utils.Database, catalog: Catalog, days: int, now: dt.dateti
         db.execute("UPDATE requests SET fields = ?, phone = NULL, sealed = NULL, sealed_regional = NULL, "
                    "purged_at = ? WHERE id = ?", [json.dumps(kept, sort_keys=True), stamp, row["id"]])
         lookup.forget(db, row["id"])
-        db.execute("UPDATE status_events SET note = NULL WHERE request_id = ?", [row["id"]])
+        db.execute("UPDATE status_events SET note = NULL, note_sealed = NULL, note_sealed_regional = NULL WHERE request_id = ?", [row["id"]])
         for name in PURGE_HOOKS:
             import_module(name).purge_request(db, row["id"])
     return len(rows)

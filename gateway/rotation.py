@@ -36,6 +36,7 @@ BATCH = 200
 SEALED_COLUMNS: list[tuple[str, str, str, str]] = [
     ("requests", "id", "sealed", "fields"),
     ("feedback", "request_id", "comment_sealed", "feedback"),
+    ("status_events", "id", "note_sealed", "note"),
 ]
 
 

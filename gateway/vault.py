@@ -230,7 +230,7 @@ def fields_for_view(opener: RequestOpener | None, row: dict[str, Any], catalog_s
     return masked, False
 
 
-def seal_leftovers(store: Any, vault: Vault, catalog: Any) -> int:
+def seal_leftovers(store: Any, vault: Vault, load_catalog: Any) -> int:
     """Seal personal values a database from before sealing still holds in clear (once).
 
     Runs at start-up; a kv flag makes it a one-time pass. Freed cells are
@@ -241,6 +241,7 @@ def seal_leftovers(store: Any, vault: Vault, catalog: Any) -> int:
 
     if get_kv(store.read(), "plaintext_sealed"):
         return 0
+    catalog = load_catalog()
     done = 0
     rows = store.read().execute("SELECT id, service, fields FROM requests WHERE sealed IS NULL "
                                 "AND purged_at IS NULL AND fields != '{}'").fetchall()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -49,6 +50,10 @@ def start_server(tmp: Path, officers: dict[str, str]) -> Server:
                    '[jobs]\nenabled = false\n[node]\nname = "Kantor Desa Sukamaju"\n', encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL")}
     env["SIMPUL_SECRET_KEY"] = "browser-test-secret"
+    # The recovery code init-db shows once lets `officer add` grant the node key (as an operator would).
+    init = subprocess.run([SIMPUL, "--config", str(cfg), "init-db"], text=True, env=env, check=True,
+                          capture_output=True, timeout=60)
+    env["SIMPUL_RECOVERY_CODE"] = re.search(r"[0-9A-Z]{5}(?:-[0-9A-Z]{1,5}){4,}", init.stderr).group(0)
     for name, role in officers.items():
         subprocess.run([SIMPUL, "--config", str(cfg), "officer", "add", name, "--role", role, "--password-stdin"],
                        input=PASSWORD + "\n", text=True, env=env, check=True, capture_output=True, timeout=60)

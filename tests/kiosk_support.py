@@ -20,8 +20,13 @@ def hidden(html: str) -> dict[str, str]:
     return out
 
 
-def add_officer(node, username: str = "siti", password: str = PASSWORD, role: str = "officer") -> None:
-    node.store.write(lambda db: accounts.add_officer(db, username, password, role))
+def add_officer(node, username: str = "siti", password: str = PASSWORD, role: str = "officer",
+                *, grant: bool = True) -> dict:
+    """An officer with a key holder; ``grant`` gives them the node key (via the recovery code)."""
+    from tests.conftest import node_keys_of
+
+    grant_with = node_keys_of(node) if grant else None
+    return node.store.write(lambda db: accounts.add_officer(db, username, password, role, grant_with=grant_with))
 
 
 def login(client, username: str = "siti", password: str = PASSWORD, **environ):

@@ -119,12 +119,20 @@ def test_assisted_submission_receipt_and_queue(page, server):
     page.click("button:has-text('Saring')")
     shot(page, "kiosk-queue")
     page.click(f"a:has-text('{code}')")
+    # the officer's session holds the node key: the sealed values show opened, the disk has none
+    assert NIK in page.inner_text("dl.facts") and "Siti Aminah" in page.inner_text("dl.facts")
+    assert not page.is_visible(".sealed-notice")
+    with server.db() as db:
+        assert db.execute("SELECT count(*) FROM requests WHERE fields LIKE ? OR fields LIKE ?",
+                          [f"%{NIK}%", "%Aminah%"]).fetchone()[0] == 0
     page.click("button:has-text('Tandai siap')")
     assert "Tersimpan" in page.inner_text(".alert.ok")
     assert "siap diambil" in page.inner_text("p .status")
     page.fill("textarea[name=note]", "Surat sudah ditandatangani kepala desa")
     page.click("button:has-text('Tambah catatan')")
-    assert "ditandatangani kepala desa" in page.inner_text("ol.history")
+    assert "ditandatangani kepala desa" in page.inner_text("ol.history")  # the sealed note, opened
+    with server.db() as db:
+        assert db.execute("SELECT count(*) FROM status_events WHERE note LIKE '%kepala desa%'").fetchone()[0] == 0
     shot(page, "kiosk-detail")
     page.click("button:has-text('Serahkan')")
     assert "selesai" in page.inner_text("p .status")

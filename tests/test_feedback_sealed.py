@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
 from channels.kiosk import sessions
 from channels.web import feedback
-from gateway import cases, vault
+from gateway import cases, lookup, vault
 from gateway.pipeline import Submission
 from tests.conftest import node_keys_of
 from tests.kiosk_support import add_officer, hidden, login
@@ -23,10 +25,10 @@ def _closed_with_comment(client, node) -> dict:
     return row
 
 
-def _access_page(client) -> str:
+def _access_page(client, expect: int = 200) -> str:
     token = hidden(client.get("/kiosk/access").get_data(as_text=True))["csrf_token"]
     response = client.post("/kiosk/access", data={"csrf_token": token, "by": "phone", "value": PHONE})
-    assert response.status_code == 200
+    assert response.status_code == expect
     return response.get_data(as_text=True)
 
 
@@ -34,14 +36,12 @@ def test_comment_is_sealed_and_shown_only_with_the_sessions_key(client, node):
     _closed_with_comment(client, node)
     raw = node.store.read().execute("SELECT comment, comment_sealed FROM feedback").fetchone()
     assert raw[0] == "" and COMMENT.encode() not in raw[1]
-    add_officer(node, "kades", role="admin")
+    add_officer(node, "kades", role="admin", grant=False)
     login(client, "kades")
     session_hash = sessions.hash_id(client.get_cookie(sessions.COOKIE, path="/kiosk").value)
-    # No keys for this session (e.g. the kiosk login -> keyring wiring has not run, or no grant): masked.
-    html = _access_page(client)
-    assert COMMENT not in html and vault.SEALED in html
-    node.keyring.put(session_hash, {})  # an officer without a grant yet: still masked
-    assert COMMENT not in _access_page(client)
+    # An admin without a grant cannot look anyone up (the blind index needs the node key).
+    assert node.keyring.get(session_hash) == {}
+    assert COMMENT not in _access_page(client, expect=409)
     node.keyring.put(session_hash, node_keys_of(node))  # a session holding the node key
     html = _access_page(client)
     assert COMMENT in html and vault.SEALED not in html.split("Pak Joko")[0][-200:]
@@ -52,9 +52,14 @@ def test_gather_opens_with_an_opener_only(client, node):
 
     row = _closed_with_comment(client, node)
     db = node.store.read()
-    masked = access.gather(db, node.catalog, phone=PHONE)
-    assert masked.requests[0]["feedback"]["comment"] == vault.SEALED
-    assert masked.requests[0]["feedback"]["rating"] == 5
-    opened = access.gather(db, node.catalog, phone=PHONE, opener=node.vault.opener(node_keys_of(node)))
+    held = node_keys_of(node)
+    lookup.catch_up(node.store, node.vault.opener(held))
+    # A session holding a retired key finds nothing and opens nothing.
+    stranger = node.vault.opener({"0" * 16: X25519PrivateKey.generate()})
+    assert access.gather(db, node.catalog, stranger, phone=PHONE).requests == []
+    opened = access.gather(db, node.catalog, node.vault.opener(held), phone=PHONE)
     assert opened.requests[0]["feedback"]["comment"] == COMMENT
+    assert opened.requests[0]["feedback"]["rating"] == 5
+    assert feedback.opened_comment(None, row["id"], db.execute(
+        "SELECT comment_sealed FROM feedback").fetchone()[0]) == vault.SEALED
     assert feedback.get(db, row["id"])["rating"] == 5 and "comment" not in feedback.get(db, row["id"])

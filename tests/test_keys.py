@@ -228,6 +228,8 @@ def test_a_database_from_before_sealing_is_sealed_at_start(config, tmp_path):
     from gateway.node import Node
 
     first = Node(config)
+    # What a database from before sealing looks like: no "sealed" flag, personal values in clear.
+    first.store.write(lambda db: db.execute("DELETE FROM kv WHERE key = 'plaintext_sealed'"))
     first.store.write(lambda db: db.execute(
         "INSERT INTO requests (id, tracking_code, service, channel, locale, fields, status, created_at, updated_at) "
         "VALUES ('old-1', 'AAAAA-AAAAA', 'SKTM', 'sms', 'id', ?, 'received', '2026-01-01T00:00:00Z', "
@@ -235,7 +237,7 @@ def test_a_database_from_before_sealing_is_sealed_at_start(config, tmp_path):
     code = first.new_recovery_code
     first.close()
     again = Node(config)
-    again.pipeline  # noqa: B018 - building the pipeline seals leftovers
+    again.store  # noqa: B018 - opening the store seals leftovers
     row = _row(again, "old-1")
     assert row["fields"] == '{"purpose": "sekolah"}'
     held = keys.recover(again.store.read(), code)

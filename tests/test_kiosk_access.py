@@ -28,8 +28,10 @@ def people(node):
     other = p.submit(Submission("sms", "SKTM", {"nik": OTHER_NIK, "name": "Joko Lain", "purpose": "sekolah"},
                                 sender=OTHER_PHONE)).request
 
+    node.vault.ready()
+
     def seed(db):
-        cases.change_status(db, dom["id"], "in_progress", actor="budi", note="berkas lengkap")
+        cases.change_status(db, dom["id"], "in_progress", actor="budi", note="berkas lengkap", vault=node.vault)
         outbound.enqueue(db, to=PHONE, body="Permohonan Anda diproses", key="n1", request_id=dom["id"])
         outbound.enqueue(db, to=OTHER_PHONE, body="Pesan untuk Joko", key="n2", request_id=other["id"])
         for mid, phone, req, reply in (("m1", PHONE, dom["id"], "Kode KODE-SITI"),

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from channels.kiosk import queue
+from gateway import cases, codes
 from gateway.pipeline import Submission
-from tests.conftest import NIK
+from tests.conftest import NIK, node_keys_of
 from tests.kiosk_support import add_officer, hidden, login
 
 MOTHER = "3201015508900002"
@@ -59,9 +60,11 @@ def test_search_by_code_nik_and_phone(kiosk, requests_):
 
 def test_search_terms_are_pure_and_cover_each_kind():
     assert queue.search_terms("") == []
-    assert [c for c, _ in queue.search_terms(NIK)][0].startswith("EXISTS")
+    assert ("nik", NIK) in queue.search_terms(NIK)
     assert queue.search_terms("abc") == []
-    assert queue.search_terms("081234567890")[-1] == ("phone = ?", "+6281234567890")
+    assert queue.search_terms("081234567890")[-1] == ("phone", "+6281234567890")
+    code = codes.generate()
+    assert queue.search_terms(code.lower()) == [("code", code)]
 
 
 def test_detail_shows_fields_and_history(kiosk, requests_):
@@ -77,8 +80,9 @@ def _act(kiosk, code, status, note=""):
 
 
 def _events(node, request_id):
-    return [tuple(r) for r in node.store.read().execute(
-        "SELECT status, actor, note FROM status_events WHERE request_id = ? ORDER BY seq", [request_id])]
+    """(status, actor, note) with notes opened by the node key: on disk they are sealed."""
+    opener = node.vault.opener(node_keys_of(node))
+    return [(e["status"], e["actor"], e["note"]) for e in cases.history(node.store.read(), request_id, opener)]
 
 
 def test_ready_note_and_hand_over_are_events_with_their_own_ids(kiosk, node, requests_):
@@ -91,6 +95,11 @@ def test_ready_note_and_hand_over_are_events_with_their_own_ids(kiosk, node, req
                                          ("ready", "siti", "surat sudah ditandatangani"), ("closed", "siti", None)]
     ids = [r[0] for r in node.store.read().execute("SELECT id FROM status_events").fetchall()]
     assert len(ids) == len(set(ids))
+    # the note is on disk only sealed (the column `note` stays NULL), and opened for the officer
+    raw = node.store.read().execute("SELECT note, note_sealed FROM status_events WHERE note_sealed IS NOT NULL"
+                                    ).fetchall()
+    assert len(raw) == 1 and raw[0][0] is None and b"ditandatangani" not in raw[0][1]
+    assert "surat sudah ditandatangani" in kiosk.get(f"/kiosk/requests/{code}").get_data(as_text=True)
     status = node.store.read().execute("SELECT status FROM requests WHERE id = ?", [row["id"]]).fetchone()[0]
     assert status == "closed"
 

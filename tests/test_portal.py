@@ -10,7 +10,7 @@ import pytest
 from channels.web import feedback
 from gateway import cases, codes, vault
 from gateway.pipeline import Submission
-from tests.conftest import NIK, node_keys_of
+from tests.conftest import NIK, node_keys_of, opened_fields
 from tests.kiosk_support import add_officer, expected_modules, hidden, inline_svg, login, qr_modules
 
 GOOD = {"nik": NIK, "name": "Siti Aminah", "address": "Dusun Krajan RT 02/03", "consent": "yes"}
@@ -41,7 +41,7 @@ def test_submit_creates_a_web_request_and_shows_code_and_qr(client, node, config
     assert response.status_code == 303
     [row] = _requests(node)
     assert row["channel"] == "web" and row["officer"] is None and row["phone"] == "+6281234567890"
-    assert json.loads(row["fields"])["nik"] == NIK
+    assert "nik" not in json.loads(row["fields"]) and opened_fields(node, row)["nik"] == NIK
     assert response.headers["Location"] == f"/track/{row['tracking_code']}?new=1"
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert row["tracking_code"] in html and "Permohonan Anda sudah diterima" in html

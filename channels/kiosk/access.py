@@ -1,11 +1,14 @@
 """Right of access (UU 27/2022): everything the node holds about one person.
 
-Pure reads, no I/O beyond the given database: the view validates the NIK or
-phone, calls :func:`gather`, renders the result and records the access in the
-audit log. A NIK is matched in every field the catalog types ``nik`` (a
-birth registration holds the mother's NIK in ``mother_nik``), a phone in the
-request's sender number and every ``phone`` field; SMS logs, the stored
-language and feedback follow from the matched requests and the phone.
+Reads only: the view validates the NIK or phone, brings the blind index up
+to date (``lookup.catch_up``), calls :func:`gather`, renders the result and
+records the access in the audit log. Candidates come only from the blind
+index (personal values are sealed; the database cannot be searched for
+them); a NIK candidate is then confirmed against the opened fields the
+catalog types ``nik`` (a birth registration holds the mother's NIK in
+``mother_nik``), so another 16-digit value (a family card number) does not
+count. SMS logs, the stored language and feedback follow from the matched
+requests and the phone.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from channels.web.feedback import opened_comment
-from gateway import cases
+from gateway import cases, lookup, vault
 from gateway.catalog import Catalog
 from gateway.vault import RequestOpener
 
@@ -50,32 +53,34 @@ def _placeholders(values: list) -> str:
     return ",".join("?" * len(values))
 
 
-def gather(db: sqlite_utils.Database, catalog: Catalog, *, nik: str | None = None,
-           phone: str | None = None, opener: RequestOpener | None = None) -> Report:
+def gather(db: sqlite_utils.Database, catalog: Catalog, opener: RequestOpener, *, nik: str | None = None,
+           phone: str | None = None) -> Report:
     """Everything held about the person with this (normalized) NIK or E.164 phone.
 
-    ``opener`` (the session's node keys) opens sealed feedback comments;
-    without it they show as ``vault.SEALED``.
+    ``opener``: made from the session's node keys; they make the index tokens
+    and open the fields and notes shown.
     """
     if (nik is None) == (phone is None):
         raise ValueError("give exactly one of nik or phone")
-    kind, value = ("nik", nik) if nik is not None else ("phone", phone)
-    # The LIKE narrows the scan; the catalog-typed comparison decides.
-    candidates = db.query(
-        "SELECT seq, id FROM requests WHERE instr(fields, ?) > 0 OR (? = 'phone' AND phone = ?) ORDER BY seq",
-        [value, kind, value])
+    kind, value = (lookup.NIK, nik) if nik is not None else (lookup.PHONE, phone)
+    candidates = set(lookup.find(db, opener.node_keys, kind, value))
     ids = []
-    for cand in candidates:
-        row = cases.get(db, cand["id"])
+    for row in (cases.get(db, request_id) for request_id in candidates):
         if row is None:
             continue
-        raw = {"service": row["service"], "fields": row["fields"]}
-        if _matches(catalog, raw, kind, value) or (kind == "phone" and row.get("phone") == value):
-            ids.append(row["id"])
+        if kind == lookup.PHONE and row.get("phone") == value:
+            ids.append((row["seq"], row["id"]))
+            continue
+        fields, _opened = vault.fields_for_view(opener, row)
+        if _matches(catalog, {"service": row["service"], "fields": fields}, kind, value):
+            ids.append((row["seq"], row["id"]))
     report = Report(by=kind)
-    for request_id in ids:
+    for _seq, request_id in sorted(ids):
         row = dict(cases.get(db, request_id))
-        row["history"] = cases.history(db, request_id)
+        row["fields"], row["opened"] = vault.fields_for_view(opener, row, catalog.service(row["service"]))
+        row.pop("sealed", None)
+        row.pop("sealed_regional", None)
+        row["history"] = cases.history(db, request_id, opener)
         feedback = db.execute("SELECT rating, comment, locale, created_at, comment_sealed FROM feedback "
                               "WHERE request_id = ?", [request_id]).fetchone()
         row["feedback"] = None
@@ -83,6 +88,7 @@ def gather(db: sqlite_utils.Database, catalog: Catalog, *, nik: str | None = Non
             row["feedback"] = dict(zip(("rating", "comment", "locale", "created_at"), feedback[:4], strict=True))
             row["feedback"]["comment"] = opened_comment(opener, request_id, feedback[4], feedback[1])
         report.requests.append(row)
+    ids = [request_id for _seq, request_id in sorted(ids)]
     phones = sorted({r["phone"] for r in report.requests if r.get("phone")} | ({phone} if phone else set()))
     where_out, where_in, params = [], [], []
     if ids:

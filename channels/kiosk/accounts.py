@@ -15,8 +15,10 @@ import sqlite_utils
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from channels.kiosk import officer_keys
 from channels.kiosk.errors import AccountError
 from gateway import audit, clock
+from gateway.keys import NodeKeys
 
 ROLES = ("officer", "admin")
 MIN_PASSWORD_LENGTH = 8
@@ -46,8 +48,14 @@ def check_username(username: str) -> str:
 
 
 def add_officer(db: sqlite_utils.Database, username: str, password: str, role: str = "officer",
-                *, replace: bool = False, actor: str = "cli") -> dict[str, Any]:
-    """Create (or, with ``replace``, reset) an officer; run inside a write job."""
+                *, replace: bool = False, actor: str = "cli", grant_with: NodeKeys | None = None) -> dict[str, Any]:
+    """Create (or, with ``replace``, reset) an officer and their key holder; run inside a write job.
+
+    The holder is a fresh key pair under the same password (a reset ends the
+    old grants); ``grant_with`` (node keys from a session or the recovery
+    code) grants it at once, else the officer waits for a key-holding login.
+    The result's ``granted`` says which.
+    """
     name = check_username(username)
     if role not in ROLES:
         raise AccountError(f"role must be one of: {', '.join(ROLES)}")
@@ -66,7 +74,8 @@ def add_officer(db: sqlite_utils.Database, username: str, password: str, role: s
         db["officers"].insert(row)
     audit.append(db, actor=actor, action=audit.OFFICER_RESET if exists else audit.OFFICER_ADDED, subject=name,
                  details={"role": role})
-    return {k: row[k] for k in ("username", "role", "created_at")}
+    granted = officer_keys.make_holder(db, name, password, actor=actor, grant_with=grant_with)
+    return {**{k: row[k] for k in ("username", "role", "created_at")}, "granted": granted}
 
 
 def get_officer(db: sqlite_utils.Database, username: str) -> dict[str, Any] | None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import current_app, g, redirect, render_template, request, url_for
 
-from channels.kiosk import accounts, sessions, throttle
+from channels.kiosk import accounts, officer_keys, sessions, throttle
 from channels.kiosk.blueprint import blueprint, current_session, timeouts
 from channels.web import csrf
 from channels.web.ui import _
-from gateway import audit
+from gateway import audit, lookup
 from gateway.app import node_of
 
 
@@ -29,6 +29,8 @@ def _page(error: str | None = None, username: str = "", status: int = 200):
     notice = None
     if request.args.get("expired") == "1" or g.get("kiosk_session_expired"):
         notice = _("Your session ended after a period without activity. Please log in again.")
+    elif request.args.get("relogin") == "1" or g.get("kiosk_session_relogin"):
+        notice = _("The node was restarted. Please log in again: your password opens the personal data.")
     elif request.args.get("bye") == "1":
         notice = _("You have logged out.")
     return render_template("kiosk/login.html", error=error, notice=notice, username=username,
@@ -75,6 +77,9 @@ def login_submit():
             return _page(_wait_message(wait), username, 429)
         return _page(_("Wrong username or password."), username, 401)
     old = request.cookies.get(sessions.COOKIE)
+    node = node_of(current_app)
+    # The password just verified also opens the officer's key slot (None: no usable slot yet).
+    opened = officer_keys.open_for_login(store.read(), username, password)
 
     idle = timeouts()
 
@@ -87,9 +92,21 @@ def login_submit():
         if accounts.needs_rehash(officer):
             accounts.rehash(db, username, password)
         audit.append(db, actor=username, action=audit.LOGIN, details={"client": client})
+        if opened is None:  # an officer from before sealing: a slot from this password, ungranted
+            officer_keys.holder_at_login(db, username, password)
         return sessions.create(db, username)
 
     session_id = store.write(start)
+    node_keys = opened or {}
+    node.keyring.put(sessions.hash_id(session_id), node_keys)
+    if old:
+        node.keyring.drop(sessions.hash_id(old))
+    officer_keys.sweep(node)  # sessions purged above take their keys with them
+    if officer_keys.holds_current(store.read(), node_keys):
+        granted = store.write(lambda db: officer_keys.grant_waiting(db, node_keys, actor=username))
+        if granted:
+            current_app.logger.info("kiosk: node key granted to %d officer(s) by %s", len(granted), username)
+        lookup.catch_up(store, node.vault.opener(node_keys))
     current_app.logger.info("kiosk login: %s", username)
     response = redirect(_safe_next(request.form.get("next")), 303)
     response.set_cookie(sessions.COOKIE, session_id, path="/kiosk", httponly=True, samesite="Strict",
@@ -105,6 +122,7 @@ def logout():
         sessions.delete(db, session["id_hash"])
 
     node_of(current_app).store.write(end)
+    node_of(current_app).keyring.drop(session["id_hash"])
     response = redirect(url_for("kiosk.login", bye=1), 303)
     response.delete_cookie(sessions.COOKIE, path="/kiosk")
     return response

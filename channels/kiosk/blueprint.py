@@ -3,6 +3,10 @@
 The guard runs before each kiosk view: it loads the server-side session from
 the cookie, ends it when idle or too old, refreshes its last-seen time and
 checks the CSRF token of every POST before any view (and so any write) runs.
+
+A session lives with its node keys in memory (``node.keyring``). After a
+process restart the keyring is empty: a session without an entry is ended
+and the officer logs in again, which re-opens the key from their password.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
-from channels.kiosk import sessions
+from channels.kiosk import officer_keys, sessions
 from channels.web import csrf
 from channels.web.ui import _
 from gateway.app import node_of
@@ -31,15 +35,39 @@ def current_session() -> dict | None:
     """The live session of this request (expired ones are deleted), or None."""
     if "kiosk_session" in g:
         return g.kiosk_session
-    store = node_of(current_app).store
-    found = sessions.load(store.read(), request.cookies.get(sessions.COOKIE))
-    g.kiosk_session_expired = False
+    node = node_of(current_app)
+    store = node.store
+    cookie = request.cookies.get(sessions.COOKIE)
+    found = sessions.load(store.read(), cookie)
+    g.kiosk_session_expired = g.kiosk_session_relogin = False
     if found is not None and sessions.expired(found, timeouts()):
         store.write(lambda db: sessions.delete(db, found["id_hash"]))
+        node.keyring.drop(found["id_hash"])
         g.kiosk_session_expired = True
         found = None
+    elif found is not None and node.keyring.get(found["id_hash"]) is None:
+        # The process restarted (or the keys were swept): only the password reopens them.
+        store.write(lambda db: sessions.delete(db, found["id_hash"]))
+        g.kiosk_session_relogin = True
+        found = None
+    elif found is None and cookie:
+        officer_keys.sweep(node)  # a session ended elsewhere (reset from the shell): forget its keys
     g.kiosk_session = found
     return found
+
+
+def session_keys() -> dict:
+    """The node keys of this request's session ({} when the officer holds none)."""
+    session = g.get("kiosk_session")
+    if session is None:
+        return {}
+    return node_of(current_app).keyring.get(session["id_hash"]) or {}
+
+
+def session_opener():
+    """A ``vault.RequestOpener`` with the session's keys, or None without any."""
+    node_keys = session_keys()
+    return node_of(current_app).vault.opener(node_keys) if node_keys else None
 
 
 def form_binding() -> str:
@@ -55,6 +83,8 @@ def _guard():
         args = {"next": request.full_path if request.method == "GET" else url_for("kiosk.home")}
         if g.get("kiosk_session_expired"):
             args["expired"] = "1"
+        elif g.get("kiosk_session_relogin"):
+            args["relogin"] = "1"
         response = redirect(f"{url_for('kiosk.login')}?{urlencode(args)}", 303)
         response.delete_cookie(sessions.COOKIE, path="/kiosk")
         return response
@@ -72,4 +102,6 @@ def _kiosk_context():
     context = {"officer": session, "idle_seconds": int(timeouts().idle.total_seconds())}
     if session:
         context["csrf_token"] = csrf.token(session["csrf_secret"])
+        context["keys_sealed"] = not officer_keys.holds_current(node_of(current_app).store.read(),
+                                                                session_keys())
     return context

@@ -84,3 +84,10 @@ def m005_feedback_sealed(db: sqlite_utils.Database) -> None:
     # id = the request id). `comment` stays '' for new rows; comments stored
     # before this change are sealed at the next start (channels.web.feedback.seal_legacy).
     db.execute("ALTER TABLE feedback ADD COLUMN comment_sealed BLOB")
+
+
+@migrations()
+def m006_officer_keys(db: sqlite_utils.Database) -> None:
+    # Set when an officer is switched off: their key holder is removed, and
+    # only a password reset (a fresh holder) gives them the node key again.
+    db.execute("ALTER TABLE officers ADD COLUMN key_revoked INTEGER NOT NULL DEFAULT 0")

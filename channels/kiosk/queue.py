@@ -1,8 +1,10 @@
 """Finding requests for the officer: filters plus one search box.
 
 The search box takes a tracking code, a NIK or a phone number in any common
-form; a NIK is matched against every value of the request's JSON ``fields``
-(``nik``, ``mother_nik`` ...), so the officer need not know the field name.
+form. A NIK (in any field: ``nik``, ``mother_nik`` ...) and a phone are found
+only through the blind index (``gateway.lookup``): the personal values are
+sealed, so the database cannot be searched for them, and the index key comes
+from the node key, which only a session holding it has.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from typing import Any
 
 import sqlite_utils
 
-from gateway import codes, validators
+from gateway import codes, lookup, validators
 from gateway.cases import _row
+from gateway.keys import NodeKeys
 
 PAGE_SIZE = 50
+CODE = "code"
 
 
 @dataclass(frozen=True)
@@ -29,27 +33,33 @@ class Filters:
 
 
 def search_terms(q: str) -> list[tuple[str, str]]:
-    """(SQL condition, argument) pairs the typed text could mean; pure."""
+    """(kind, normalized value) pairs the typed text could mean: CODE, lookup.NIK, lookup.PHONE; pure."""
     q = q.strip()
     if not q:
         return []
     terms: list[tuple[str, str]] = []
     try:
-        terms.append(("tracking_code = ?", codes.normalize(q)))
+        terms.append((CODE, codes.normalize(q)))
     except codes.CodeError:
         pass
     digits = re.sub(r"[\s.\-]", "", q)
     if re.fullmatch(r"\d{16}", digits):
-        terms.append(("EXISTS (SELECT 1 FROM json_each(requests.fields) j WHERE j.value = ?)", digits))
+        terms.append((lookup.NIK, digits))
     try:
-        terms.append(("phone = ?", validators.phone(q)))
+        terms.append((lookup.PHONE, validators.phone(q)))
     except validators.Invalid:
         pass
     return terms
 
 
-def find(db: sqlite_utils.Database, filters: Filters) -> tuple[list[dict[str, Any]], bool, bool]:
-    """(rows of this page, there is a next page, the search text was understood)."""
+def _placeholders(values: list) -> str:
+    return ",".join("?" * len(values))
+
+
+def find(db: sqlite_utils.Database, filters: Filters, node_keys: NodeKeys | None = None) -> tuple[
+        list[dict[str, Any]], bool, bool, bool]:
+    """(rows of this page, there is a next page, the search text was understood,
+    the search needed the node key and this session has none)."""
     where: list[str] = []
     args: list[Any] = []
     for column in ("status", "service", "channel"):
@@ -57,14 +67,26 @@ def find(db: sqlite_utils.Database, filters: Filters) -> tuple[list[dict[str, An
         if value:
             where.append(f"{column} = ?")
             args.append(value)
-    understood = True
+    sealed = False
     if filters.q.strip():
         terms = search_terms(filters.q)
-        understood = bool(terms)
         if not terms:
-            return [], False, False
-        where.append("(" + " OR ".join(cond for cond, _ in terms) + ")")
-        args.extend(arg for _, arg in terms)
+            return [], False, False, False
+        conditions: list[str] = []
+        for kind, value in terms:
+            if kind == CODE:
+                conditions.append("tracking_code = ?")
+                args.append(value)
+            elif not node_keys:
+                sealed = True
+            else:
+                ids = lookup.find(db, node_keys, kind, value)
+                if ids:
+                    conditions.append(f"id IN ({_placeholders(ids)})")
+                    args.extend(ids)
+        if not conditions:
+            return [], False, True, sealed
+        where.append("(" + " OR ".join(conditions) + ")")
     sql = "SELECT * FROM requests"
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -72,7 +94,7 @@ def find(db: sqlite_utils.Database, filters: Filters) -> tuple[list[dict[str, An
     sql += " ORDER BY seq DESC LIMIT ? OFFSET ?"
     args += [PAGE_SIZE + 1, (page - 1) * PAGE_SIZE]
     rows = [_row(r) for r in db.query(sql, args)]
-    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE, understood
+    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE, True, sealed
 
 
 def channels_in_use(db: sqlite_utils.Database) -> list[str]:

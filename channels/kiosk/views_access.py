@@ -11,10 +11,10 @@ from __future__ import annotations
 from flask import current_app, g, render_template, request
 
 from channels.kiosk import access
-from channels.kiosk.blueprint import blueprint
+from channels.kiosk.blueprint import blueprint, session_opener
 from channels.kiosk.views_officers import _admin_only
 from channels.web.ui import _, locale
-from gateway import audit, cases, clock, validators
+from gateway import audit, cases, clock, keys, lookup, validators
 from gateway.app import node_of
 
 
@@ -27,6 +27,11 @@ def _labelled(service, fields: dict) -> list[tuple[str, object]]:
         field = service.field(name) if service else None
         out.append((field.text("label", locale()) if field else name, fields[name]))
     return out
+
+
+def _current_kid(node) -> str:  # noqa: ANN001 - gateway.node.Node
+    current = keys.current_key(node.store.read())
+    return current[0] if current else ""
 
 
 @blueprint.get("/access")
@@ -47,9 +52,14 @@ def access_report():
         label = _("Phone number") if by == "phone" else _("NIK")
         return render_template("kiosk/access.html", report=None, by=by, value=typed,
                                error=f"{label}: {problem.message.render(locale())}"), 422
-    held = node.keyring.get(g.kiosk_session["id_hash"])  # None/{}: this session cannot open sealed data
-    opener = node.vault.opener(held) if held else None
-    report = access.gather(node.store.read(), node.catalog, **{by: value}, opener=opener)
+    opener = session_opener()
+    if opener is None or lookup.index_key(opener.node_keys, _current_kid(node)) is None:
+        return render_template("kiosk/access.html", report=None, by=by, value=typed,
+                               error=_("Finding a person's data needs the node key, and your session does "
+                                       "not hold it. Ask an officer who holds the node key to log in "
+                                       "(or grant it to you).")), 409
+    lookup.catch_up(node.store, opener)  # requests received since login become findable
+    report = access.gather(node.store.read(), node.catalog, opener, **{by: value})
     actor = g.officer["username"]
     node.store.write(lambda db: audit.append(db, actor=actor, action=audit.DATA_ACCESS, subject=None,
                                              details={"by": by}))

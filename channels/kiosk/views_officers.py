@@ -2,7 +2,11 @@
 
 Accounts are created from the node's shell (``simpul officer add``) so a
 password never travels through the kiosk; switching an account off ends its
-sessions at once, e.g. when an officer leaves or a password may be known.
+sessions at once, e.g. when an officer leaves or a password may be known, and
+removes their key slot: switching it on again does not give the key back
+(``simpul officer add NAME --reset`` does). The list shows who holds the
+node key; "Grant key" hands it, from the admin's own session, to an officer
+still waiting for it.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ import sqlite3
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 
-from channels.kiosk.blueprint import blueprint
+from channels.kiosk import officer_keys
+from channels.kiosk.blueprint import blueprint, session_keys
 from channels.web.ui import _
 from gateway import audit, clock
 from gateway.app import node_of
@@ -25,11 +30,27 @@ def _admin_only() -> None:
 @blueprint.get("/officers")
 def officers():
     _admin_only()
-    rows = list(node_of(current_app).store.read().query(
-        "SELECT o.username, o.role, o.active, o.created_at, "
+    db = node_of(current_app).store.read()
+    rows = list(db.query(
+        "SELECT o.username, o.role, o.active, o.created_at, o.key_revoked, "
         "(SELECT count(*) FROM kiosk_sessions s WHERE s.username = o.username) AS sessions "
         "FROM officers o ORDER BY o.username"))
-    return render_template("kiosk/officers.html", rows=rows, error=request.args.get("error"))
+    state = officer_keys.key_state(db)
+    for row in rows:
+        row["key"] = state.get(row["username"], "none")
+    return render_template("kiosk/officers.html", rows=rows, error=request.args.get("error"),
+                           can_grant=officer_keys.holds_current(db, session_keys()),
+                           granted=request.args.get("granted"))
+
+
+@blueprint.post("/officers/grant")
+def officer_grant():
+    """Grant the node key from this admin's session to every officer waiting for it."""
+    _admin_only()
+    node_keys = session_keys()
+    actor = g.officer["username"]
+    granted = node_of(current_app).store.write(lambda db: officer_keys.grant_waiting(db, node_keys, actor=actor))
+    return redirect(url_for("kiosk.officers", granted=len(granted)), 303)
 
 
 @blueprint.post("/officers/<username>/active")
@@ -44,6 +65,7 @@ def officer_active(username: str):
                            [1 if active else 0, clock.utcnow(), username]).rowcount
         if found and not active:
             db.execute("DELETE FROM kiosk_sessions WHERE username = ?", [username])
+            officer_keys.revoke(db, username, actor=g.officer["username"])
         if found:
             audit.append(db, actor=g.officer["username"],
                          action=audit.OFFICER_ENABLED if active else audit.OFFICER_DISABLED, subject=username)
@@ -51,6 +73,7 @@ def officer_active(username: str):
 
     if not node_of(current_app).store.write(apply):
         abort(404)
+    officer_keys.sweep(node_of(current_app))  # the ended sessions' keys leave memory now
     current_app.logger.info("kiosk officer %s %s by %s", username, "enabled" if active else "disabled",
                             g.officer["username"])
     return redirect(url_for("kiosk.officers"), 303)

@@ -12,10 +12,10 @@ import uuid
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 
 from channels.kiosk import queue
-from channels.kiosk.blueprint import blueprint, form_binding
+from channels.kiosk.blueprint import blueprint, form_binding, session_keys, session_opener
 from channels.web import csrf
 from channels.web.ui import _, locale
-from gateway import cases, codes
+from gateway import cases, codes, lookup, vault
 from gateway.app import node_of
 from gateway.errors import StatusError
 
@@ -43,9 +43,14 @@ def queue_list():
         service=args.get("service", "")[:20], channel=args.get("channel", "")[:20],
         q=args.get("q", "")[:60], page=page,
     )
+    node_keys = session_keys()
+    opener = session_opener()
+    if opener is not None and filters.q.strip():
+        lookup.catch_up(_node().store, opener)  # rows received since login become findable
     db = _node().store.read()
-    rows, more, understood = queue.find(db, filters)
+    rows, more, understood, sealed = queue.find(db, filters, node_keys)
     return render_template("kiosk/queue.html", rows=rows, more=more, understood=understood, filters=filters,
+                           search_sealed=sealed,
                            statuses=cases.STATUSES, services=_node().catalog.services,
                            channels=sorted({"sms", "ussd", "kiosk", "web", *queue.channels_in_use(db)}),
                            status_label=_label)
@@ -64,16 +69,19 @@ def _request_or_404(code: str) -> dict:
 def _detail(row: dict, *, error: str | None = None, status: int = 200):
     db = _node().store.read()
     service = _node().catalog.service(row["service"])
+    opener = session_opener()
+    values, opened = vault.fields_for_view(opener, row, service)
     # catalog order first (NIK, name, address ...), then anything the catalog no longer has
     order = [f.name for f in service.fields] if service else []
-    names = [n for n in order if n in row["fields"]] + [n for n in row["fields"] if n not in order]
+    names = [n for n in order if n in values] + [n for n in values if n not in order]
     fields = []
     for name in names:
         field = service.field(name) if service else None
-        fields.append((field.text("label", locale()) if field else name, row["fields"][name]))
+        fields.append((field.text("label", locale()) if field else name, values[name]))
     binding = form_binding()
     return render_template(
-        "kiosk/detail.html", row=row, service=service, fields=fields, history=cases.history(db, row["id"]),
+        "kiosk/detail.html", row=row, service=service, fields=fields, opened=opened,
+        history=cases.history(db, row["id"], opener),
         status_label=_label, error=error, done=request.args.get("done"),
         actions=[s for s in ACTIONS if cases.can_move(row["status"], s)],
         form_token=csrf.new_form_token(binding),
@@ -103,9 +111,12 @@ def change(code: str):
         return _detail(row, error=_("Say why the request is rejected (the citizen is told)."), status=422)
     event_id = str(uuid.uuid5(EVENT_NAMESPACE, f"kiosk:{nonce}"))
     actor = g.officer["username"]
+    node = _node()
+    if note:
+        node.vault.ready()  # the note is sealed inside the write job
     try:
-        _node().store.write(lambda db: cases.change_status(db, row["id"], wanted, actor=actor, note=note,
-                                                           event_id=event_id))
+        node.store.write(lambda db: cases.change_status(db, row["id"], wanted, actor=actor, note=note,
+                                                        event_id=event_id, vault=node.vault))
     except StatusError:
         current = cases.get(_node().store.read(), row["id"]) or row
         return _detail(current, status=409, error=_(

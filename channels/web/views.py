@@ -10,7 +10,7 @@ from channels.web import csrf, feedback
 from channels.web.forms import check, inputs
 from channels.web.qr import qr_svg, track_url
 from channels.web.ui import _, locale, service_or_404
-from gateway import cases, codes
+from gateway import cases, codes, vault
 from gateway.app import node_of
 from gateway.catalog import Service
 
@@ -109,12 +109,21 @@ def _track_page(code: str, *, feedback_error: str | None = None, status: int = 2
     url = track_url(_node().config, row["tracking_code"], request.host_url)
     binding = csrf.anon_binding()
     return render_template(
-        "portal/track.html", row=row, service=service, history=cases.history(db, row["id"]),
+        "portal/track.html", row=row, service=service, history=_public_history(db, row["id"]),
         status_label=lambda s: cases.status_label(s, locale()), new=new,
         qr=qr_svg(url, _("QR code of the tracking link")) if new else "", url=url,
         feedback=feedback.get(db, row["id"]), feedback_error=feedback_error,
         csrf_token=csrf.token(binding), thanks=request.args.get("thanks") == "1",
     ), status
+
+
+def _public_history(db, request_id: str) -> list[dict]:  # noqa: ANN001 - sqlite_utils.Database
+    """The history without sealed notes: the portal holds no key, and a mask means nothing to a citizen."""
+    events = cases.history(db, request_id)
+    for event in events:
+        if event["note"] == vault.SEALED:
+            event["note"] = None
+    return events
 
 
 @blueprint.get("/track/<code>")

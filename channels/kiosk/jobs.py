@@ -1,0 +1,33 @@
+"""The kiosk's background job: end expired sessions and forget their node keys.
+
+Logins sweep too, but an officer who walks away from the kiosk leaves an
+idle session nobody comes back to; without this job its node key would stay
+in memory until the next login.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from channels.kiosk import officer_keys, sessions
+from gateway import clock
+
+SWEEP_SECONDS = 60
+
+
+def sweep_sessions(node, timeouts: sessions.Timeouts) -> None:  # noqa: ANN001 - gateway.node.Node
+    """Delete expired sessions, then keep only the keys of the sessions left."""
+    node.store.write(lambda db: sessions.purge_expired(db, timeouts))
+    officer_keys.sweep(node)
+
+
+def register(scheduler, app) -> None:  # noqa: ANN001 - APScheduler and Flask objects
+    from gateway.app import node_of
+
+    def job() -> None:
+        node = node_of(app)
+        timeouts = sessions.Timeouts(idle=dt.timedelta(minutes=node.config["kiosk.idle_timeout_minutes"]),
+                                     absolute=dt.timedelta(hours=node.config["kiosk.absolute_timeout_hours"]))
+        sweep_sessions(node, timeouts)
+
+    scheduler.add_job(job, "interval", seconds=SWEEP_SECONDS, id="kiosk-sessions", next_run_time=clock.now())
