@@ -62,11 +62,22 @@ def get(db: sqlite_utils.Database, request_id: str) -> dict[str, Any] | None:
     return _row(next(iter(db.query("SELECT * FROM requests WHERE id = ?", [request_id])), None))
 
 
-def history(db: sqlite_utils.Database, request_id: str) -> list[dict[str, Any]]:
-    return list(db.query(
-        "SELECT id, status, actor, at, note, origin FROM status_events WHERE request_id = ? ORDER BY seq",
-        [request_id],
-    ))
+def history(db: sqlite_utils.Database, request_id: str, opener: Any = None) -> list[dict[str, Any]]:
+    """Events in order; a sealed note is opened with ``opener`` (a vault RequestOpener), else masked."""
+    from gateway.sealing import SealError
+    from gateway.vault import SEALED
+
+    rows = list(db.query(
+        "SELECT id, status, actor, at, note, origin, note_sealed FROM status_events WHERE request_id = ? "
+        "ORDER BY seq", [request_id]))
+    for row in rows:
+        sealed = row.pop("note_sealed")
+        if sealed is not None:
+            try:
+                row["note"] = opener.personal(row["id"], sealed, "note").get("note") if opener else SEALED
+            except SealError:
+                row["note"] = SEALED
+    return rows
 
 
 def list_requests(
@@ -105,11 +116,14 @@ def change_status(
     origin: str = "node",
     at: str | None = None,
     enforce: bool = True,
+    vault: Any = None,
 ) -> dict[str, Any] | None:
     """Record a status event (or a note, when status is unchanged); return it.
 
     Run inside a write job. An event id already applied is a no-op that
-    returns None, which makes re-delivered events harmless.
+    returns None, which makes re-delivered events harmless. With ``vault``
+    (call ``vault.ready()`` before the job) a note is stored sealed only
+    (``{"note": text}``, purpose "note", record id = event id).
     """
     if status not in STATUSES:
         raise StatusError(f"unknown status {status!r} (one of: {', '.join(STATUSES)})")
@@ -127,7 +141,12 @@ def change_status(
     at = at or clock.utcnow()
     event = {"id": event_id, "request_id": request_id, "status": status, "actor": actor,
              "at": at, "note": note, "origin": origin, "synced": 1 if origin != "node" else 0}
-    db["status_events"].insert(event)
+    row = dict(event)
+    if note and vault is not None:
+        row["note"] = None
+        row["note_sealed"], row["note_sealed_regional"] = vault.seal(event_id, {"note": note}, "note",
+                                                                     in_write=True)
+    db["status_events"].insert(row)
     db.execute("UPDATE requests SET status = ?, updated_at = ? WHERE id = ?", [status, at, request_id])
     audit.append(db, actor=actor, action=audit.STATUS_CHANGE if status != current[0] else audit.NOTE,
                  subject=request_id, details={"event_id": event_id, "status": status, "origin": origin})

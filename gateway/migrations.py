@@ -124,3 +124,11 @@ def m006_sealing(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE request_index (token TEXT NOT NULL, request_id TEXT NOT NULL, "
                "PRIMARY KEY (token, request_id)) WITHOUT ROWID")
     db.execute("CREATE INDEX request_index_request ON request_index(request_id)")
+
+
+@migrations()
+def m007_sealed_notes(db: sqlite_utils.Database) -> None:
+    # Notes are free text (personal data): sealed like fields, purpose "note",
+    # record id = the event id; `note` stays NULL when a note is sealed.
+    db.execute("ALTER TABLE status_events ADD COLUMN note_sealed BLOB")
+    db.execute("ALTER TABLE status_events ADD COLUMN note_sealed_regional BLOB")

@@ -48,6 +48,11 @@ def encode_personal(personal: dict[str, Any]) -> bytes:
     return json.dumps(personal, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
+def decode_personal(plaintext: bytes) -> dict[str, Any]:
+    """Inverse of :func:`encode_personal` (the regional server opens copies with it too)."""
+    return json.loads(plaintext)
+
+
 def parse_public_key(text: str) -> X25519PublicKey | None:
     """A base64 X25519 public key (``sync.regional_key``); None for empty."""
     text = text.strip()
@@ -156,6 +161,20 @@ class Vault:
             self._epoch = None
         return self.seal(record_id, personal, purpose)
 
+    def seal_regional(self, items: list[tuple[str, dict[str, Any]]], purpose: str = "fields") -> list[bytes]:
+        """Regional copies only, all under one fresh epoch, for records sealed while
+        ``sync.regional_key`` was empty (sync re-seals them with an officer's session keys)."""
+        if self.regional_key is None:
+            raise NotProvisioned("sync.regional_key is empty: nothing to seal a regional copy to")
+        with self._lock:
+            self._epoch = None
+        epoch = self._take_epoch(count=False)
+        assert epoch.regional is not None
+        with self._lock:
+            epoch.records += len(items)
+        return [epoch.regional.seal(encode_personal(personal), aad(record_id, "regional", purpose))
+                for record_id, personal in items]
+
     # --- opening (a session's node keys) ----------------------------------------
 
     def opener(self, node_keys: keys.NodeKeys) -> RequestOpener:
@@ -191,7 +210,7 @@ class RequestOpener:
         if blob is None:
             return {}
         opener = self._epoch(sealing.epoch_of(blob))
-        return json.loads(opener.open(blob, aad(record_id, "node", purpose)))
+        return decode_personal(opener.open(blob, aad(record_id, "node", purpose)))
 
     def fields(self, row: dict[str, Any]) -> dict[str, Any]:
         """A request row's plain fields merged with its opened personal ones."""

@@ -17,6 +17,8 @@ the node believe something is stored that is not.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import gzip
 import hashlib
 import hmac
@@ -35,8 +37,8 @@ MAX_INFLATED = 32 * 1024 * 1024  # a gzip bomb stops here
 GZIP_LEVEL = 6
 
 REQUEST_COLS = ("seq", "id", "code", "service", "channel", "phone", "locale", "officer",
-                "created_at", "shape", "values")
-EVENT_COLS = ("seq", "id", "request_id", "status", "actor", "at", "note", "before")
+                "created_at", "shape", "values", "sealed_regional")
+EVENT_COLS = ("seq", "id", "request_id", "status", "actor", "at", "note", "before", "note_sealed_regional")
 PULL_COLS = ("cursor", "id", "request_id", "status", "actor", "at", "note")
 # Audit entries travel without their hashes: "prev" (the hash the first row
 # links to) and "head" ([seq, hash] of the last row, or of the node's chain
@@ -81,8 +83,65 @@ def rows_of(message: Any, cols: tuple[str, ...]) -> list[dict[str, Any]]:
     return [dict(zip(cols, r, strict=True)) for r in rows]
 
 
-def encode_requests(requests: list[dict[str, Any]]) -> dict[str, Any]:
-    """Node request rows (fields as a dict) -> columnar batch with field shapes."""
+def b64(blob: bytes | None) -> str | None:
+    return base64.b64encode(blob).decode("ascii") if blob is not None else None
+
+
+def unb64(value: Any, what: str) -> bytes | None:
+    """A base64 column value -> bytes (None stays None); ProtocolError on junk."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ProtocolError(f"{what} must be base64 text or null")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProtocolError(f"{what} is not valid base64") from None
+
+
+def encode_epochs(epochs: dict[int, tuple[bytes, bytes | None]]) -> dict[str, list[str | None]]:
+    """Seal epochs a batch references: id -> [epoch public key (base64), regional key id (hex)].
+
+    ``epochs`` maps the node's epoch id to (epoch public, regional public key
+    it sealed to); the key id (8 bytes of SHA-256) names the regional key
+    without resending it, so a server holding several (rotation) picks the right one.
+    """
+    from gateway.sealing import key_id
+
+    return {str(i): [b64(pub), key_id(regional).hex() if regional else None]
+            for i, (pub, regional) in sorted(epochs.items())}
+
+
+def decode_epochs(message: Any) -> dict[int, dict[str, Any]]:
+    """``seal_epochs`` of a batch -> {epoch id: {"public": bytes, "regional_key": hex | None}}."""
+    raw = message.get("seal_epochs", {}) if isinstance(message, dict) else None
+    if not isinstance(raw, dict):
+        raise ProtocolError("seal_epochs must be an object")
+    out = {}
+    for key, value in raw.items():
+        if not isinstance(key, str) or not key.isdigit() or not isinstance(value, list) or len(value) != 2:
+            raise ProtocolError("seal_epochs: id -> [public key, regional key id]")
+        public = unb64(value[0], "epoch public key")
+        if public is None or len(public) != 32:
+            raise ProtocolError("epoch public key must be 32 bytes")
+        if not isinstance(value[1], str | None) or (value[1] is not None and not _is_hex(value[1], 16)):
+            raise ProtocolError("regional key id must be 16 hex characters or null")
+        out[int(key)] = {"public": public, "regional_key": value[1]}
+    return out
+
+
+def _is_hex(value: str, length: int) -> bool:
+    return len(value) == length and all(c in "0123456789abcdef" for c in value)
+
+
+def encode_requests(requests: list[dict[str, Any]],
+                    epochs: dict[int, tuple[bytes, bytes | None]] | None = None) -> dict[str, Any]:
+    """Node request rows (fields as a dict) -> columnar batch with field shapes.
+
+    ``sealed_regional`` (the personal fields sealed to the regional key, as
+    stored on the node) travels base64'd: inside the gzip'd batch that costs
+    about what the raw bytes would (gzip codes 64 symbols in ~6 bits).
+    """
     shapes: list[list[str]] = []
     index: dict[tuple[str, ...], int] = {}
     rows = []
@@ -93,8 +152,9 @@ def encode_requests(requests: list[dict[str, Any]]) -> dict[str, Any]:
             shapes.append(list(names))
         code = r["tracking_code"].replace("-", "")
         rows.append([r["seq"], r["id"], code, r["service"], r["channel"], r["phone"], r["locale"],
-                     r["officer"], r["created_at"], index[names], [r["fields"][n] for n in names]])
-    return table(REQUEST_COLS, rows, shapes=shapes)
+                     r["officer"], r["created_at"], index[names], [r["fields"][n] for n in names],
+                     b64(r.get("sealed_regional"))])
+    return table(REQUEST_COLS, rows, shapes=shapes, seal_epochs=encode_epochs(epochs or {}))
 
 
 def decode_requests(message: Any) -> list[dict[str, Any]]:
@@ -120,6 +180,7 @@ def decode_requests(message: Any) -> list[dict[str, Any]]:
         except codes.CodeError:
             raise ProtocolError("tracking code is not a valid code") from None
         r["fields"] = dict(zip(shapes[shape], values, strict=True))
+        r["sealed_regional"] = unb64(r["sealed_regional"], "sealed_regional")
         out.append(r)
     return out
 
@@ -167,12 +228,18 @@ def content_digest(request: dict[str, Any]) -> str:
     canonical = [request["id"], request["tracking_code"], request["service"], request["channel"],
                  request["phone"], request["locale"], request["officer"], request["created_at"],
                  sorted(request["fields"].items())]
+    if request.get("sealed_regional") is not None:
+        # Over the blob as sent: an identical resend is "same", a re-sealed
+        # or damaged copy under the same UUID is a conflict a case worker sees.
+        canonical.append(hashlib.sha256(request["sealed_regional"]).hexdigest())
     return hashlib.sha256(dumps(canonical)).hexdigest()[:32]
 
 
 def event_digest(event: dict[str, Any]) -> str:
     """Digest of a status event's content, for recording a conflicting resend."""
     canonical = [event.get(k) for k in ("id", "request_id", "status", "actor", "at", "note")]
+    if event.get("note_sealed_regional") is not None:
+        canonical.append(hashlib.sha256(event["note_sealed_regional"]).hexdigest())
     return hashlib.sha256(dumps(canonical)).hexdigest()[:32]
 
 
