@@ -25,7 +25,8 @@ def test_requests_round_trip_through_the_wire(fieldsets):
         fields = {k: v for k, v in fields.items() if v is not None}
         rows.append({"seq": i, "id": f"id-{i}", "tracking_code": generate(), "service": "DOMISILI",
                      "channel": "sms", "phone": None, "locale": "id", "officer": None,
-                     "created_at": "2026-11-23T08:00:00Z", "fields": fields})
+                     "created_at": "2026-11-23T08:00:00Z", "fields": fields,
+                     "sealed_regional": None if i % 2 else bytes([i % 256]) * (i + 20)})
     decoded = wire.decode_requests(wire.unpack(wire.pack(wire.encode_requests(rows))))
     assert decoded == rows
     assert [wire.content_digest(r) for r in decoded] == [wire.content_digest(r) for r in rows]
