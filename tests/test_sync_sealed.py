@@ -94,7 +94,7 @@ def test_case_worker_sees_opened_fields_and_no_disk_holds_them_in_clear(tmp_path
     assert by_code[codes[1]]["fields"]["name"] == PEOPLE[1][1]
     assert all(r["seal_problem"] is None for r in by_code.values())
     plain = regional.cli("regional", "requests")  # without --fields: no personal data
-    assert PEOPLE[0][1] not in plain.stdout and "UNOPENABLE" not in plain.stdout
+    assert PEOPLE[0][1] not in plain.stdout and "TIDAK DAPAT DIBUKA" not in plain.stdout
 
     # The web view opens them for a logged-in case worker.
     regional.stop()
@@ -130,7 +130,7 @@ def test_record_sealed_to_another_key_or_moved_is_stored_flagged_and_acked(tmp_p
     assert box.query("SELECT synced FROM requests") == [(1,)]
     assert regional.query("SELECT seal_problem FROM requests") == [("unknown_key",)]
     listed = regional.cli("regional", "requests")
-    assert code in listed.stdout and "UNOPENABLE" in listed.stdout and "sync.regional_key" in listed.stdout
+    assert code in listed.stdout and "TIDAK DAPAT DIBUKA" in listed.stdout and "sync.regional_key" in listed.stdout
 
     # Two copies swapped between records on the node (right key, wrong record): both flagged.
     box2 = NodeBox(tmp_path / "node2", "desa-2", regional.url, _register(regional, "desa-2")[0],
