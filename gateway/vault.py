@@ -25,7 +25,7 @@ from typing import Any
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from gateway import clock, keys, sealing
+from gateway import clock, compact, keys, sealing
 from gateway.errors import ConfigError, SimpulError
 from gateway.sealing import EpochOpener, EpochSealer, SealError
 
@@ -45,12 +45,14 @@ def aad(record_id: str, copy: str, purpose: str = "fields") -> bytes:
 
 
 def encode_personal(personal: dict[str, Any]) -> bytes:
-    return json.dumps(personal, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    # Compact before sealing (gateway/compact.py): a sealed blob no longer
+    # compresses in a sync batch, and sync runs over 2G.
+    return compact.encode(json.dumps(personal, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode())
 
 
 def decode_personal(plaintext: bytes) -> dict[str, Any]:
     """Inverse of :func:`encode_personal` (the regional server opens copies with it too)."""
-    return json.loads(plaintext)
+    return json.loads(compact.decode(plaintext))
 
 
 def parse_public_key(text: str) -> X25519PublicKey | None:

@@ -22,7 +22,6 @@ from gateway import cases, sealing
 from gateway.config import load_config
 from gateway.node import Node
 from gateway.pipeline import Submission
-from sync.runner import run_pass
 from tests.conftest import node_keys_of
 from tests.syncenv import SIMPUL, NodeBox, Regional, assert_exactly_once, clean_env, free_port
 
@@ -176,7 +175,7 @@ def test_replayed_batch_still_deduplicates(tmp_path):
         regional.stop()
 
 
-def test_records_without_a_regional_copy_wait_for_an_officer_then_go_in_order(tmp_path):
+def test_records_without_a_regional_copy_wait_for_an_officer_then_go_in_order(tmp_path, monkeypatch):
     regional = Regional(tmp_path / "regional").start()
     try:
         box = NodeBox(tmp_path / "node", "desa-1", "", regional.add_node("desa-1"), regional_key="")
@@ -201,18 +200,23 @@ def test_records_without_a_regional_copy_wait_for_an_officer_then_go_in_order(tm
         assert "2" in out.stderr and "petugas" in out.stderr  # "2 permohonan menunggu login petugas ..."
         assert regional.query("SELECT count(*) FROM requests") == [(0,)]  # order kept: nothing jumps the queue
 
-        # An officer logs in on the node (their session holds the node key): the next pass re-seals and sends.
-        node = Node(load_config(box.config))
-        node._test_keys = keys
+        # The kiosk's "sync now" says the same; then an officer logs in on the node (their session
+        # holds the node key) and the next pass re-seals the two and sends all three, in order.
+        from gateway.app import create_app
+        from sync.jobs import sync_now
+
+        monkeypatch.setenv("SIMPUL_SYNC_SECRET", box.secret)
+        app = create_app(config=load_config(box.config))
+        node = app.extensions["simpul"]
         try:
+            held = sync_now(app)
+            assert held["configured"] and not held["ok"]
+            assert "2 permohonan menunggu login petugas" in held["message"]
+            assert regional.query("SELECT count(*) FROM requests") == [(0,)]
             node.keyring.put("session-1", keys)
-            os.environ["SIMPUL_SYNC_SECRET"] = box.secret
-            try:
-                result = run_pass(node)
-            finally:
-                del os.environ["SIMPUL_SYNC_SECRET"]
-            assert result.ok, result.error
-            assert result.moved["requests"] == 3
+            released = sync_now(app)
+            assert released["ok"], released
+            assert released["message"].startswith("Terkirim 3 permohonan")
         finally:
             node.close()
         assert_exactly_once(regional, box)
