@@ -75,11 +75,15 @@ WAITING_SQL = ("SELECT count(*) FROM requests WHERE synced = 0 AND seq > ? AND s
                "AND sealed_regional IS NULL")
 # "before" is the node's status just before the event: equal to the event's
 # status means a note, which must never move the case at the regional server.
-EVENT_SQL = ("SELECT e.seq, e.id, e.request_id, e.status, e.actor, e.at, e.note, e.note_sealed_regional, "
+EVENT_SQL = ("SELECT e.seq, e.id, e.request_id, e.status, e.actor, e.at, e.note, e.note_sealed, "
+             "e.note_sealed_regional, "
              "(SELECT p.status FROM status_events p WHERE p.request_id = e.request_id AND p.seq < e.seq "
              "ORDER BY p.seq DESC LIMIT 1) AS before FROM status_events e "
              "JOIN requests r ON r.id = e.request_id "
              "WHERE e.synced = 0 AND e.origin = 'node' AND r.synced = 1 ORDER BY e.seq LIMIT ?")
+
+WAITING_NOTES_SQL = ("SELECT count(*) FROM status_events WHERE synced = 0 AND origin = 'node' "
+                     "AND note_sealed IS NOT NULL AND note_sealed_regional IS NULL")
 
 AUDIT_SQL = ("SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_log "
              "WHERE seq > ? ORDER BY seq LIMIT ?")
@@ -105,32 +109,36 @@ def _lacks_regional_copy(row: dict[str, Any]) -> bool:
     return row["sealed"] is not None and row["sealed_regional"] is None
 
 
-def reseal_for_region(node: Node, rows: list[dict[str, Any]]) -> int:
-    """Seal a regional copy of ``rows`` (in order) with a logged-in officer's node keys.
+def reseal_for_region(node: Node, records: list[tuple[str, bytes]], purpose: str = "fields") -> dict[str, bytes]:
+    """Regional copies of node-sealed ``records`` ((record id, node copy), in order), made
+    with a logged-in officer's node keys; {} when no live session holds one.
 
-    Stops at the first row no live session can open (order by seq is kept).
-    The node copy is opened in memory only; the new regional copies go under
-    one fresh epoch and are written in one transaction. Returns how many.
+    Stops at the first record no live session can open (order by seq is
+    kept). The node copy is opened in memory only; the new regional copies
+    go under one fresh epoch. The caller writes them (one transaction).
     """
     held = node.keyring.any_keys()
     if not held:
-        return 0
+        return {}
     opener = node.vault.opener(held)
     items = []
-    for r in rows:
+    for record_id, blob in records:
         try:
-            items.append((r["id"], opener.personal(r["id"], r["sealed"])))
+            items.append((record_id, opener.personal(record_id, blob, purpose)))
         except SealError:
             break
     if not items:
-        return 0
-    blobs = node.vault.seal_regional(items)
+        return {}
+    blobs = node.vault.seal_regional(items, purpose)
+    return {record_id: blob for (record_id, _), blob in zip(items, blobs, strict=True)}
 
-    def write(db: sqlite_utils.Database) -> int:
-        return sum(db.execute("UPDATE requests SET sealed_regional = ? WHERE id = ? AND sealed_regional IS NULL",
-                              [blob, rid]).rowcount for (rid, _), blob in zip(items, blobs, strict=True))
 
-    return node.store.write(write)
+def _write_copies(node: Node, table: str, column: str, copies: dict[str, bytes]) -> None:
+    def write(db: sqlite_utils.Database) -> None:
+        db.conn.executemany(f"UPDATE {table} SET {column} = ? WHERE id = ? AND {column} IS NULL",
+                            [(blob, rid) for rid, blob in copies.items()])
+
+    node.store.write(write)
 
 
 def epochs_for(db: sqlite_utils.Database, blobs: list[bytes | None]) -> dict[int, tuple[bytes, bytes | None]]:
@@ -155,7 +163,9 @@ def push_requests(ctx: PassContext) -> str:
     hwm = state.get(db, "requests_hwm")
     rows = list(db.query(REQUEST_SQL, [hwm, size]))
     if any(_lacks_regional_copy(r) for r in rows):
-        if reseal_for_region(ctx.node, [r for r in rows if _lacks_regional_copy(r)]):
+        copies = reseal_for_region(ctx.node, [(r["id"], r["sealed"]) for r in rows if _lacks_regional_copy(r)])
+        if copies:
+            _write_copies(ctx.node, "requests", "sealed_regional", copies)
             db = ctx.node.store.read()
             rows = list(db.query(REQUEST_SQL, [hwm, size]))
         cut = next((i for i, r in enumerate(rows) if _lacks_regional_copy(r)), None)
@@ -193,6 +203,19 @@ def push_events(ctx: PassContext) -> str:
     """Push the next batch of node status events (kiosk "ready", "handed over", notes)."""
     size = ctx.batch.size
     rows = list(ctx.node.store.read().query(EVENT_SQL, [size]))
+    lacking = [r for r in rows if r["note_sealed"] is not None and r["note_sealed_regional"] is None]
+    held = False
+    if lacking:
+        # A note sealed while sync.regional_key was empty: re-sealed like a request, else held.
+        copies = reseal_for_region(ctx.node, [(r["id"], r["note_sealed"]) for r in lacking], "note")
+        if copies:
+            _write_copies(ctx.node, "status_events", "note_sealed_regional", copies)
+            rows = list(ctx.node.store.read().query(EVENT_SQL, [size]))
+        cut = next((i for i, r in enumerate(rows)
+                    if r["note_sealed"] is not None and r["note_sealed_regional"] is None), None)
+        if cut is not None:
+            rows, held = rows[:cut], True
+            ctx.awaiting_seal += ctx.node.store.read().execute(WAITING_NOTES_SQL).fetchone()[0]
     if not rows:
         return Status.COMPLETED
     seqs = [r["seq"] for r in rows]
@@ -212,7 +235,7 @@ def push_events(ctx: PassContext) -> str:
     ctx.moved["events"] += len(rows)
     ctx.moved["conflicts"] += int(answer.get("conflicts", 0))
     ctx.report(Stage.PUSH_EVENTS, len(rows))
-    return Status.PENDING if len(rows) == size else Status.COMPLETED
+    return Status.PENDING if len(rows) == size and not held else Status.COMPLETED
 
 
 def pull(ctx: PassContext) -> str:

@@ -188,9 +188,15 @@ def test_records_without_a_regional_copy_wait_for_an_officer_then_go_in_order(tm
                                                           channel_message_id=f"SM{i}",
                                                           values={"nik": nik, "name": name, "address": address}))
                 assert receipt.ok
+            first = receipt.request["id"]
+            node.vault.ready()
+            node.store.write(lambda db: cases.change_status(db, first, "in_progress", actor="ani",
+                                                            note="KK asli dibawa Yohanes", vault=node.vault))
         finally:
             node.close()
         assert box.query("SELECT count(*) FROM requests WHERE sealed IS NOT NULL AND sealed_regional IS NULL") == [(2,)]
+        assert box.query("SELECT count(*) FROM status_events WHERE note_sealed IS NOT NULL "
+                         "AND note_sealed_regional IS NULL") == [(1,)]
         box.regional_key = regional.cli("regional", "seal-key").stdout.strip()
         box.set_url(regional.url)
         box.submit(name="Budi Santoso")  # this one has its regional copy, but comes after them
@@ -220,12 +226,14 @@ def test_records_without_a_regional_copy_wait_for_an_officer_then_go_in_order(tm
         finally:
             node.close()
         assert_exactly_once(regional, box)
+        assert regional.query("SELECT note FROM events WHERE status = 'in_progress'") == [("KK asli dibawa Yohanes",)]
         rows = json.loads(regional.cli("regional", "requests", "--json", "--fields").stdout)
         names = sorted(r["fields"]["name"] for r in rows)
         assert names == sorted([PEOPLE[0][1], PEOPLE[1][1], "Budi Santoso"])
         seqs = [r[0] for r in regional.query("SELECT node_seq FROM requests ORDER BY rid")]
         assert seqs == sorted(seqs)
         _assert_no_plaintext(box.db)
+        assert b"KK asli" not in _files_bytes(box.db)
     finally:
         regional.stop()
 
