@@ -203,7 +203,8 @@ def regional_add_node(node_id: str, rotate: bool) -> None:
         click.echo(str(exc), err=True)
         sys.exit(1 if isinstance(exc, AlreadyExists) else 2)
     click.echo(secret)
-    click.echo(_("Put this line in the node's config, section [sync]:"), err=True)
+    click.echo(_("For the node's config.toml (this line before the first [section], or "
+                 "regional_key = \"...\" under [sync]):"), err=True)
     click.echo(f'sync.regional_key = "{_store().keys.public_b64()}"', err=True)
 
 
