@@ -168,9 +168,13 @@ class RegionalOpener:
 
     def problem(self, request_id: str, blob: bytes | None, epochs: dict[int, dict[str, Any]],
                 purpose: str = "fields") -> str | None:
-        """None when the blob opens (or there is none), else why not (a problem code)."""
+        """None when the blob opens (or there is none), else why not (a problem code).
+
+        Checks the AEAD tag only (what tells a wrong key, a moved or altered
+        blob); the content is decoded when a case worker views it.
+        """
         try:
-            self.open(request_id, blob, epochs, purpose)
+            self._plaintext(request_id, blob, epochs, purpose)
         except Unopenable as exc:
             return exc.problem
         return None
@@ -181,8 +185,18 @@ class RegionalOpener:
 
         ``epochs``: the node's epoch id -> {"public": bytes, "regional_key": key id hex}.
         """
-        if blob is None:
+        plaintext = self._plaintext(request_id, blob, epochs, purpose)
+        if plaintext is None:
             return {}
+        try:
+            return decode_personal(plaintext)
+        except ValueError:
+            raise Unopenable(DAMAGED) from None
+
+    def _plaintext(self, request_id: str, blob: bytes | None, epochs: dict[int, dict[str, Any]],
+                   purpose: str) -> bytes | None:
+        if blob is None:
+            return None
         try:
             epoch_id = sealing.epoch_of(blob)
         except SealError:
@@ -191,14 +205,16 @@ class RegionalOpener:
         if epoch is None:
             raise Unopenable(UNKNOWN_EPOCH)
         kid = epoch["regional_key"] or ""
-        private = self._by_id.get(kid)
-        if private is None:
-            raise Unopenable(UNKNOWN_KEY)
-        opener = self._openers.setdefault(kid, EpochOpener(private))
+        opener = self._openers.get(kid)
+        if opener is None:
+            private = self._by_id.get(kid)
+            if private is None:
+                raise Unopenable(UNKNOWN_KEY)
+            opener = self._openers[kid] = EpochOpener(private)
         if opener.epoch_public.get(epoch_id) != epoch["public"]:
-            opener = self._openers[kid] = EpochOpener(private, dict(opener.epoch_public))
+            opener = self._openers[kid] = EpochOpener(opener.private, dict(opener.epoch_public))
             opener.epoch_public[epoch_id] = epoch["public"]
         try:
-            return decode_personal(opener.open(blob, aad(request_id, "regional", purpose)))
-        except (SealError, ValueError):
+            return opener.open(blob, aad(request_id, "regional", purpose))
+        except SealError:
             raise Unopenable(DAMAGED) from None
