@@ -9,6 +9,7 @@ sealed before the node had the regional key wait for an officer's session.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -56,6 +57,26 @@ def _submit(box: NodeBox, people=PEOPLE) -> list[str]:
     return codes
 
 
+@contextlib.contextmanager
+def _case_worker(regional: Regional):
+    """A logged-in case worker's client on the regional web view (server stopped; same db and key file)."""
+    from sync.regional.app import create_regional_app
+    from sync.regional.store import open_regional_store
+    from sync.regional.web import hash_password
+
+    config = load_config(overrides={"regional": {"db": str(regional.db)}})
+    store = open_regional_store(regional.db)
+    try:
+        client = create_regional_app(config, store).test_client()
+        store.add_user("ani", hash_password("rahasia-kuat-1"))
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        client.post("/login", data={"username": "ani", "password": "rahasia-kuat-1", "csrf_token": token})
+        yield client
+    finally:
+        store.close()
+
+
 def _files_bytes(db_path) -> bytes:
     data = b""
     for suffix in ("", "-wal", "-shm", "-journal"):
@@ -97,23 +118,11 @@ def test_case_worker_sees_opened_fields_and_no_disk_holds_them_in_clear(tmp_path
 
     # The web view opens them for a logged-in case worker.
     regional.stop()
-    from sync.regional.app import create_regional_app
-    from sync.regional.store import open_regional_store
-    from sync.regional.web import hash_password
-
-    config = load_config(overrides={"regional": {"db": str(regional.db)}})
-    store = open_regional_store(regional.db)
-    try:
-        client = create_regional_app(config, store).test_client()
-        store.add_user("ani", hash_password("rahasia-kuat-1"))
-        page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        client.post("/login", data={"username": "ani", "password": "rahasia-kuat-1", "csrf_token": token})
+    with _case_worker(regional) as client:
         request_id = by_code[codes[1]]["id"]
         detail = client.get(f"/requests/{request_id}").get_data(as_text=True)
         assert PEOPLE[1][0] in detail and PEOPLE[1][1] in detail and "Dusun Krajan" in detail
-    finally:
-        store.close()
+        assert "tidak dapat dibuka" not in detail
     _assert_no_plaintext(regional.db)
     _assert_no_plaintext(box.db)
 
@@ -150,6 +159,13 @@ def test_record_sealed_to_another_key_or_moved_is_stored_flagged_and_acked(tmp_p
     as_json = json.loads(regional.cli("regional", "requests", "--json", "--fields").stdout)
     flagged = [r for r in as_json if r["seal_problem"]]
     assert len(flagged) == 3 and all("nik" not in r["fields"] for r in flagged)
+    regional.stop()
+    with _case_worker(regional) as client:
+        listing = client.get("/").get_data(as_text=True)
+        assert "3 permohonan masuk dengan data pribadi yang tidak dapat dibuka" in listing
+        assert listing.count("data pribadi tidak dapat dibuka</strong>") == 3
+        detail = client.get(f"/requests/{a}").get_data(as_text=True)
+        assert "data tersegel rusak atau milik data lain" in detail
 
 
 def test_replayed_batch_still_deduplicates(tmp_path):
