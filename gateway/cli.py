@@ -120,7 +120,10 @@ def serve(ctx: Context, host: str | None, port: int | None, no_jobs: bool) -> No
     if config["jobs.enabled"]:
         from gateway.jobs import start_jobs
 
-        app.extensions["simpul_scheduler"] = start_jobs(app)
+        try:
+            app.extensions["simpul_scheduler"] = start_jobs(app)
+        except ConfigError as exc:  # a job refuses a setting (e.g. sync.url without sync.regional_key)
+            fail(f"config: {exc}", 2)
     click.echo(ctx._("Simpul node %(id)s on http://%(host)s:%(port)s",
                      id=config["node.id"], host=config["http.host"], port=config["http.port"]))
     waitress.serve(app, host=config["http.host"], port=config["http.port"],

@@ -73,6 +73,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("regional.port", 8090, "Port `simpul regional serve` listens on."),
     Setting("regional.db", "var/regional.db", "Regional server SQLite database file."),
     Setting("regional.catalog", "", "Catalog the regional server publishes to nodes; empty = shipped demo catalog."),
+    Setting("regional.seal_key_file", "", "File with the regional server's private sealing keys (base64, newest "
+            "first; made 0600 on first use); empty: `regional_seal_key` next to regional.db. Env "
+            "SIMPUL_REGIONAL_SEAL_KEY wins."),
     # --- retention ---------------------------------------------------------
     Setting("retention.days", 30, "Days after closing (and regional acknowledgement) before personal fields are purged."),
 )

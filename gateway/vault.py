@@ -25,7 +25,7 @@ from typing import Any
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from gateway import clock, keys, sealing
+from gateway import clock, compact, keys, sealing
 from gateway.errors import ConfigError, SimpulError
 from gateway.sealing import EpochOpener, EpochSealer, SealError
 
@@ -45,7 +45,14 @@ def aad(record_id: str, copy: str, purpose: str = "fields") -> bytes:
 
 
 def encode_personal(personal: dict[str, Any]) -> bytes:
-    return json.dumps(personal, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    # Compact before sealing (gateway/compact.py): a sealed blob no longer
+    # compresses in a sync batch, and sync runs over 2G.
+    return compact.encode(json.dumps(personal, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode())
+
+
+def decode_personal(plaintext: bytes) -> dict[str, Any]:
+    """Inverse of :func:`encode_personal` (the regional server opens copies with it too)."""
+    return json.loads(compact.decode(plaintext))
 
 
 def parse_public_key(text: str) -> X25519PublicKey | None:
@@ -161,6 +168,20 @@ class Vault:
             self._epoch = None
         return self.seal(record_id, personal, purpose)
 
+    def seal_regional(self, items: list[tuple[str, dict[str, Any]]], purpose: str = "fields") -> list[bytes]:
+        """Regional copies only, all under one fresh epoch, for records sealed while
+        ``sync.regional_key`` was empty (sync re-seals them with an officer's session keys)."""
+        if self.regional_key is None:
+            raise NotProvisioned("sync.regional_key is empty: nothing to seal a regional copy to")
+        with self._lock:
+            self._epoch = None
+        epoch = self._take_epoch(count=False)
+        assert epoch.regional is not None
+        with self._lock:
+            epoch.records += len(items)
+        return [epoch.regional.seal(encode_personal(personal), aad(record_id, "regional", purpose))
+                for record_id, personal in items]
+
     # --- opening (a session's node keys) ----------------------------------------
 
     def opener(self, node_keys: keys.NodeKeys) -> RequestOpener:
@@ -196,7 +217,7 @@ class RequestOpener:
         if blob is None:
             return {}
         opener = self._epoch(sealing.epoch_of(blob))
-        return json.loads(opener.open(blob, aad(record_id, "node", purpose)))
+        return decode_personal(opener.open(blob, aad(record_id, "node", purpose)))
 
     def fields(self, row: dict[str, Any]) -> dict[str, Any]:
         """A request row's plain fields merged with its opened personal ones."""

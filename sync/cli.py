@@ -14,7 +14,15 @@ from typing import Any
 import click
 
 from gateway.i18n import Message, gettext
-from sync.errors import AlreadyExists, Interrupted, NotConfigured, Refused, SyncError, Unreachable
+from sync.errors import (
+    AlreadyExists,
+    AwaitingSeal,
+    Interrupted,
+    NotConfigured,
+    Refused,
+    SyncError,
+    Unreachable,
+)
 
 PROGRESS_THRESHOLD = 200
 
@@ -31,6 +39,9 @@ def _(msgid: str, **params: Any) -> str:
 
 def describe_error(error: SyncError | None, locale: str) -> str:
     """A short, localized reason for a pass that did not complete."""
+    if isinstance(error, AwaitingSeal):
+        return Message("%(n)d requests wait for an officer login to be sealed for the region",
+                       n=error.waiting).render(locale)
     if isinstance(error, NotConfigured):
         return Message("sync is not configured (%(detail)s)", detail=str(error)).render(locale)
     if isinstance(error, Unreachable):
@@ -129,14 +140,30 @@ def sync_command(once: bool) -> None:
 
 # --- regional server -------------------------------------------------------
 
+def _keys() -> Any:
+    from sync.regional.sealkeys import load_keys
+
+    try:
+        return load_keys(_ctx().config)
+    except SyncError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
 def _store() -> Any:
     from sync.regional.store import open_regional_store
 
     ctx = _ctx()
     if getattr(ctx, "_regional_store", None) is None:
-        ctx._regional_store = open_regional_store(ctx.config["regional.db"])
+        ctx._regional_store = open_regional_store(ctx.config["regional.db"], _keys())
         click.get_current_context().call_on_close(ctx._regional_store.close)
     return ctx._regional_store
+
+
+def seal_problem_label(problem: str | None, locale: str) -> str:
+    from sync.regional.sealkeys import PROBLEMS
+
+    return gettext(locale, PROBLEMS[problem]) if problem in PROBLEMS else str(problem)
 
 
 @click.group()
@@ -165,13 +192,40 @@ def regional_serve(host: str | None, port: int | None) -> None:
 @click.argument("node_id")
 @click.option("--rotate", is_flag=True, help="Issue a new secret for a node already registered.")
 def regional_add_node(node_id: str, rotate: bool) -> None:
-    """Register a node; prints its new secret alone on one line (give it to the node)."""
+    """Register a node; prints its new secret alone on one line (give it to the node).
+
+    The line for the node's config with this server's public sealing key goes
+    to stderr, so ``export SIMPUL_SYNC_SECRET=$(simpul regional add-node ...)`` keeps working.
+    """
     try:
         secret = _store().add_node(node_id, rotate=rotate)
     except SyncError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1 if isinstance(exc, AlreadyExists) else 2)
     click.echo(secret)
+    click.echo(_("For the node's config.toml (this line before the first [section], or "
+                 "regional_key = \"...\" under [sync]):"), err=True)
+    click.echo(f'sync.regional_key = "{_store().keys.public_b64()}"', err=True)
+
+
+@regional.command("seal-key")
+@click.option("--rotate", is_flag=True, help="Make a new key pair first in the key file (old keys stay).")
+def regional_seal_key(rotate: bool) -> None:
+    """Print this server's public sealing key (base64) for nodes' sync.regional_key."""
+    from sync.regional.sealkeys import rotate as rotate_keys
+
+    if rotate:
+        try:
+            keys = rotate_keys(_ctx().config)
+        except SyncError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(2)
+        click.echo(keys.public_b64())
+        click.echo(_("New sealing key made; %(n)d older keys kept so records sealed to them still open. "
+                     "Give nodes the new key (sync.regional_key) and restart the regional server.",
+                     n=len(keys.keys) - 1), err=True)
+        return
+    click.echo(_keys().public_b64())
 
 
 @regional.command("requests")
@@ -179,14 +233,32 @@ def regional_add_node(node_id: str, rotate: bool) -> None:
 @click.option("--node", default=None, help="Only this node.")
 @click.option("--status", default=None, help="Only this status.")
 @click.option("--limit", type=int, default=None, help="At most this many (newest first).")
-def regional_requests(as_json: bool, node: str | None, status: str | None, limit: int | None) -> None:
-    """List received requests, newest first (no personal data)."""
-    rows = _store().list_requests(node_id=node, status=status, limit=limit)
+@click.option("--fields", "with_fields", is_flag=True,
+              help="Open and show each request's fields, personal ones included (NIK, name...).")
+def regional_requests(as_json: bool, node: str | None, status: str | None, limit: int | None,
+                      with_fields: bool) -> None:
+    """List received requests, newest first; personal fields only with --fields.
+
+    A request whose sealed personal fields this server cannot open is marked
+    UNOPENABLE with the reason (stored anyway; ask the node to check its sync.regional_key).
+    """
+    store = _store()
+    rows = store.list_requests(node_id=node, status=status, limit=limit)
+    if with_fields:
+        for r in rows:
+            opened = store.get_request(r["id"])
+            r["fields"], r["seal_problem"] = opened["fields"], opened["seal_problem"]
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
+    locale = _ctx().locale
     for r in rows:
-        click.echo(f"{r['tracking_code']}  {r['node_id']:<12} {r['service']:<9} {r['status']:<12} {r['received_at']}")
+        line = f"{r['tracking_code']}  {r['node_id']:<12} {r['service']:<9} {r['status']:<12} {r['received_at']}"
+        if r["seal_problem"]:
+            line += "  " + _("UNOPENABLE: %(reason)s", reason=seal_problem_label(r["seal_problem"], locale))
+        if with_fields:
+            line += "  " + json.dumps(r["fields"], ensure_ascii=False, sort_keys=True)
+        click.echo(line)
 
 
 @regional.command("set-status")

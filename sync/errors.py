@@ -39,6 +39,20 @@ class ProtocolError(SyncError):
     """A message that does not follow docs/sync-protocol.md (either side)."""
 
 
+class AwaitingSeal(SyncError):
+    """Requests sealed while sync.regional_key was empty wait for an officer's session to re-seal them.
+
+    The node cannot open them without a node key, which only a logged-in
+    officer's session holds; pushing them without a regional copy would send
+    records the regional server cannot read. Order by seq is kept: the push
+    stops at the first one.
+    """
+
+    def __init__(self, waiting: int):
+        super().__init__(f"{waiting} requests wait for an officer login to be sealed for the region")
+        self.waiting = waiting
+
+
 class LocalError(SyncError):
     """The node's own database refused a write (disk full, locked): nothing was marked."""
 

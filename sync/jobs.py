@@ -17,10 +17,12 @@ from collections.abc import Callable
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
 
+from gateway.errors import ConfigError
 from gateway.i18n import Message
 from gateway.node import Node
-from sync.errors import NotConfigured
+from sync.errors import AwaitingSeal, NotConfigured
 from sync.runner import PassResult, lock_for, run_pass
+from sync.transport import check_regional_key
 
 log = logging.getLogger(__name__)
 JOB_ID = "simpul-sync"
@@ -48,7 +50,8 @@ class SyncLoop:
         lock = lock_for(self.node)
         with lock:
             result = run_pass(self.node)
-        if result.ok:
+        if result.ok or isinstance(result.error, AwaitingSeal):
+            # Waiting for an officer to log in is no link trouble: keep the interval.
             self.failures = 0
             self.next_delay = float(self.node.config["sync.interval_seconds"])
         else:
@@ -56,6 +59,8 @@ class SyncLoop:
             self.next_delay = backoff_delay(self.failures, self.rand)
             log.warning("sync pass failed at %s (%s); next try in %.0f s", result.stage,
                         type(result.error).__name__, self.next_delay)
+        if isinstance(result.error, AwaitingSeal):
+            log.warning("%d requests wait for an officer login to be sealed for the region", result.error.waiting)
         if result.audit_flag:
             log.warning("the regional server refused this node's audit trail (%s)", result.audit_flag)
         return result
@@ -92,6 +97,10 @@ def register(scheduler: BaseScheduler, app: Flask) -> None:
     node = node_of(app)
     if not node.config["sync.url"]:
         return
+    try:
+        check_regional_key(node.config)
+    except NotConfigured as exc:
+        raise ConfigError(str(exc)) from None
     loop = SyncLoop(node)
     app.extensions["simpul_sync_loop"] = loop
     threading.Thread(target=loop.forever, name=JOB_ID, daemon=True).start()

@@ -20,9 +20,9 @@ from gateway.clock import utcnow
 from gateway.node import Node
 from sync import state
 from sync.batching import BatchSizer
-from sync.errors import Interrupted, LocalError, SyncError, Unreachable
+from sync.errors import AwaitingSeal, Interrupted, LocalError, SyncError, Unreachable
 from sync.stages import OPERATIONS, PassContext, Stage, Status
-from sync.transport import Transport, load_secret
+from sync.transport import Transport, check_regional_key, load_secret
 
 _locks: dict[int, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -47,6 +47,7 @@ class PassResult:
 
 def make_transport(node: Node) -> Transport:
     config = node.config
+    check_regional_key(config)
     store = node.store
     return Transport(config["sync.url"], config["node.id"], load_secret(config),
                      lambda at_least: store.write(lambda db: state.next_counter(db, at_least)))
@@ -74,6 +75,10 @@ def run_pass(node: Node, *, transport: Transport | None = None,
         result.ok, result.stage, result.error = False, stage, LocalError(str(exc))
     except KeyboardInterrupt:
         result.ok, result.stage, result.error = False, stage, Interrupted("interrupted")
+    if result.ok and ctx.awaiting_seal:
+        # The rest of the pass ran (events, pull, catalog, audit), but requests
+        # are held back: not a completed pass, and the operator must be told.
+        result.ok, result.stage, result.error = False, Stage.PUSH_REQUESTS, AwaitingSeal(ctx.awaiting_seal)
     if isinstance(result.error, Unreachable):
         batch.failed()
     result.audit_flag = ctx.audit_flag

@@ -24,6 +24,7 @@ from gateway.audit import GENESIS
 from gateway.cases import change_status, set_kv
 from gateway.catalog import check_text
 from gateway.node import Node
+from gateway.sealing import SealError, epoch_of
 from sync import state, wire
 from sync.batching import BatchSizer
 from sync.errors import ProtocolError, ServerError
@@ -59,6 +60,7 @@ class PassContext:
         "requests": 0, "events": 0, "pulled": 0, "notified": 0, "conflicts": 0, "catalog_version": 0,
         "audit": 0})
     audit_flag: str | None = None  # the regional server refused the audit trail: its problem code
+    awaiting_seal: int = 0  # requests held back: no regional copy yet and no officer session to make one
     progress: Callable[[str, int], None] | None = None
 
     def report(self, stage: str, n: int) -> None:
@@ -66,15 +68,22 @@ class PassContext:
             self.progress(stage, n)
 
 
-REQUEST_SQL = ("SELECT seq, id, tracking_code, service, channel, phone, locale, officer, created_at, fields "
-               "FROM requests WHERE synced = 0 AND seq > ? ORDER BY seq LIMIT ?")
+REQUEST_SQL = ("SELECT seq, id, tracking_code, service, channel, phone, locale, officer, created_at, fields, "
+               "sealed, sealed_regional FROM requests WHERE synced = 0 AND seq > ? ORDER BY seq LIMIT ?")
+# Sealed while sync.regional_key was empty: personal fields, but no regional copy.
+WAITING_SQL = ("SELECT count(*) FROM requests WHERE synced = 0 AND seq > ? AND sealed IS NOT NULL "
+               "AND sealed_regional IS NULL")
 # "before" is the node's status just before the event: equal to the event's
 # status means a note, which must never move the case at the regional server.
-EVENT_SQL = ("SELECT e.seq, e.id, e.request_id, e.status, e.actor, e.at, e.note, "
+EVENT_SQL = ("SELECT e.seq, e.id, e.request_id, e.status, e.actor, e.at, e.note, e.note_sealed, "
+             "e.note_sealed_regional, "
              "(SELECT p.status FROM status_events p WHERE p.request_id = e.request_id AND p.seq < e.seq "
              "ORDER BY p.seq DESC LIMIT 1) AS before FROM status_events e "
              "JOIN requests r ON r.id = e.request_id "
              "WHERE e.synced = 0 AND e.origin = 'node' AND r.synced = 1 ORDER BY e.seq LIMIT ?")
+
+WAITING_NOTES_SQL = ("SELECT count(*) FROM status_events WHERE synced = 0 AND origin = 'node' "
+                     "AND note_sealed IS NOT NULL AND note_sealed_regional IS NULL")
 
 AUDIT_SQL = ("SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_log "
              "WHERE seq > ? ORDER BY seq LIMIT ?")
@@ -96,22 +105,87 @@ def _check_ack(answer: Any, seqs: list[int]) -> None:
         raise ServerError("the server's ack does not match the batch sent: nothing marked")
 
 
+def _lacks_regional_copy(row: dict[str, Any]) -> bool:
+    return row["sealed"] is not None and row["sealed_regional"] is None
+
+
+def reseal_for_region(node: Node, records: list[tuple[str, bytes]], purpose: str = "fields") -> dict[str, bytes]:
+    """Regional copies of node-sealed ``records`` ((record id, node copy), in order), made
+    with a logged-in officer's node keys; {} when no live session holds one.
+
+    Stops at the first record no live session can open (order by seq is
+    kept). The node copy is opened in memory only; the new regional copies
+    go under one fresh epoch. The caller writes them (one transaction).
+    """
+    held = node.keyring.any_keys()
+    if not held:
+        return {}
+    opener = node.vault.opener(held)
+    items = []
+    for record_id, blob in records:
+        try:
+            items.append((record_id, opener.personal(record_id, blob, purpose)))
+        except SealError:
+            break
+    if not items:
+        return {}
+    blobs = node.vault.seal_regional(items, purpose)
+    return {record_id: blob for (record_id, _), blob in zip(items, blobs, strict=True)}
+
+
+def _write_copies(node: Node, table: str, column: str, copies: dict[str, bytes]) -> None:
+    def write(db: sqlite_utils.Database) -> None:
+        db.conn.executemany(f"UPDATE {table} SET {column} = ? WHERE id = ? AND {column} IS NULL",
+                            [(blob, rid) for rid, blob in copies.items()])
+
+    node.store.write(write)
+
+
+def epochs_for(db: sqlite_utils.Database, blobs: list[bytes | None]) -> dict[int, tuple[bytes, bytes | None]]:
+    """The seal epochs the blobs refer to: id -> (epoch public key, regional key)."""
+    ids = sorted({epoch_of(b) for b in blobs if b is not None})
+    if not ids:
+        return {}
+    rows = db.execute(f"SELECT id, public, regional_key FROM seal_epochs WHERE id IN ({','.join('?' * len(ids))})",
+                      ids).fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
 def push_requests(ctx: PassContext) -> str:
-    """Push the next batch of unsynced requests in seq order."""
+    """Push the next batch of unsynced requests in seq order.
+
+    A request without a regional copy (sealed while ``sync.regional_key`` was
+    empty) is re-sealed first when an officer's session holds the node key;
+    otherwise the batch stops just before it and the pass reports how many wait.
+    """
     db = ctx.node.store.read()
     size = ctx.batch.size
-    rows = list(db.query(REQUEST_SQL, [state.get(db, "requests_hwm"), size]))
+    hwm = state.get(db, "requests_hwm")
+    rows = list(db.query(REQUEST_SQL, [hwm, size]))
+    if any(_lacks_regional_copy(r) for r in rows):
+        copies = reseal_for_region(ctx.node, [(r["id"], r["sealed"]) for r in rows if _lacks_regional_copy(r)])
+        if copies:
+            _write_copies(ctx.node, "requests", "sealed_regional", copies)
+            db = ctx.node.store.read()
+            rows = list(db.query(REQUEST_SQL, [hwm, size]))
+        cut = next((i for i, r in enumerate(rows) if _lacks_regional_copy(r)), None)
+        if cut is not None:
+            rows = rows[:cut]
+            ctx.awaiting_seal = db.execute(WAITING_SQL, [hwm]).fetchone()[0]
     if not rows:
         return Status.COMPLETED
     for r in rows:
         r["fields"] = json.loads(r["fields"])
     seqs = [r["seq"] for r in rows]
-    answer = _timed_call(ctx, "/requests", wire.encode_requests(rows), len(rows) == size)
+    epochs = epochs_for(db, [r["sealed_regional"] for r in rows])
+    answer = _timed_call(ctx, "/requests", wire.encode_requests(rows, epochs), len(rows) == size)
     _check_ack(answer, seqs)
     ctx.node.store.write(lambda wdb: _mark_requests(wdb, seqs[0], seqs[-1]))
     ctx.moved["requests"] += len(rows)
     ctx.moved["conflicts"] += int(answer.get("conflicts", 0)) + int(answer.get("code_clashes", 0))
     ctx.report(Stage.PUSH_REQUESTS, len(rows))
+    if ctx.awaiting_seal:
+        return Status.COMPLETED  # stopped at a request that waits for an officer: order is kept
     return Status.PENDING if len(rows) == size else Status.COMPLETED
 
 
@@ -129,10 +203,27 @@ def push_events(ctx: PassContext) -> str:
     """Push the next batch of node status events (kiosk "ready", "handed over", notes)."""
     size = ctx.batch.size
     rows = list(ctx.node.store.read().query(EVENT_SQL, [size]))
+    lacking = [r for r in rows if r["note_sealed"] is not None and r["note_sealed_regional"] is None]
+    held = False
+    if lacking:
+        # A note sealed while sync.regional_key was empty: re-sealed like a request, else held.
+        copies = reseal_for_region(ctx.node, [(r["id"], r["note_sealed"]) for r in lacking], "note")
+        if copies:
+            _write_copies(ctx.node, "status_events", "note_sealed_regional", copies)
+            rows = list(ctx.node.store.read().query(EVENT_SQL, [size]))
+        cut = next((i for i, r in enumerate(rows)
+                    if r["note_sealed"] is not None and r["note_sealed_regional"] is None), None)
+        if cut is not None:
+            rows, held = rows[:cut], True
+            ctx.awaiting_seal += ctx.node.store.read().execute(WAITING_NOTES_SQL).fetchone()[0]
     if not rows:
         return Status.COMPLETED
     seqs = [r["seq"] for r in rows]
-    payload = wire.table(wire.EVENT_COLS, [[r[c] for c in wire.EVENT_COLS] for r in rows])
+    blobs = [r["note_sealed_regional"] for r in rows]
+    for r in rows:  # a sealed note travels as its regional copy only (base64)
+        r["note_sealed_regional"] = wire.b64(r["note_sealed_regional"])
+    payload = wire.table(wire.EVENT_COLS, [[r[c] for c in wire.EVENT_COLS] for r in rows],
+                         seal_epochs=wire.encode_epochs(epochs_for(ctx.node.store.read(), blobs)))
     answer = _timed_call(ctx, "/events", payload, len(rows) == size)
     _check_ack(answer, seqs)
 
@@ -144,7 +235,7 @@ def push_events(ctx: PassContext) -> str:
     ctx.moved["events"] += len(rows)
     ctx.moved["conflicts"] += int(answer.get("conflicts", 0))
     ctx.report(Stage.PUSH_EVENTS, len(rows))
-    return Status.PENDING if len(rows) == size else Status.COMPLETED
+    return Status.PENDING if len(rows) == size and not held else Status.COMPLETED
 
 
 def pull(ctx: PassContext) -> str:
@@ -155,9 +246,12 @@ def pull(ctx: PassContext) -> str:
     new_cursor = answer.get("cursor")
     if not isinstance(new_cursor, int) or new_cursor < cursor:
         raise ProtocolError("pull answer without a valid cursor")
+    vault = ctx.node.vault
+    if any(e["note"] for e in events):
+        vault.ready()  # notes are sealed inside the write job: the epoch must exist before it
     if events or new_cursor != cursor:
         applied, notified = ctx.node.store.write(
-            lambda db: apply_events(db, events, new_cursor, ctx.node.config["node.default_locale"]))
+            lambda db: apply_events(db, events, new_cursor, ctx.node.config["node.default_locale"], vault))
         ctx.moved["pulled"] += applied
         ctx.moved["notified"] += notified
         ctx.report(Stage.PULL, len(events))
@@ -165,7 +259,7 @@ def pull(ctx: PassContext) -> str:
 
 
 def apply_events(db: sqlite_utils.Database, events: list[dict[str, Any]], cursor: int,
-                 default_locale: str) -> tuple[int, int]:
+                 default_locale: str, vault: Any = None) -> tuple[int, int]:
     """Apply pulled events idempotently, queue the citizen's SMS, move the cursor.
 
     The rows are this node's share of the regional timeline, in order. A new
@@ -174,7 +268,9 @@ def apply_events(db: sqlite_utils.Database, events: list[dict[str, Any]], cursor
     status, so the node ends where the regional server is. Per request, one
     SMS for the last new case-worker change in the batch, if it changed the
     status (``key=status:<event id>``: never twice). One write job: events,
-    SMS and cursor are durable together.
+    SMS and cursor are durable together. A case worker's note arrives in
+    clear over the signed link; with ``vault`` it is stored sealed only (the
+    SMS text built here is queued in ``outbound`` like every status SMS).
     """
     applied = notified = 0
     before: dict[str, tuple] = {}
@@ -188,7 +284,8 @@ def apply_events(db: sqlite_utils.Database, events: list[dict[str, Any]], cursor
         before.setdefault(e["request_id"], tuple(req))
         last[e["request_id"]] = i
         event = change_status(db, e["request_id"], e["status"], actor=e["actor"] or "regional",
-                              note=e["note"], event_id=e["id"], origin="regional", at=e["at"], enforce=False)
+                              note=e["note"], event_id=e["id"], origin="regional", at=e["at"], enforce=False,
+                              vault=vault)
         if event is None:
             db.execute("UPDATE requests SET status = ? WHERE id = ? AND status != ?",
                        [e["status"], e["request_id"], e["status"]])

@@ -41,6 +41,17 @@ def load_secret(config: Config, environ: dict[str, str] | None = None) -> str:
     raise NotConfigured("no sync secret: set SIMPUL_SYNC_SECRET or sync.secret_file")
 
 
+def check_regional_key(config: Config) -> None:
+    """``sync.url`` without ``sync.regional_key`` is refused (NotConfigured naming the key).
+
+    Without the key the node seals personal fields for itself only; it would
+    push requests the regional server cannot read, so it must not start syncing.
+    """
+    if config["sync.url"] and not str(config["sync.regional_key"]).strip():
+        raise NotConfigured("sync.regional_key is empty while sync.url is set: put the regional server's "
+                            "public sealing key there (`simpul regional seal-key` on the regional server)")
+
+
 class Transport:
     def __init__(self, url: str, node_id: str, secret: str, next_counter: Callable[[int], int],
                  *, timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)):

@@ -22,6 +22,11 @@ import requests
 
 SIMPUL = str(Path(sys.executable).with_name("simpul"))
 NIK = "3201011708900001"
+# The test regional servers' sealing key (env SIMPUL_REGIONAL_SEAL_KEY) and its public half, which
+# test nodes get as sync.regional_key. Fixed, so a node's config can be written before its server runs;
+# tests of the key file start a Regional with seal_env=False.
+TEST_SEAL_PRIVATE = "YBmLcmTRTkTvzTwz9D3GEXXHSQn0Ng8Ha9CNxvl2yWc="
+TEST_SEAL_PUBLIC = "Gfoep0bQoclGZSlyRQXwthJx/2Z2J1amAz9CHEGxBW8="
 
 
 FIRST = ("Siti", "Budi", "Agus", "Dewi", "Sri", "Ahmad", "Nur", "Putri", "Eko", "Rina", "Yohanes", "Maria",
@@ -67,9 +72,10 @@ def cli(*args: str, config: Path, env: dict[str, str] | None = None, input: str 
 class Regional:
     """A ``simpul regional serve`` process with its own db file."""
 
-    def __init__(self, root: Path, catalog: Path | None = None):
+    def __init__(self, root: Path, catalog: Path | None = None, seal_env: bool = True):
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
+        self.env = {"SIMPUL_REGIONAL_SEAL_KEY": TEST_SEAL_PRIVATE} if seal_env else {}
         self.port = free_port()
         self.db = root / "regional.db"
         self.config = root / "regional.toml"
@@ -83,7 +89,7 @@ class Regional:
 
     def start(self) -> Regional:
         self.proc = subprocess.Popen([SIMPUL, "--config", str(self.config), "regional", "serve"],
-                                     env=clean_env(), cwd=self.root, stdout=subprocess.DEVNULL,
+                                     env=clean_env(self.env), cwd=self.root, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -111,7 +117,8 @@ class Regional:
                 self.kill()
 
     def cli(self, *args: str, **kw) -> subprocess.CompletedProcess:
-        return cli(*args, config=self.config, **kw)
+        env = dict(self.env, **kw.pop("env", {}))
+        return cli(*args, config=self.config, env=env, **kw)
 
     def add_node(self, node_id: str) -> str:
         out = self.cli("regional", "add-node", node_id)
@@ -134,19 +141,20 @@ class Regional:
 class NodeBox:
     """A node's config, database and secret; commands run as real processes."""
 
-    def __init__(self, root: Path, node_id: str, url: str, secret: str):
+    def __init__(self, root: Path, node_id: str, url: str, secret: str, regional_key: str = TEST_SEAL_PUBLIC):
         root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.node_id = node_id
         self.db = root / "simpul.db"
         self.secret = secret
+        self.regional_key = regional_key
         self.config = root / "node.toml"
         self.set_url(url)
 
     def set_url(self, url: str) -> None:
         self.config.write_text(
             f'[node]\nid = "{self.node_id}"\n[storage]\npath = "{self.db}"\n[sync]\nurl = "{url}"\n'
-            "[jobs]\nenabled = false\n", encoding="utf-8")
+            f'regional_key = "{self.regional_key}"\n[jobs]\nenabled = false\n', encoding="utf-8")
 
     @property
     def env(self) -> dict[str, str]:

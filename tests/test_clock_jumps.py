@@ -88,7 +88,8 @@ def test_sync_job_in_serve_keeps_its_interval_when_the_clock_steps(tmp_path):
     try:
         box = NodeBox(tmp_path / "node", "desa-jam", regional.url, regional.add_node("desa-jam"))
         box.config.write_text(f'[node]\nid = "desa-jam"\n[storage]\npath = "{box.db}"\n[sync]\n'
-                              f'url = "{regional.url}"\ninterval_seconds = 2\n', encoding="utf-8")
+                              f'url = "{regional.url}"\nregional_key = "{box.regional_key}"\n'
+                              'interval_seconds = 2\n', encoding="utf-8")
         port = free_port()
         proc = subprocess.Popen([SIMPUL, "--config", str(box.config), "serve", "--port", str(port)],
                                 env=clean_env(dict(box.env, **fake.env())), cwd=box.root,

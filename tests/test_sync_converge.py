@@ -60,7 +60,7 @@ def test_node_and_regional_converge(server, monkeypatch, steps):
     node_id = f"desa-{next(_ids)}"
     secret = store.add_node(node_id)
     monkeypatch.setenv("SIMPUL_SYNC_SECRET", secret)
-    config = load_config(overrides={"node": {"id": node_id}, "sync": {"url": url},
+    config = load_config(overrides={"node": {"id": node_id}, "sync": {"url": url, "regional_key": store.keys.public_b64()},
                                     "storage": {"path": str(root / f"{node_id}.db")}})
     node = Node(config)
     try:

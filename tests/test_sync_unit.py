@@ -25,7 +25,8 @@ def test_requests_round_trip_through_the_wire(fieldsets):
         fields = {k: v for k, v in fields.items() if v is not None}
         rows.append({"seq": i, "id": f"id-{i}", "tracking_code": generate(), "service": "DOMISILI",
                      "channel": "sms", "phone": None, "locale": "id", "officer": None,
-                     "created_at": "2026-11-23T08:00:00Z", "fields": fields})
+                     "created_at": "2026-11-23T08:00:00Z", "fields": fields,
+                     "sealed_regional": None if i % 2 else bytes([i % 256]) * (i + 20)})
     decoded = wire.decode_requests(wire.unpack(wire.pack(wire.encode_requests(rows))))
     assert decoded == rows
     assert [wire.content_digest(r) for r in decoded] == [wire.content_digest(r) for r in rows]
@@ -182,3 +183,17 @@ def test_pushed_event_resend_is_a_no_op_and_changed_content_a_conflict(tmp_path)
         assert [c["kind"] for c in store.conflicts()] == ["event"]
     finally:
         store.close()
+
+
+def test_request_uuids_travel_packed_and_come_back_canonical():
+    import uuid
+
+    ids = [str(uuid.uuid4()) for _ in range(50)]
+    packed = [wire.pack_id(i) for i in ids]
+    assert all(len(p) == 22 for p in packed)
+    assert [wire.unpack_id(p) for p in packed] == ids
+    assert wire.unpack_id(wire.pack_id("desa-1-req-1")) == "desa-1-req-1"  # not a UUID: as is
+    with pytest.raises(ProtocolError):
+        wire.pack_id("x" * 22)
+    with pytest.raises(ProtocolError):
+        wire.unpack_id("!" * 22)

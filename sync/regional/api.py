@@ -66,7 +66,8 @@ def _handle(op: Callable[[str, int, Any], Any]) -> Response:
 
 def _push_requests(node_id: str, counter: int, message: Any) -> dict[str, Any]:
     requests = wire.decode_requests(message)
-    summary = store_of(current_app).push_requests(node_id, counter, requests)
+    epochs = wire.decode_epochs(message)
+    summary = store_of(current_app).push_requests(node_id, counter, requests, epochs)
     return {"acked": max((r["seq"] for r in requests), default=0), "n": len(requests), **summary}
 
 
@@ -78,7 +79,8 @@ def _push_events(node_id: str, counter: int, message: Any) -> dict[str, Any]:
                 raise ProtocolError(f"event {key} must be a non-empty string")
         if not isinstance(e["note"], str | None) or not isinstance(e["before"], str | None):
             raise ProtocolError("event note and before must be strings or null")
-    summary = store_of(current_app).push_events(node_id, counter, events)
+        e["note_sealed_regional"] = wire.unb64(e["note_sealed_regional"], "note_sealed_regional")
+    summary = store_of(current_app).push_events(node_id, counter, events, wire.decode_epochs(message))
     return {"acked": max((e["seq"] for e in events), default=0), "n": len(events), **summary}
 
 

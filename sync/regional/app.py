@@ -16,6 +16,7 @@ from gateway.catalog import check_text, read_catalog_text
 from gateway.config import Config
 from gateway.errors import CatalogError
 from sync.regional import api, web
+from sync.regional.sealkeys import load_keys
 from sync.regional.store import RegionalStore, open_regional_store
 
 MAX_BODY = 16 * 1024 * 1024
@@ -57,7 +58,10 @@ def create_regional_app(config: Config, store: RegionalStore | None = None) -> F
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
     app.config["SESSION_COOKIE_NAME"] = "simpul_regional"
-    app.extensions["simpul_regional"] = store or open_regional_store(config["regional.db"])
+    store = store or open_regional_store(config["regional.db"])
+    if store.keys is None:  # the private sealing keys: env or the 0600 key file (made on first use)
+        store.keys = load_keys(config)
+    app.extensions["simpul_regional"] = store
     app.extensions["simpul_regional_catalog"] = published_catalog(config)
 
     @app.get("/healthz")

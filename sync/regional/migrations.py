@@ -135,3 +135,28 @@ def m005_audit(db: sqlite_utils.Database) -> None:
             resolved_by TEXT,
             UNIQUE (node_id, kind, digest)
         )""")
+
+
+@migrations()
+def m006_sealed(db: sqlite_utils.Database) -> None:
+    # Personal fields arrive sealed to this server's key (docs/sync-protocol.md):
+    # `sealed` is the node's regional copy as received (opened only when a case
+    # worker views it, so this file holds no personal data in clear);
+    # seal_problem says why it cannot be opened (NULL: it opens, or none).
+    # seal_epochs: each node's epoch public keys (epoch ids are per node) and
+    # the id of the regional key the epoch sealed to.
+    db.execute("ALTER TABLE requests ADD COLUMN sealed BLOB")
+    db.execute("ALTER TABLE requests ADD COLUMN seal_problem TEXT")
+    db.execute("CREATE INDEX requests_seal_problem ON requests(seal_problem) WHERE seal_problem IS NOT NULL")
+    db.execute("""
+        CREATE TABLE seal_epochs (
+            node_id TEXT NOT NULL REFERENCES nodes(id),
+            id INTEGER NOT NULL,
+            public BLOB NOT NULL,
+            regional_key TEXT,
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (node_id, id)
+        ) WITHOUT ROWID""")
+    # Notes on node events arrive sealed too; the server opens them on receipt
+    # and keeps them in clear (case workers' own notes are clear anyway).
+    db.execute("ALTER TABLE events ADD COLUMN note_problem TEXT")

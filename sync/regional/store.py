@@ -24,9 +24,10 @@ from gateway import clock
 from gateway.cases import STATUSES, can_move
 from gateway.store import Store, connect
 from sync.errors import AlreadyExists, RegionalError, ReplayError
-from sync.regional import audit_chain
+from sync.regional import audit_chain, sealkeys
 from sync.regional.migrations import migrations
-from sync.wire import content_digest, event_digest
+from sync.regional.sealkeys import RegionalKeys, RegionalOpener, Unopenable, note_text
+from sync.wire import b64, content_digest, event_digest
 
 CASE_STATUSES = ("in_progress", "ready", "rejected", "closed")
 NOT_APPLIED, APPLIED_MOVE, APPLIED_NOTE = 0, 1, 2  # events.applied
@@ -46,10 +47,14 @@ class RegionalStore(ABC):
     def add_node(self, node_id: str, *, rotate: bool = False) -> str: ...
     @abstractmethod
     def node(self, node_id: str) -> dict[str, Any] | None: ...
+    keys: RegionalKeys | None = None  # this server's sealing keys: open and check sealed copies
+
     @abstractmethod
-    def push_requests(self, node_id: str, counter: int, requests: list[dict[str, Any]]) -> dict[str, int]: ...
+    def push_requests(self, node_id: str, counter: int, requests: list[dict[str, Any]],
+                      epochs: dict[int, dict[str, Any]] | None = None) -> dict[str, int]: ...
     @abstractmethod
-    def push_events(self, node_id: str, counter: int, events: list[dict[str, Any]]) -> dict[str, int]: ...
+    def push_events(self, node_id: str, counter: int, events: list[dict[str, Any]],
+                    epochs: dict[int, dict[str, Any]] | None = None) -> dict[str, int]: ...
     @abstractmethod
     def pull(self, node_id: str, counter: int, cursor: int,
              limit: int) -> tuple[list[dict[str, Any]], int, bool]: ...
@@ -119,8 +124,45 @@ def _conflict(db: sqlite_utils.Database, kind: str, node_id: str, request_id: st
     return cur.rowcount
 
 
+def _event_detail(e: dict[str, Any], node_id: str) -> dict[str, Any]:
+    return dict(e, node_id=node_id, note_sealed_regional=b64(e.get("note_sealed_regional")))
+
+
+def _store_epochs(db: sqlite_utils.Database, node_id: str, epochs: dict[int, dict[str, Any]], now: str) -> None:
+    # An epoch id names one key pair forever on a node: the first public key
+    # received wins (a different one later can only make records unopenable,
+    # which flags them; it never silently changes what older records open with).
+    db.conn.executemany(
+        "INSERT INTO seal_epochs (node_id, id, public, regional_key, received_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (node_id, id) DO NOTHING",
+        [(node_id, i, e["public"], e["regional_key"], now) for i, e in epochs.items()])
+
+
+def _epochs_of(db: sqlite_utils.Database, node_id: str, ids: set[int]) -> dict[int, dict[str, Any]]:
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    return {r[0]: {"public": r[1], "regional_key": r[2]} for r in db.execute(
+        f"SELECT id, public, regional_key FROM seal_epochs WHERE node_id = ? AND id IN ({marks})",
+        [node_id, *sorted(ids)])}
+
+
+def _epoch_ids(blobs: list[bytes | None]) -> set[int]:
+    from gateway.sealing import SealError, epoch_of
+
+    ids = set()
+    for blob in blobs:
+        if blob is not None:
+            try:
+                ids.add(epoch_of(blob))
+            except SealError:
+                pass
+    return ids
+
+
 class SQLiteRegionalStore(RegionalStore):
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, keys: RegionalKeys | None = None):
+        self.keys = keys
         self.path = Path(path)
         db = connect(self.path)  # WAL + synchronous=FULL, like the node
         try:
@@ -172,34 +214,45 @@ class SQLiteRegionalStore(RegionalStore):
         self._store.write(lambda db: _claim(db, node_id, counter, now))
 
     # --- push / pull --------------------------------------------------------
-    def push_requests(self, node_id: str, counter: int, requests: list[dict[str, Any]]) -> dict[str, int]:
+    def push_requests(self, node_id: str, counter: int, requests: list[dict[str, Any]],
+                      epochs: dict[int, dict[str, Any]] | None = None) -> dict[str, int]:
         now = clock.utcnow()
-        return self._store.write(lambda db: self._push_requests(db, node_id, counter, requests, now))
+        opener = RegionalOpener(self.keys) if self.keys is not None else None
+        return self._store.write(lambda db: self._push_requests(db, node_id, counter, requests, epochs or {},
+                                                                opener, now))
 
     @staticmethod
-    def _push_requests(db: sqlite_utils.Database, node_id: str, counter: int,
-                       requests: list[dict[str, Any]], now: str) -> dict[str, int]:
+    def _push_requests(db: sqlite_utils.Database, node_id: str, counter: int, requests: list[dict[str, Any]],
+                       epochs: dict[int, dict[str, Any]], opener: RegionalOpener | None,
+                       now: str) -> dict[str, int]:
         _claim(db, node_id, counter, now)
-        summary = {"new": 0, "same": 0, "conflicts": 0, "code_clashes": 0}
+        _store_epochs(db, node_id, epochs, now)
+        known = _epochs_of(db, node_id, _epoch_ids([r.get("sealed_regional") for r in requests]))
+        summary = {"new": 0, "same": 0, "conflicts": 0, "code_clashes": 0, "unopenable": 0}
         for r in requests:
             digest = content_digest(r)
             fields = json.dumps(r["fields"], ensure_ascii=False, sort_keys=True)
+            sealed = r.get("sealed_regional")
+            # Checked now (never fatal: an unopenable copy is stored and flagged,
+            # or the node would resend it forever); opened again when viewed.
+            problem = opener.problem(r["id"], sealed, known) if opener is not None else None
             cur = db.execute(
                 "INSERT INTO requests (id, node_id, node_seq, tracking_code, service, channel, phone, locale, "
-                "officer, fields, created_at, received_at, updated_at, digest) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+                "officer, fields, created_at, received_at, updated_at, digest, sealed, seal_problem) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
                 [r["id"], node_id, r["seq"], r["tracking_code"], r["service"], r["channel"], r["phone"],
-                 r["locale"], r["officer"], fields, r["created_at"], now, now, digest])
+                 r["locale"], r["officer"], fields, r["created_at"], now, now, digest, sealed, problem])
             if cur.rowcount == 0:
                 old = db.execute("SELECT digest, node_id FROM requests WHERE id = ?", [r["id"]]).fetchone()
                 if old[0] == digest and old[1] == node_id:
                     summary["same"] += 1
                 else:
-                    detail = dict(r, node_id=node_id)
+                    detail = dict(r, node_id=node_id, sealed_regional=b64(sealed))
                     summary["conflicts"] += _conflict(db, "content", node_id, r["id"], r["tracking_code"],
                                                       detail, digest, now)
                 continue
             summary["new"] += 1
+            summary["unopenable"] += problem is not None
             clash = db.execute("SELECT id, node_id FROM requests WHERE tracking_code = ? AND id != ? LIMIT 1",
                                [r["tracking_code"], r["id"]]).fetchone()
             if clash is not None:
@@ -211,18 +264,34 @@ class SQLiteRegionalStore(RegionalStore):
                        [f"recv:{r['id']}", r["id"], node_id, r["officer"] or r["channel"], r["created_at"], now])
         return summary
 
-    def push_events(self, node_id: str, counter: int, events: list[dict[str, Any]]) -> dict[str, int]:
+    def push_events(self, node_id: str, counter: int, events: list[dict[str, Any]],
+                    epochs: dict[int, dict[str, Any]] | None = None) -> dict[str, int]:
         now = clock.utcnow()
-        return self._store.write(lambda db: self._push_events(db, node_id, counter, events, now))
+        opener = RegionalOpener(self.keys) if self.keys is not None else None
+        return self._store.write(lambda db: self._push_events(db, node_id, counter, events, epochs or {},
+                                                              opener, now))
 
     @staticmethod
-    def _push_events(db: sqlite_utils.Database, node_id: str, counter: int,
-                     events: list[dict[str, Any]], now: str) -> dict[str, int]:
+    def _push_events(db: sqlite_utils.Database, node_id: str, counter: int, events: list[dict[str, Any]],
+                     epochs: dict[int, dict[str, Any]], opener: RegionalOpener | None,
+                     now: str) -> dict[str, int]:
         _claim(db, node_id, counter, now)
+        _store_epochs(db, node_id, epochs, now)
+        known = _epochs_of(db, node_id, _epoch_ids([e.get("note_sealed_regional") for e in events]))
         summary = {"new": 0, "same": 0, "conflicts": 0, "unknown": 0}
         for e in events:
             if e["status"] not in STATUSES:
                 raise RegionalError(f"unknown status {e['status']!r}")
+            e["note_problem"] = None
+            if e.get("note_sealed_regional") is not None:
+                # A node note arrives sealed; this server keeps notes in clear
+                # (its case workers' own notes are clear too; docs/sync-protocol.md).
+                try:
+                    if opener is None:
+                        raise Unopenable(sealkeys.UNKNOWN_KEY)
+                    e["note"] = note_text(opener.open(e["id"], e["note_sealed_regional"], known, "note"))
+                except Unopenable as exc:
+                    e["note"], e["note_problem"] = None, exc.problem
             old = db.execute("SELECT request_id, status, note, node_id FROM events WHERE id = ?", [e["id"]]).fetchone()
             if old is not None:
                 if tuple(old) == (e["request_id"], e["status"], e["note"], node_id):
@@ -230,13 +299,13 @@ class SQLiteRegionalStore(RegionalStore):
                 else:
                     digest = event_digest(e)
                     summary["conflicts"] += _conflict(db, "event", node_id, e["request_id"], None,
-                                                      dict(e, node_id=node_id), digest, now)
+                                                      _event_detail(e, node_id), digest, now)
                 continue
             req = db.execute("SELECT status, node_id FROM requests WHERE id = ?", [e["request_id"]]).fetchone()
             if req is None or req[1] != node_id:
                 # Never drop it: keep it visible for a case worker.
                 summary["unknown"] += _conflict(db, "event", node_id, e["request_id"], None,
-                                                dict(e, node_id=node_id, problem="unknown request"),
+                                                dict(_event_detail(e, node_id), problem="unknown request"),
                                                 event_digest(e), now)
                 continue
             if e["status"] == e["before"]:
@@ -246,9 +315,9 @@ class SQLiteRegionalStore(RegionalStore):
             else:
                 applied = NOT_APPLIED  # the regional server already moved past it
             db.execute("INSERT INTO events (id, request_id, node_id, status, actor, at, note, origin, "
-                       "received_at, applied) VALUES (?, ?, ?, ?, ?, ?, ?, 'node', ?, ?)",
+                       "received_at, applied, note_problem) VALUES (?, ?, ?, ?, ?, ?, ?, 'node', ?, ?, ?)",
                        [e["id"], e["request_id"], node_id, e["status"], e["actor"], e["at"], e["note"], now,
-                        applied])
+                        applied, e["note_problem"]])
             if applied == APPLIED_MOVE and e["status"] != req[0]:
                 db.execute("UPDATE requests SET status = ?, updated_at = ? WHERE id = ?",
                            [e["status"], now, e["request_id"]])
@@ -354,7 +423,7 @@ class SQLiteRegionalStore(RegionalStore):
                 where.append(f"{column} = ?")
                 args.append(value)
         sql = ("SELECT id, tracking_code, node_id, service, channel, status, created_at, received_at, "
-               "updated_at FROM requests")
+               "updated_at, seal_problem FROM requests")
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY rid DESC"
@@ -364,9 +433,28 @@ class SQLiteRegionalStore(RegionalStore):
         return list(self._read().query(sql, args))
 
     def get_request(self, request_id: str) -> dict[str, Any] | None:
-        row = next(iter(self._read().query("SELECT * FROM requests WHERE id = ?", [request_id])), None)
-        if row is not None:
-            row["fields"] = json.loads(row["fields"])
+        """The request with its personal fields opened (a case worker is viewing it).
+
+        ``seal_problem`` says why they cannot be opened (then only the plain
+        fields are there); the sealed bytes themselves are not returned.
+        """
+        db = self._read()
+        row = next(iter(db.query("SELECT * FROM requests WHERE id = ?", [request_id])), None)
+        if row is None:
+            return None
+        row["fields"] = json.loads(row["fields"])
+        blob = row.pop("sealed")
+        row["sealed"] = blob is not None
+        if blob is not None:
+            epochs = _epochs_of(db, row["node_id"], _epoch_ids([blob]))
+            if self.keys is None:
+                row["seal_problem"] = sealkeys.UNKNOWN_KEY
+            else:
+                try:
+                    row["fields"].update(RegionalOpener(self.keys).open(request_id, blob, epochs))
+                    row["seal_problem"] = None
+                except Unopenable as exc:
+                    row["seal_problem"] = exc.problem
         return row
 
     def by_code(self, tracking_code: str) -> list[dict[str, Any]]:
@@ -376,7 +464,7 @@ class SQLiteRegionalStore(RegionalStore):
 
     def history(self, request_id: str) -> list[dict[str, Any]]:
         return list(self._read().query(
-            "SELECT id, status, actor, at, note, origin, received_at, applied FROM events "
+            "SELECT id, status, actor, at, note, origin, received_at, applied, note_problem FROM events "
             "WHERE request_id = ? ORDER BY seq", [request_id]))
 
     def set_status(self, request_id: str, status: str, *, actor: str, note: str | None = None) -> dict[str, Any]:
@@ -440,6 +528,7 @@ class SQLiteRegionalStore(RegionalStore):
             "nodes": db.execute("SELECT count(*) FROM nodes").fetchone()[0],
             "requests": db.execute("SELECT count(*) FROM requests").fetchone()[0],
             "open_conflicts": db.execute("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL").fetchone()[0],
+            "unopenable": db.execute("SELECT count(*) FROM requests WHERE seal_problem IS NOT NULL").fetchone()[0],
             "flagged_nodes": db.execute(
                 "SELECT count(DISTINCT node_id) FROM node_flags WHERE resolved_at IS NULL").fetchone()[0],
         }
@@ -448,5 +537,5 @@ class SQLiteRegionalStore(RegionalStore):
         self._store.close()
 
 
-def open_regional_store(path: str | Path) -> RegionalStore:
-    return SQLiteRegionalStore(path)
+def open_regional_store(path: str | Path, keys: RegionalKeys | None = None) -> RegionalStore:
+    return SQLiteRegionalStore(path, keys)

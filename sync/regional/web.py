@@ -23,6 +23,7 @@ from gateway.cases import STATUSES, status_label
 from gateway.i18n import LOCALES, gettext, pick_locale
 from sync.errors import RegionalError
 from sync.regional.audit_chain import PROBLEMS
+from sync.regional.sealkeys import PROBLEMS as SEAL_PROBLEMS
 from sync.regional.store import CASE_STATUSES, RegionalStore
 
 HASHER = PasswordHasher()  # argon2id with the library's current defaults
@@ -122,6 +123,7 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _inject() -> dict[str, Any]:
         return {"_": _, "csrf_token": csrf_token, "status_label": lambda s: status_label(s, g.locale),
+                "seal_problem_label": lambda p: _(SEAL_PROBLEMS[p]) if p in SEAL_PROBLEMS else str(p),
                 "user": session.get("user"), "locale": g.locale}
 
     @app.after_request
