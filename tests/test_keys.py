@@ -245,3 +245,25 @@ def test_a_database_from_before_sealing_is_sealed_at_start(config, tmp_path):
     again.close()
     raw = _raw_bytes(config["storage.path"])
     assert NIK.encode() not in raw and b"Siti Aminah" not in raw
+
+
+def test_rotation_reseals_notes_and_feedback_comments(node):
+    from channels.web import feedback
+    from gateway import cases
+
+    rid = _submit(node)
+    node.vault.ready()
+    event = node.store.write(lambda db: cases.change_status(db, rid, "in_progress", actor="ani",
+                                                            note="diambil Siti", vault=node.vault))
+    sealed_comment = feedback.seal_comment(node.vault, rid, "Pak Joko ramah")
+    node.store.write(lambda db: feedback.save(db, rid, 5, sealed_comment, "id"))
+    held = node_keys_of(node)
+    result = rotation.rotate(node, held, "test", settle_seconds=0)
+    assert result.resealed == 3 and result.unreadable == 0  # fields, note, comment
+    new_keys = keys.recover(node.store.read(), node.new_recovery_code)
+    opener = node.vault.opener(new_keys)
+    db = node.store.read()
+    assert [e["note"] for e in cases.history(db, rid, opener) if e["id"] == event["id"]] == ["diambil Siti"]
+    blob = db.execute("SELECT comment_sealed FROM feedback WHERE request_id = ?", [rid]).fetchone()[0]
+    assert feedback.opened_comment(opener, rid, blob) == "Pak Joko ramah"
+    assert feedback.opened_comment(node.vault.opener(held), rid, blob) != "Pak Joko ramah"  # old key: masked
