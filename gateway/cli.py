@@ -117,6 +117,9 @@ def serve(ctx: Context, host: str | None, port: int | None, no_jobs: bool) -> No
     if no_jobs:
         config["jobs.enabled"] = False
     app = create_app(config=config, node=ctx.node)
+    # Started on a fresh database without `simpul init-db`: the keys were made
+    # just now, and this terminal is the only place the recovery code can go.
+    show_recovery_code(ctx)
     if config["jobs.enabled"]:
         from gateway.jobs import start_jobs
 
