@@ -15,7 +15,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = start_server(tmp_path_factory.mktemp("kiosk"), {"siti": "admin", "budi": "officer", "ani": "officer"})
+    srv = start_server(tmp_path_factory.mktemp("kiosk"), {"siti": "admin", "budi": "officer", "ani": "officer",
+                                                                   "dewi": "officer"})
     yield srv
     stop_server(srv)
 
@@ -205,3 +206,27 @@ def test_kiosk_in_english(page, server):
     page.goto(f"{server.url}/kiosk/queue")
     assert page.is_visible("h1:has-text('Queue')")
     page.goto(f"{server.url}/kiosk/?lang=id")
+
+
+def test_officer_changes_own_password(page, server):
+    _login(page, server, "dewi")
+    page.wait_for_url(f"{server.url}/kiosk/")
+    page.click("nav a:has-text('Kata sandi')")
+    page.fill("#current_password", PASSWORD)
+    page.fill("#new_password", "sandi-baru-dewi-2026")
+    page.fill("#confirm_password", "sandi-baru-dewi-2026x")
+    page.click("form.form button[type=submit]")
+    assert "Kedua kata sandi baru tidak sama" in page.inner_text(".alert.error")
+    page.fill("#current_password", PASSWORD)
+    page.fill("#new_password", "sandi-baru-dewi-2026")
+    page.fill("#confirm_password", "sandi-baru-dewi-2026")
+    page.click("form.form button[type=submit]")
+    assert "Kata sandi Anda telah diganti" in page.inner_text(".alert.ok")
+    page.click("button:has-text('Keluar')")
+    _login(page, server, "dewi")  # the old password no longer works
+    assert "Nama pengguna atau kata sandi salah" in page.inner_text(".alert.error")
+    _login(page, server, "dewi", "sandi-baru-dewi-2026")
+    page.wait_for_url(f"{server.url}/kiosk/")
+    with server.db() as db:
+        assert db.execute("SELECT count(*) FROM audit_log WHERE action = 'password_changed' "
+                          "AND actor = 'dewi'").fetchone()[0] == 1

@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
         views_access,
         views_admin,
         views_officers,
+        views_password,
         views_queue,
         views_submit,
     )

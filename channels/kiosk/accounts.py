@@ -104,3 +104,29 @@ def needs_rehash(officer: dict[str, Any]) -> bool:
 def rehash(db: sqlite_utils.Database, username: str, password: str) -> None:
     db.execute("UPDATE officers SET password_hash = ?, updated_at = ? WHERE username = ?",
                [HASHER.hash(password), clock.utcnow(), username])
+
+
+def change_password(db: sqlite_utils.Database, username: str, current: str, new: str, *,
+                    keep_session: str | None = None) -> dict[str, Any]:
+    """An officer replaces their own password; run inside a write job after ``verify``.
+
+    Unlike a reset (``add_officer(replace=True)``), the officer's key slot is
+    re-wrapped under the new password, so the node key they were granted stays
+    theirs. Their other sessions end (a password that may be known must not
+    leave a session open elsewhere); ``keep_session`` (an id hash) is the one
+    they are using. The result's ``slot`` says what became of the key slot
+    (``officer_keys.rewrap``).
+    """
+    name = normalize_username(username)
+    check_password_policy(new)
+    if new == current:
+        raise AccountError("the new password must differ from the current one")
+    now = clock.utcnow()
+    found = db.execute("UPDATE officers SET password_hash = ?, updated_at = ? WHERE username = ? AND active = 1",
+                       [HASHER.hash(new), now, name]).rowcount
+    if not found:
+        raise AccountError(f"no active officer {name}")
+    slot = officer_keys.rewrap(db, name, current, new)
+    db.execute("DELETE FROM kiosk_sessions WHERE username = ? AND id_hash IS NOT ?", [name, keep_session])
+    audit.append(db, actor=name, action=audit.PASSWORD_CHANGED, subject=name, details={"slot": slot})
+    return {"username": name, "slot": slot}

@@ -12,7 +12,7 @@ from gateway import audit, lookup
 from gateway.app import node_of
 
 
-def _policy() -> throttle.Policy:
+def login_policy() -> throttle.Policy:
     config = node_of(current_app).config
     return throttle.Policy(free=config["kiosk.login_free_attempts"],
                            max_delay=config["kiosk.login_max_delay_seconds"])
@@ -45,7 +45,7 @@ def login():
     return _page()
 
 
-def _wait_message(seconds: int) -> str:
+def wait_message(seconds: int) -> str:
     minutes = (seconds + 59) // 60
     if seconds <= 90:
         return _("Too many failed attempts. Wait %(n)d seconds and try again.", n=seconds)
@@ -64,17 +64,17 @@ def login_submit():
         return _page(_("Enter your username and password."), username, 400)
     wait = throttle.wait_seconds(store.read(), username, client)
     if wait:
-        return _page(_wait_message(wait), username, 429)
+        return _page(wait_message(wait), username, 429)
     officer = accounts.get_officer(store.read(), username)
     if not accounts.verify(officer, password):
-        policy = _policy()
+        policy = login_policy()
         def failed(db):
             audit.append(db, actor=username, action=audit.LOGIN_FAILED, details={"client": client})
             return throttle.record_failure(db, username, client, policy)
 
         wait = store.write(failed)
         if wait:
-            return _page(_wait_message(wait), username, 429)
+            return _page(wait_message(wait), username, 429)
         return _page(_("Wrong username or password."), username, 401)
     old = request.cookies.get(sessions.COOKIE)
     node = node_of(current_app)

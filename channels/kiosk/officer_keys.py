@@ -90,6 +90,25 @@ def holder_at_login(db: sqlite_utils.Database, username: str, password: str) -> 
     keys.add_holder(db, username, password)
 
 
+def rewrap(db: sqlite_utils.Database, username: str, current: str, new: str) -> str:
+    """The officer's own password change: their slot re-wrapped under ``new``, grants kept.
+
+    Returns "rewrapped"; "new" when there was no slot the current password
+    opens (one is made from ``new``, ungranted, as at login); "none" for a
+    revoked officer, whose key comes back only with a reset.
+    """
+    try:
+        keys.change_password(db, username, current, new)
+        return "rewrapped"
+    except KeyAccessError:
+        pass
+    revoked = db.execute("SELECT key_revoked FROM officers WHERE username = ?", [username]).fetchone()
+    if revoked is None or revoked[0]:
+        return "none"
+    keys.add_holder(db, username, new)
+    return "new"
+
+
 def live_sessions(db: sqlite_utils.Database) -> set[str]:
     """Id hashes of every session still in the table (a read): what the keyring may keep."""
     return {r[0] for r in db.execute("SELECT id_hash FROM kiosk_sessions").fetchall()}
