@@ -9,7 +9,10 @@ The cost of that: intake cannot compute tokens (it holds no secret), so rows
 are indexed *later*, by whoever holds the node key: ``catch_up`` runs at
 officer login and before every look-up, and indexes only the rows added since
 (``requests.index_key IS NULL``). Tokens: every personal value of 16 digits
-(a NIK in any field: ``nik``, ``mother_nik``...) and the request's phone.
+(a NIK in any field: ``nik``, ``mother_nik``...), the request's phone, and
+every personal value in E.164 form (a ``phone`` field: the catalog's phone
+type stores only that form), so a person is found by a number they gave in a
+form as well as by the one they wrote from.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from gateway.vault import RequestOpener
 NIK, PHONE = "nik", "phone"
 CATCH_UP_BATCH = 500
 _NIK = re.compile(r"\d{16}")
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
 def index_key(node_keys: keys.NodeKeys, current_kid: str) -> bytes | None:
@@ -36,8 +40,10 @@ def index_key(node_keys: keys.NodeKeys, current_kid: str) -> bytes | None:
 def tokens(key: bytes, personal: dict[str, Any], phone: str | None) -> set[str]:
     found = {sealing.blind_index(key, NIK, str(v)) for v in personal.values()
              if isinstance(v, str) and _NIK.fullmatch(v)}
+    phones = {v for v in personal.values() if isinstance(v, str) and _E164.fullmatch(v)}
     if phone:
-        found.add(sealing.blind_index(key, PHONE, phone))
+        phones.add(phone)
+    found.update(sealing.blind_index(key, PHONE, p) for p in phones)
     return found
 
 

@@ -134,3 +134,12 @@ def m007_sealed_notes(db: sqlite_utils.Database) -> None:
     # vault (older rows).
     db.execute("ALTER TABLE status_events ADD COLUMN note_sealed BLOB")
     db.execute("ALTER TABLE status_events ADD COLUMN note_sealed_regional BLOB")
+
+
+@migrations()
+def m008_index_form_phones(db: sqlite_utils.Database) -> None:
+    # Phone numbers typed into `phone` fields now get blind-index tokens too
+    # (gateway/lookup.py): every row is indexed afresh by the next officer
+    # login that holds the node key (tokens cannot be computed without it).
+    db.execute("DELETE FROM request_index")
+    db.execute("UPDATE requests SET index_key = NULL WHERE purged_at IS NULL")
