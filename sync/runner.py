@@ -21,7 +21,7 @@ from gateway.node import Node
 from sync import state
 from sync.batching import BatchSizer
 from sync.errors import AwaitingSeal, Interrupted, LocalError, SyncError, Unreachable
-from sync.stages import OPERATIONS, PassContext, Stage, Status
+from sync.stages import OPERATIONS, WAITING_SQL, PassContext, Stage, Status
 from sync.transport import Transport, check_regional_key, load_secret
 
 _locks: dict[int, threading.Lock] = {}
@@ -102,4 +102,6 @@ def pending_counts(node: Node) -> dict[str, int]:
         "events": db.execute("SELECT count(*) FROM status_events WHERE synced = 0 AND origin = 'node'").fetchone()[0],
         "audit": db.execute("SELECT count(*) FROM audit_log WHERE seq > ?",
                             [state.get(db, "audit_hwm")]).fetchone()[0],
+        # no regional copy yet: they go only once an officer's node key seals one
+        "awaiting_seal": db.execute(WAITING_SQL, [state.get(db, "requests_hwm")]).fetchone()[0],
     }

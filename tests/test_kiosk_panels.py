@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -106,3 +107,46 @@ def test_duration_text():
     assert stats.duration_text(4 * 60 + 5, render) == "4 min"
     assert stats.duration_text(5 * 3600 + 600, render) == "5 h 10 min"
     assert stats.duration_text(2 * 86400 + 3 * 3600 + 60, render) == "2 d 3 h"
+
+
+
+def test_sync_panel_says_which_requests_wait_for_the_node_key_and_why(tmp_path, node, client):
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from gateway import sealing
+    from gateway.app import create_app
+    from gateway.config import load_config
+    from gateway.node import Node
+    from tests.conftest import node_keys_of
+
+    _submit(node)
+    _submit(node, service="DOMISILI")  # sealed with no regional key set: no regional copy yet
+    node_keys_of(node)  # opened with the recovery code while this process still has it
+    add_officer(node, "siti")
+    add_officer(node, "budi", grant=False)
+    login(client, "budi")
+    html = client.get("/kiosk/sync").get_data(as_text=True)
+    assert "Permohonan menunggu kunci node" in html and '<dd class="num">2</dd>' in html
+    assert "sync.regional_key" in html  # the cause here: the node never got the regional key
+    node.close()
+
+    regional_key = base64.b64encode(sealing.public_bytes(X25519PrivateKey.generate().public_key())).decode()
+    config = load_config(overrides={"storage": {"path": str(tmp_path / "simpul.db")}, "jobs": {"enabled": False},
+                                    "sync": {"regional_key": regional_key}})
+    keyed = Node(config)
+    try:
+        app = create_app(config=config, node=keyed)
+        waiting = app.test_client()
+        login(waiting, "budi")
+        html = waiting.get("/kiosk/sync").get_data(as_text=True)
+        assert "setelah petugas yang memegang kunci node masuk" in html
+        holder = app.test_client()
+        login(holder, "siti")
+        html = holder.get("/kiosk/sync?lang=en").get_data(as_text=True)
+        assert "Your login holds the node key: the next sync seals these requests" in html
+
+        keyed.store.write(lambda db: db.execute("UPDATE requests SET sealed_regional = x'00'"))
+        html = holder.get("/kiosk/sync?lang=en").get_data(as_text=True)
+        assert "Requests waiting for the node key" not in html and "awaiting-seal" not in html
+    finally:
+        keyed.close()

@@ -19,11 +19,17 @@ def _node():
 
 
 def _sync_page(result: dict | None = None, status: int = 200):
+    from sync.runner import pending_counts
+
     db = _node().store.read()
     figures = cases.queue_stats(db)
     events = db.execute("SELECT count(*) FROM status_events WHERE synced = 0").fetchone()[0]
+    # Requests sealed while sync.regional_key was empty go only once a node key re-seals them:
+    # the officer must see that they wait, and for what, before pressing "sync now".
+    awaiting = pending_counts(_node())["awaiting_seal"]
     return render_template("kiosk/sync.html", stats=figures, events_backlog=events, result=result,
-                           configured=bool(_node().config["sync.url"]),
+                           configured=bool(_node().config["sync.url"]), awaiting_seal=awaiting,
+                           regional_key=bool(_node().config["sync.regional_key"]),
                            oldest=stats.duration_text(figures["oldest_unsynced_age_s"] or 0, _)), status
 
 
