@@ -54,6 +54,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sms.gammu.inbox_path", "", "Gammu SMSD files-backend inbox folder (swept for received messages)."),
     Setting("sms.gammu.outbox_path", "", "Gammu SMSD files-backend outbox folder (outbound messages are written here)."),
     Setting("sms.gammu.per_minute", 6, "Pacing: most SMS a GSM modem is given per minute."),
+    Setting("sms.gammu.sent_path", "", "Gammu SMSD's sentsmspath; when set, our sent texts are deleted from it "
+            "once recorded as sent ('' leaves it alone)."),
     # --- ussd --------------------------------------------------------------
     Setting("ussd.session_timeout_seconds", 180, "A USSD session is forgotten after this long."),
     Setting("ussd.resume_minutes", 10, "An unfinished USSD form is offered for resumption this long."),

@@ -303,3 +303,82 @@ def test_a_file_the_sweep_already_processed_and_deleted_is_not_a_problem(tmp_pat
     found, problems = gammu.resolve(["IN20261123_120000_07_+6281234567890_00.txt"], str(inbox), handler.seen_file)
     assert found == [] and [p.render("en") for p in problems] == [
         "IN20261123_120000_07_+6281234567890_00.txt: no such file"]
+
+
+def _sent_node(tmp_path):
+    config = load_config(overrides={
+        "storage": {"path": str(tmp_path / "s.db")}, "jobs": {"enabled": False},
+        "sms": {"provider": "gammu", "gammu": {"outbox_path": str(tmp_path / "outbox"),
+                                               "sent_path": str(tmp_path / "sent")}}})
+    return Node(config)
+
+
+def test_our_sent_texts_leave_gammus_sent_folder_once_recorded(tmp_path):
+    from channels.sms import delivery
+
+    node = _sent_node(tmp_path)
+    try:
+        for key in ("a", "b", "c"):
+            node.store.write(lambda db, key=key: outbound.enqueue(db, to=PHONE, body=f"Kode {key}", key=key))
+        provider = providers.build(node.config)
+        claimed = [node.store.write(lambda db: delivery.claim_next(db, "gammu", 60)) for _ in range(2)]
+        for row in claimed:
+            provider.send(row["id"], PHONE, row["body"])
+        node.store.write(lambda db: delivery.mark_sent(db, claimed[0]["id"], "x", forget_body=True))
+        sent = tmp_path / "sent"
+        sent.mkdir()
+        for path in (tmp_path / "outbox").iterdir():  # smsd sent both
+            path.replace(sent / path.name)
+        foreign = sent / "OUTC20261123_120000_00_+628111_operator.txt"
+        foreign.write_bytes("bukan dari simpul".encode("utf-16"))
+        unknown = sent / "OUTC20261123_120000_00_+628111_simpul999.txt"
+        unknown.write_bytes(b"x")
+
+        # "b" is still `sending` (its sender died before the ack): its file is the only proof it went
+        assert sender.forget_gammu_sent(node) == 1
+        names = {p.name for p in sent.iterdir()}
+        assert not any(n.endswith(f"_simpul{claimed[0]['id']}.txt") for n in names)
+        assert any(n.endswith(f"_simpul{claimed[1]['id']}.txt") for n in names)
+        assert {foreign.name, unknown.name} <= names  # not ours, or no row says it went: left alone
+
+        # The next pass: recovery finds "b" handed over (no second send), then its file goes too;
+        # "c" is sent now and its file waits in the outbox for smsd.
+        stale = "2000-01-01T00:00:00Z"
+        node.store.write(lambda db: db.execute("UPDATE outbound SET last_attempt_at = ? WHERE status = 'sending'",
+                                               [stale]))
+        report = sender.send_due(node)
+        assert (report.recovered, report.forgotten, report.sent) == (1, 1, 1)
+        assert {p.name for p in sent.iterdir()} == {foreign.name, unknown.name}
+        rows = outbound.list_outbound(node.store.read())
+        assert [r["status"] for r in rows] == ["sent", "sent", "sent"]
+        assert len(list((tmp_path / "outbox").iterdir())) == 1
+    finally:
+        node.close()
+
+
+def test_without_sent_path_gammus_folder_is_left_alone(tmp_path, gammu_node):
+    gammu_node.store.write(lambda db: outbound.enqueue(db, to=PHONE, body="Kode", key="k"))
+    sender.send_due(gammu_node)
+    sent = tmp_path / "sent"
+    sent.mkdir()
+    for path in (tmp_path / "outbox").iterdir():
+        path.replace(sent / path.name)
+    assert sender.forget_gammu_sent(gammu_node) == 0 and len(list(sent.iterdir())) == 1
+
+
+@pytest.mark.slow
+def test_real_gammu_smsd_sent_folder_is_emptied_of_our_texts(smsd):
+    root, smsdrc = smsd
+    config = root / "simpul.toml"
+    config.write_text(config.read_text() + f'sent_path = "{root / "sent"}"\n')
+    incoming(smsdrc, PHONE, f"DOMISILI#{NIK}#Siti Aminah#Dusun Krajan RT 02/03")
+    assert wait_for(lambda: sent_texts(root)), "no reply reached sent/"
+    out = run_cli("--config", str(config), "sms", "send-queued", cwd=root)
+    assert out.returncode == 0, out.stderr
+    assert list((root / "sent").iterdir()) == []
+    node = Node(load_config(config))
+    try:
+        rows = outbound.list_outbound(node.store.read())
+        assert [(r["status"], r["body"]) for r in rows] == [("sent", "")]
+    finally:
+        node.close()

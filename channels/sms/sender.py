@@ -8,6 +8,7 @@ it does nothing at all: queued messages wait, nothing tries the internet.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ class PassReport:
     retried: int = 0
     failed: int = 0
     recovered: int = 0
+    forgotten: int = 0  # our texts deleted from gammu-smsd's sent folder
     errors: list[str] = field(default_factory=list)
 
 
@@ -70,6 +72,47 @@ def _gammu_file_for(outbox: Path, outbound_id: int) -> str | None:
     return None
 
 
+_OUR_FILE = re.compile(r"_simpul(\d+)\.txt$")
+
+
+def forget_gammu_sent(node: Node) -> int:
+    """Delete our texts from gammu-smsd's sent folder (``sms.gammu.sent_path``); returns how many.
+
+    smsd moves every sent outbox file there and never deletes it, so without
+    this the folder keeps every reply and notification (codes, service names,
+    a case worker's note) on disk for ever. Only our own files (``_simpul<id>``)
+    go, and only once their row is recorded as handed over: a row still in
+    ``sending`` needs its file as proof for ``recover_stale``, which would
+    otherwise queue it again and the citizen would get it twice.
+    """
+    folder = str(node.config["sms.gammu.sent_path"]).strip()
+    if not folder:
+        return 0
+    try:
+        ours = {int(m.group(1)): entry for entry in Path(folder).iterdir()
+                if entry.is_file() and (m := _OUR_FILE.search(entry.name))}
+    except OSError as exc:
+        log.warning("gammu sent folder not readable: %s", exc.strerror or exc)
+        return 0
+    if not ours:
+        return 0
+    ids = list(ours)
+    db = node.store.read()
+    done = {r[0] for r in db.execute(
+        f"SELECT id FROM outbound WHERE id IN ({','.join('?' * len(ids))}) AND status != 'sending'", ids)}
+    removed = 0
+    for outbound_id in sorted(done):
+        try:
+            ours[outbound_id].unlink()
+            removed += 1
+        except FileNotFoundError:
+            continue
+        except OSError as exc:  # e.g. smsd's folder not writable for the node's user
+            log.warning("cannot delete sent SMS files from the gammu sent folder: %s", exc.strerror or exc)
+            break
+    return removed
+
+
 def send_due(node: Node, provider=None, limit: int = PASS_LIMIT) -> PassReport:
     """Send what is due through the configured provider, respecting its pacing."""
     report = PassReport()
@@ -77,6 +120,8 @@ def send_due(node: Node, provider=None, limit: int = PASS_LIMIT) -> PassReport:
     if provider is None:
         return report
     report.recovered = recover_stale(node, provider)
+    if provider.name == "gammu":
+        report.forgotten = forget_gammu_sent(node)  # what smsd sent since the last pass
     max_attempts = int(node.config["sms.max_attempts"])
     pace = per_minute(node, provider.name)
     for _ in range(limit):
