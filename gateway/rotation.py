@@ -67,25 +67,29 @@ def start(db: sqlite_utils.Database, held: keys.NodeKeys, actor: str) -> tuple[s
 
 
 def reseal(node: Any, held: keys.NodeKeys, new_kid: str) -> tuple[int, int]:
-    """Step 2: re-seal node copies not under ``new_kid``; (re-sealed, unreadable) counts."""
+    """Step 2: re-seal node copies not under ``new_kid``; (re-sealed, unreadable) counts.
+
+    One walk over each table in rowid order (keyset pages), so a pass costs
+    O(rows), whatever is already re-sealed.
+    """
     opener = node.vault.opener(held)
     done = unreadable = 0
-    skip: set[tuple[str, Any]] = set()
     for table, id_col, col, purpose in SEALED_COLUMNS:
+        after = 0
         while True:
-            rows = [r for r in _stale_blobs(node, table, id_col, col, new_kid) if (table, r[0]) not in skip]
-            if not rows:
+            after, rows = _stale_blobs(node, table, id_col, col, new_kid, after)
+            if after is None:
                 break
             updates = []
             for record_id, blob in rows:
                 try:
                     values = opener.personal(record_id, blob, purpose)
                 except SealError:
-                    skip.add((table, record_id))  # damaged: left as is, counted, reported
-                    unreadable += 1
+                    unreadable += 1  # damaged: left as is, counted, reported
                     continue
                 updates.append((node.vault.seal(record_id, values, purpose)[0], record_id, blob))
-
+            if not updates:
+                continue
             sql = f"UPDATE {table} SET {col} = ? WHERE {id_col} = ? AND {col} = ?"
 
             def write(db: sqlite_utils.Database, updates: list = updates, sql: str = sql) -> int:
@@ -95,22 +99,28 @@ def reseal(node: Any, held: keys.NodeKeys, new_kid: str) -> tuple[int, int]:
     return done, unreadable
 
 
-def _stale_blobs(node: Any, table: str, id_col: str, col: str, new_kid: str) -> list[tuple]:
-    # Blobs are b"\x02" + 4-byte big-endian epoch id + body; decoding the id
-    # in Python keeps the SQL simple and the join on seal_epochs exact.
-    epochs = dict(node.store.read().execute("SELECT id, node_key FROM seal_epochs").fetchall())
-    out = []
-    for record_id, blob in node.store.read().execute(
-            f"SELECT {id_col}, {col} FROM {table} WHERE {col} IS NOT NULL").fetchall():
+def _stale_blobs(node: Any, table: str, id_col: str, col: str, new_kid: str,
+                 after: int) -> tuple[int | None, list[tuple]]:
+    """(last rowid read, or None at the end; rows of that page still sealed under another key).
+
+    Blobs are a version byte + 4-byte big-endian epoch id + body; decoding the
+    id in Python keeps the SQL simple and the join on seal_epochs exact.
+    """
+    db = node.store.read()
+    page = db.execute(f"SELECT rowid, {id_col}, {col} FROM {table} WHERE {col} IS NOT NULL AND rowid > ? "
+                      "ORDER BY rowid LIMIT ?", [after, BATCH]).fetchall()
+    if not page:
+        return None, []
+    epochs = dict(db.execute("SELECT id, node_key FROM seal_epochs").fetchall())
+    stale = []
+    for _rowid, record_id, blob in page:
         try:
             epoch = sealing.epoch_of(blob)
         except SealError:
             continue
         if epochs.get(epoch) != new_kid:
-            out.append((record_id, blob))
-            if len(out) >= BATCH:
-                break
-    return out
+            stale.append((record_id, blob))
+    return page[-1][0], stale
 
 
 def finish(db: sqlite_utils.Database, new_kid: str) -> int:
