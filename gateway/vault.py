@@ -26,6 +26,7 @@ import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from gateway import clock, compact, keys, sealing
+from gateway.cases import get_kv, set_kv
 from gateway.errors import ConfigError, SimpulError
 from gateway.sealing import EpochOpener, EpochSealer, SealError
 
@@ -252,17 +253,24 @@ def fields_for_view(opener: RequestOpener | None, row: dict[str, Any], catalog_s
 
 
 def seal_leftovers(store: Any, vault: Vault, load_catalog: Any) -> int:
-    """Seal personal values a database from before sealing still holds in clear (once).
+    """Seal personal values a database from before sealing still holds in clear (once each).
 
-    Runs at start-up; a kv flag makes it a one-time pass. Freed cells are
-    zeroed (``secure_delete``), and the WAL is truncated afterwards so the
-    old page images go too.
+    Runs at start-up: request fields (kv flag ``plaintext_sealed``), then
+    status-event notes (``notes_sealed``; notes were sealed later than
+    fields). Freed cells are zeroed (``secure_delete``), and the WAL is
+    truncated afterwards so the old page images go too. Returns how many rows.
     """
-    from gateway.cases import get_kv, set_kv
+    done = 0
+    if not get_kv(store.read(), "plaintext_sealed"):
+        done += _seal_old_requests(store, vault, load_catalog())
+    if not get_kv(store.read(), "notes_sealed"):
+        done += _seal_old_notes(store, vault)
+    if done:
+        store.read().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return done
 
-    if get_kv(store.read(), "plaintext_sealed"):
-        return 0
-    catalog = load_catalog()
+
+def _seal_old_requests(store: Any, vault: Vault, catalog: Any) -> int:
     done = 0
     rows = store.read().execute("SELECT id, service, fields FROM requests WHERE sealed IS NULL "
                                 "AND purged_at IS NULL AND fields != '{}'").fetchall()
@@ -281,6 +289,16 @@ def seal_leftovers(store: Any, vault: Vault, load_catalog: Any) -> int:
             "UPDATE requests SET fields = ?, sealed = ?, sealed_regional = ?, index_key = NULL WHERE id = ?", args))
         done += 1
     store.write(lambda db: set_kv(db, "plaintext_sealed", clock.utcnow()))
-    if done:
-        store.read().execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return done
+
+
+def _seal_old_notes(store: Any, vault: Vault) -> int:
+    rows = store.read().execute("SELECT id, note FROM status_events WHERE note IS NOT NULL AND note != '' "
+                                "AND note_sealed IS NULL").fetchall()
+    for event_id, note in rows:
+        sealed, sealed_regional = vault.seal(event_id, {"note": note}, "note")
+        store.write(lambda db, args=[sealed, sealed_regional, event_id]: db.execute(
+            "UPDATE status_events SET note = NULL, note_sealed = ?, note_sealed_regional = ? "
+            "WHERE id = ? AND note_sealed IS NULL", args))
+    store.write(lambda db: set_kv(db, "notes_sealed", clock.utcnow()))
+    return len(rows)

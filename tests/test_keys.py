@@ -247,6 +247,33 @@ def test_a_database_from_before_sealing_is_sealed_at_start(config, tmp_path):
     assert NIK.encode() not in raw and b"Siti Aminah" not in raw
 
 
+def test_notes_stored_in_clear_before_sealing_are_sealed_at_start(config):
+    from gateway import cases
+    from gateway.node import Node
+
+    first = Node(config)
+    rid = _submit(first)
+    # An older version stored notes in clear (no vault) and did not know the "notes_sealed" flag.
+    first.store.write(lambda db: cases.change_status(db, rid, "in_progress", actor="ani",
+                                                     note="KK asli dibawa Yohanes Manurung"))
+    first.store.write(lambda db: db.execute("DELETE FROM kv WHERE key = 'notes_sealed'"))
+    code = first.new_recovery_code
+    first.close()
+    assert b"Yohanes Manurung" in _raw_bytes(config["storage.path"])
+    again = Node(config)
+    try:
+        again.store  # noqa: B018 - opening the store seals leftovers
+        db = again.store.read()
+        assert db.execute("SELECT count(*) FROM status_events WHERE note IS NOT NULL").fetchone()[0] == 0
+        held = keys.recover(db, code)
+        notes = [e["note"] for e in cases.history(db, rid, again.vault.opener(held)) if e["status"] == "in_progress"]
+        assert notes == ["KK asli dibawa Yohanes Manurung"]
+        assert [e["note"] for e in cases.history(db, rid) if e["status"] == "in_progress"] == [SEALED]
+    finally:
+        again.close()
+    assert b"Yohanes Manurung" not in _raw_bytes(config["storage.path"])
+
+
 def test_rotation_reseals_notes_and_feedback_comments(node):
     from channels.web import feedback
     from gateway import cases
