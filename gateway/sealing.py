@@ -4,15 +4,15 @@ Why this shape: intake (SMS, USSD) must work with no officer present, so the
 node can *seal* without any secret — it only needs public keys — while
 *opening* needs a private key the disk alone does not give away.
 
-- Envelope: each record gets a fresh content key; the content is encrypted
-  with ChaCha20-Poly1305 (authenticated; the record id is bound in as
-  associated data, so a sealed blob cannot be moved to another record). The
-  content key is wrapped for every recipient (the node's own X25519 key for
-  local officers, the regional server's for sync) with one ephemeral X25519
-  key per record and HKDF-SHA256.
-- Key slots: the node's X25519 private key is stored only wrapped, once per
-  officer, under a key derived from that officer's password with argon2id.
-  Logging in unwraps it into memory for the session.
+- Epoch sealing (request fields, notes, comments; see the "epoch sealing"
+  section below): one ephemeral X25519 key per epoch, a per-record key from
+  it, ChaCha20-Poly1305 with the record id and purpose bound in as
+  associated data, so a sealed blob cannot be moved to another record.
+- Envelope (``seal``/``open_sealed``, for key grants): a fresh content key
+  wrapped for each recipient with an ephemeral X25519 key and HKDF-SHA256.
+- Key slots: a key holder's X25519 private key is stored only wrapped under
+  a key derived from their password with argon2id (cost chosen by the
+  caller, ``gateway.keys``). Logging in unwraps it into memory.
 - Blind index: HMAC-SHA256 of a normalized value under an index key, so the
   kiosk can find a request by NIK without the NIK being on disk in clear.
 """
@@ -104,8 +104,7 @@ def open_sealed(blob: bytes, private: X25519PrivateKey, aad: bytes) -> bytes:
 
 # --- officer key slots ------------------------------------------------------
 
-# argon2id at OWASP's recommended floor is m=19 MiB, t=2; we use more memory.
-KDF_TIME, KDF_MEMORY_KIB, KDF_LANES = 3, 64 * 1024, 1
+KDF_LANES = 1
 
 
 @dataclass(frozen=True)
@@ -113,8 +112,8 @@ class KeySlot:
     salt: bytes
     nonce: bytes
     wrapped: bytes
-    time_cost: int = KDF_TIME
-    memory_kib: int = KDF_MEMORY_KIB
+    time_cost: int
+    memory_kib: int
     lanes: int = KDF_LANES
 
 
@@ -124,8 +123,8 @@ def _kek(password: str, salt: bytes, time_cost: int, memory_kib: int, lanes: int
 
 
 def make_slot(node_private: X25519PrivateKey, password: str, *, officer: str,
-              time_cost: int = KDF_TIME, memory_kib: int = KDF_MEMORY_KIB) -> KeySlot:
-    """Wrap the node key under ``password``; the officer name is bound in."""
+              time_cost: int, memory_kib: int) -> KeySlot:
+    """Wrap a private key under ``password`` (argon2id at the given cost); the holder name is bound in."""
     salt, nonce = os.urandom(16), os.urandom(12)
     kek = _kek(password, salt, time_cost, memory_kib, KDF_LANES)
     wrapped = ChaCha20Poly1305(kek).encrypt(nonce, private_bytes(node_private), officer.encode())
@@ -195,20 +194,6 @@ def epoch_of(blob: bytes) -> int:
     if version != EPOCH_VERSION:
         raise SealError(f"unknown seal version {version}")
     return epoch_id
-
-
-def open_epoch(blob: bytes, private: X25519PrivateKey, epoch_public: bytes, aad: bytes) -> bytes:
-    """Open a blob sealed by an :class:`EpochSealer` for ``private``'s public key."""
-    epoch_of(blob)
-    try:
-        shared = private.exchange(X25519PublicKey.from_public_bytes(epoch_public))
-    except ValueError as exc:
-        raise SealError("bad epoch public key") from exc
-    key = _epoch_key(shared, epoch_public, public_bytes(private.public_key()))
-    try:
-        return _record_key(key, aad).decrypt(b"\0" * 12, blob[EPOCH_HEADER.size:], aad)
-    except InvalidTag:
-        raise SealError("sealed data is damaged, belongs to another record, or not to this key") from None
 
 
 class EpochOpener:

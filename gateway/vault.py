@@ -162,13 +162,6 @@ class Vault:
         return _Epoch(epoch_id, node_kid, regional_raw, EpochSealer(epoch_id, private, node_pub),
                       EpochSealer(epoch_id, private, self.regional_key) if self.regional_key else None)
 
-    def reseal(self, record_id: str, personal: dict[str, Any], purpose: str = "fields") -> tuple[
-            bytes | None, bytes | None]:
-        """Seal again under a fresh epoch (rotation): never reuse an epoch for a record."""
-        with self._lock:
-            self._epoch = None
-        return self.seal(record_id, personal, purpose)
-
     def seal_regional(self, items: list[tuple[str, dict[str, Any]]], purpose: str = "fields") -> list[bytes]:
         """Regional copies only, all under one fresh epoch, for records sealed while
         ``sync.regional_key`` was empty (sync re-seals them with an officer's session keys)."""

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from gateway import sealing
 from gateway.sealing import SealError
 
-FAST = {"time_cost": 1, "memory_kib": 8 * 1024}  # tests only; production uses the module defaults
+FAST = {"time_cost": 1, "memory_kib": 8 * 1024}  # tests only; production uses gateway.keys.OFFICER_KDF
 
 
 @pytest.fixture(scope="module")
