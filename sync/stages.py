@@ -105,8 +105,6 @@ def _check_ack(answer: Any, seqs: list[int]) -> None:
         raise ServerError("the server's ack does not match the batch sent: nothing marked")
 
 
-def _lacks_regional_copy(row: dict[str, Any]) -> bool:
-    return row["sealed"] is not None and row["sealed_regional"] is None
 
 
 def reseal_for_region(node: Node, records: list[tuple[str, bytes]], purpose: str = "fields") -> dict[str, bytes]:
@@ -141,6 +139,29 @@ def _write_copies(node: Node, table: str, column: str, copies: dict[str, bytes])
     node.store.write(write)
 
 
+def _with_regional_copies(ctx: PassContext, rows: list[dict[str, Any]], read: Callable[[], list[dict[str, Any]]],
+                          table: str, node_col: str, regional_col: str, purpose: str) -> tuple[
+                              list[dict[str, Any]], bool]:
+    """(the rows up to the first one still without a regional copy, whether one was held back).
+
+    Rows sealed while ``sync.regional_key`` was empty get their regional copy
+    now if a live officer session holds the node key (then ``read`` fetches the
+    batch again); a row no session can seal holds back itself and all after it,
+    so the order by seq is kept.
+    """
+    def lacks(r: dict[str, Any]) -> bool:
+        return r[node_col] is not None and r[regional_col] is None
+
+    if not any(lacks(r) for r in rows):
+        return rows, False
+    copies = reseal_for_region(ctx.node, [(r["id"], r[node_col]) for r in rows if lacks(r)], purpose)
+    if copies:
+        _write_copies(ctx.node, table, regional_col, copies)
+        rows = read()
+    cut = next((i for i, r in enumerate(rows) if lacks(r)), None)
+    return (rows, False) if cut is None else (rows[:cut], True)
+
+
 def epochs_for(db: sqlite_utils.Database, blobs: list[bytes | None]) -> dict[int, tuple[bytes, bytes | None]]:
     """The seal epochs the blobs refer to: id -> (epoch public key, regional key)."""
     ids = sorted({epoch_of(b) for b in blobs if b is not None})
@@ -161,17 +182,11 @@ def push_requests(ctx: PassContext) -> str:
     db = ctx.node.store.read()
     size = ctx.batch.size
     hwm = state.get(db, "requests_hwm")
-    rows = list(db.query(REQUEST_SQL, [hwm, size]))
-    if any(_lacks_regional_copy(r) for r in rows):
-        copies = reseal_for_region(ctx.node, [(r["id"], r["sealed"]) for r in rows if _lacks_regional_copy(r)])
-        if copies:
-            _write_copies(ctx.node, "requests", "sealed_regional", copies)
-            db = ctx.node.store.read()
-            rows = list(db.query(REQUEST_SQL, [hwm, size]))
-        cut = next((i for i, r in enumerate(rows) if _lacks_regional_copy(r)), None)
-        if cut is not None:
-            rows = rows[:cut]
-            ctx.awaiting_seal = db.execute(WAITING_SQL, [hwm]).fetchone()[0]
+    rows, held = _with_regional_copies(ctx, list(db.query(REQUEST_SQL, [hwm, size])),
+                                       lambda: list(db.query(REQUEST_SQL, [hwm, size])),
+                                       "requests", "sealed", "sealed_regional", "fields")
+    if held:
+        ctx.awaiting_seal = db.execute(WAITING_SQL, [hwm]).fetchone()[0]
     if not rows:
         return Status.COMPLETED
     for r in rows:
@@ -202,20 +217,13 @@ def _mark_requests(db: sqlite_utils.Database, first: int, last: int) -> None:
 def push_events(ctx: PassContext) -> str:
     """Push the next batch of node status events (kiosk "ready", "handed over", notes)."""
     size = ctx.batch.size
-    rows = list(ctx.node.store.read().query(EVENT_SQL, [size]))
-    lacking = [r for r in rows if r["note_sealed"] is not None and r["note_sealed_regional"] is None]
-    held = False
-    if lacking:
-        # A note sealed while sync.regional_key was empty: re-sealed like a request, else held.
-        copies = reseal_for_region(ctx.node, [(r["id"], r["note_sealed"]) for r in lacking], "note")
-        if copies:
-            _write_copies(ctx.node, "status_events", "note_sealed_regional", copies)
-            rows = list(ctx.node.store.read().query(EVENT_SQL, [size]))
-        cut = next((i for i, r in enumerate(rows)
-                    if r["note_sealed"] is not None and r["note_sealed_regional"] is None), None)
-        if cut is not None:
-            rows, held = rows[:cut], True
-            ctx.awaiting_seal += ctx.node.store.read().execute(WAITING_NOTES_SQL).fetchone()[0]
+    db = ctx.node.store.read()
+    # A note sealed while sync.regional_key was empty is re-sealed like a request, else held.
+    rows, held = _with_regional_copies(ctx, list(db.query(EVENT_SQL, [size])),
+                                       lambda: list(db.query(EVENT_SQL, [size])),
+                                       "status_events", "note_sealed", "note_sealed_regional", "note")
+    if held:
+        ctx.awaiting_seal += db.execute(WAITING_NOTES_SQL).fetchone()[0]
     if not rows:
         return Status.COMPLETED
     seqs = [r["seq"] for r in rows]
