@@ -105,6 +105,17 @@ class Service:
         return "#".join(parts)
 
 
+def labelled_fields(service: Service | None, values: dict[str, Any], locale: str) -> list[tuple[str, Any]]:
+    """(label, value) pairs for display: catalog order first, then fields the catalog no longer has."""
+    order = [f.name for f in service.fields] if service else []
+    names = [n for n in order if n in values] + [n for n in values if n not in order]
+    out = []
+    for name in names:
+        field = service.field(name) if service else None
+        out.append((field.text("label", locale) if field else name, values[name]))
+    return out
+
+
 @dataclass(frozen=True)
 class FieldProblem:
     field: str

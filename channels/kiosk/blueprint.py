@@ -11,7 +11,6 @@ and the officer logs in again, which re-opens the key from their password.
 
 from __future__ import annotations
 
-import datetime as dt
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
@@ -26,9 +25,7 @@ OPEN_ENDPOINTS = {"kiosk.login", "kiosk.login_submit"}
 
 
 def timeouts() -> sessions.Timeouts:
-    config = node_of(current_app).config
-    return sessions.Timeouts(idle=dt.timedelta(minutes=config["kiosk.idle_timeout_minutes"]),
-                             absolute=dt.timedelta(hours=config["kiosk.absolute_timeout_hours"]))
+    return sessions.Timeouts.from_config(node_of(current_app).config)
 
 
 def current_session() -> dict | None:

@@ -7,8 +7,6 @@ in memory until the next login.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from channels.kiosk import officer_keys, sessions
 from gateway import clock
 
@@ -26,8 +24,6 @@ def register(scheduler, app) -> None:  # noqa: ANN001 - APScheduler and Flask ob
 
     def job() -> None:
         node = node_of(app)
-        timeouts = sessions.Timeouts(idle=dt.timedelta(minutes=node.config["kiosk.idle_timeout_minutes"]),
-                                     absolute=dt.timedelta(hours=node.config["kiosk.absolute_timeout_hours"]))
-        sweep_sessions(node, timeouts)
+        sweep_sessions(node, sessions.Timeouts.from_config(node.config))
 
     scheduler.add_job(job, "interval", seconds=SWEEP_SECONDS, id="kiosk-sessions", next_run_time=clock.now())

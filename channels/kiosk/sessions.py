@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,11 @@ CLOCK_SKEW = dt.timedelta(seconds=60)  # a session "seen in the future" by more 
 class Timeouts:
     idle: dt.timedelta
     absolute: dt.timedelta
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Timeouts:
+        return cls(idle=dt.timedelta(minutes=config["kiosk.idle_timeout_minutes"]),
+                   absolute=dt.timedelta(hours=config["kiosk.absolute_timeout_hours"]))
 
 
 def hash_id(session_id: str) -> str:

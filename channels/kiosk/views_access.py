@@ -10,28 +10,13 @@ from __future__ import annotations
 
 from flask import current_app, g, render_template, request
 
-from channels.kiosk import access
+from channels.kiosk import access, officer_keys
 from channels.kiosk.blueprint import blueprint, session_opener
 from channels.kiosk.views_officers import _admin_only
 from channels.web.ui import _, locale
-from gateway import audit, cases, clock, keys, lookup, validators
+from gateway import audit, cases, clock, lookup, validators
 from gateway.app import node_of
-
-
-def _labelled(service, fields: dict) -> list[tuple[str, object]]:
-    """(label, value) pairs in catalog order, then fields the catalog no longer has."""
-    order = [f.name for f in service.fields] if service else []
-    names = [n for n in order if n in fields] + [n for n in fields if n not in order]
-    out = []
-    for name in names:
-        field = service.field(name) if service else None
-        out.append((field.text("label", locale()) if field else name, fields[name]))
-    return out
-
-
-def _current_kid(node) -> str:  # noqa: ANN001 - gateway.node.Node
-    current = keys.current_key(node.store.read())
-    return current[0] if current else ""
+from gateway.catalog import labelled_fields
 
 
 @blueprint.get("/access")
@@ -53,7 +38,7 @@ def access_report():
         return render_template("kiosk/access.html", report=None, by=by, value=typed,
                                error=f"{label}: {problem.message.render(locale())}"), 422
     opener = session_opener()
-    if opener is None or lookup.index_key(opener.node_keys, _current_kid(node)) is None:
+    if opener is None or not officer_keys.holds_current(node.store.read(), opener.node_keys):
         return render_template("kiosk/access.html", report=None, by=by, value=typed,
                                error=_("Finding a person's data needs the node key, and your session does "
                                        "not hold it. Ask an officer who holds the node key to log in "
@@ -68,7 +53,7 @@ def access_report():
     for row in report.requests:
         service = catalog.service(row["service"])
         row["service_name"] = service.text("name", locale()) if service else row["service"]
-        row["labelled"] = _labelled(service, row["fields"] or {})
+        row["labelled"] = labelled_fields(service, row["fields"] or {}, locale())
     return render_template("kiosk/access.html", report=report, error=None, by=by, value=value,
                            retention_days=node.config["retention.days"], now=clock.utcnow(),
                            status_label=lambda s: cases.status_label(s, locale()))

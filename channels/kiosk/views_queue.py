@@ -17,6 +17,7 @@ from channels.web import csrf
 from channels.web.ui import _, locale
 from gateway import cases, codes, lookup, vault
 from gateway.app import node_of
+from gateway.catalog import labelled_fields
 from gateway.errors import StatusError
 
 EVENT_NAMESPACE = uuid.UUID("6f1c63b2-5d0e-4d55-9a43-6a1f3c0e9b11")
@@ -71,13 +72,7 @@ def _detail(row: dict, *, error: str | None = None, status: int = 200):
     service = _node().catalog.service(row["service"])
     opener = session_opener()
     values, opened = vault.fields_for_view(opener, row, service)
-    # catalog order first (NIK, name, address ...), then anything the catalog no longer has
-    order = [f.name for f in service.fields] if service else []
-    names = [n for n in order if n in values] + [n for n in values if n not in order]
-    fields = []
-    for name in names:
-        field = service.field(name) if service else None
-        fields.append((field.text("label", locale()) if field else name, values[name]))
+    fields = labelled_fields(service, values, locale())
     binding = form_binding()
     return render_template(
         "kiosk/detail.html", row=row, service=service, fields=fields, opened=opened,
