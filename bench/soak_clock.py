@@ -182,6 +182,10 @@ def ussd_campaign(root: Path, sessions: int, rng: random.Random) -> dict[str, in
             counts["server_errors"] += 1
         return r
 
+    def expect(r: requests.Response, prefix: str, outcome: str) -> None:
+        """Count ``outcome`` when the screen starts with ``prefix`` (CON/END), else "unexpected"."""
+        counts[outcome if r.status_code == 200 and r.text.startswith(prefix) else "unexpected"] += 1
+
     try:
         for n in range(sessions):
             clock.set("+0")
@@ -194,26 +198,14 @@ def ussd_campaign(root: Path, sessions: int, rng: random.Random) -> dict[str, in
             if n % 2 == 0:
                 clock.set(rng.choice(("+1d", "+4m", "+2h")))  # all past the 180 s default
                 counts["forward_jumps"] += 1
-                r = post(sid, phone, "1*1")
-                if r.status_code == 200 and r.text.startswith("END "):
-                    counts["forward_ended"] += 1
-                else:
-                    counts["unexpected"] += 1
+                expect(post(sid, phone, "1*1"), "END ", "forward_ended")
             else:
                 back = rng.choice((7200, 86400, 1800))
                 clock.set(f"-{back}")
                 counts["backward_jumps"] += 1
-                r = post(sid, phone, "1*1")
-                if r.status_code == 200 and r.text.startswith("CON "):
-                    counts["backward_continued"] += 1
-                else:
-                    counts["unexpected"] += 1
+                expect(post(sid, phone, "1*1"), "CON ", "backward_continued")
                 clock.set(f"-{back - 240}")  # 4 minutes idle on the new clock
-                r = post(sid, phone, f"1*1*{NIK}")
-                if r.status_code == 200 and r.text.startswith("END "):
-                    counts["backward_then_idle_ended"] += 1
-                else:
-                    counts["unexpected"] += 1
+                expect(post(sid, phone, f"1*1*{NIK}"), "END ", "backward_then_idle_ended")
     finally:
         proc.terminate()
         proc.wait(10)

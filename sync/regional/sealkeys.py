@@ -211,7 +211,11 @@ class RegionalOpener:
             if private is None:
                 raise Unopenable(UNKNOWN_KEY)
             opener = self._openers[kid] = EpochOpener(private)
-        if opener.epoch_public.get(epoch_id) != epoch["public"]:
+        known = opener.epoch_public.get(epoch_id)
+        if known is None:
+            opener.epoch_public[epoch_id] = epoch["public"]
+        elif known != epoch["public"]:
+            # Another public key under a known id: start afresh, so no shared key cached for the old one is used.
             opener = self._openers[kid] = EpochOpener(opener.private, dict(opener.epoch_public))
             opener.epoch_public[epoch_id] = epoch["public"]
         try:
