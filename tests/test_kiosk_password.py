@@ -155,3 +155,16 @@ def test_waiting_officer_keeps_waiting_and_a_revoked_one_gets_no_key_back(client
     assert [e["details"] for e in _audit(node, audit.PASSWORD_CHANGED) if e["actor"] == "lina"] == [
         '{"slot":"none"}']
     assert login(app.test_client(), "lina", NEW).status_code == 303
+
+
+def test_change_for_a_switched_off_officer_changes_nothing(node):
+    from channels.kiosk import accounts
+    from channels.kiosk.errors import AccountError
+
+    add_officer(node, "siti")
+    node.store.write(lambda db: db.execute("UPDATE officers SET active = 0 WHERE username = 'siti'"))
+    stored, slot = _hash_of(node), _slot_of(node)
+    with pytest.raises(AccountError):
+        node.store.write(lambda db: accounts.change_password(db, "siti", PASSWORD, NEW))
+    assert (_hash_of(node), _slot_of(node)) == (stored, slot)  # the write job rolled back as a whole
+    assert _audit(node, audit.PASSWORD_CHANGED) == []

@@ -382,3 +382,17 @@ def test_real_gammu_smsd_sent_folder_is_emptied_of_our_texts(smsd):
         assert [(r["status"], r["body"]) for r in rows] == [("sent", "")]
     finally:
         node.close()
+
+
+def test_a_sent_path_that_is_not_a_folder_is_reported_and_sending_goes_on(tmp_path, caplog):
+    (tmp_path / "sent").write_text("not a folder")  # a typo in sms.gammu.sent_path
+    node = _sent_node(tmp_path)
+    try:
+        node.store.write(lambda db: outbound.enqueue(db, to=PHONE, body="Kode", key="k"))
+        with caplog.at_level("WARNING", logger="channels.sms.sender"):
+            report = sender.send_due(node)
+        assert (report.forgotten, report.sent) == (0, 1)
+        assert "gammu sent folder not readable" in caplog.text and PHONE not in caplog.text
+        assert [r["status"] for r in outbound.list_outbound(node.store.read())] == ["sent"]
+    finally:
+        node.close()
