@@ -22,10 +22,10 @@ from pathlib import Path
 # The repo root first: bench/channels.py must not shadow the channels package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway.config import load_config  # noqa: E402
+from gateway.config.loader import load_config  # noqa: E402
+from gateway.intake.pipeline import Submission  # noqa: E402
 from gateway.node import Node  # noqa: E402
-from gateway.pipeline import Submission  # noqa: E402
-from gateway.store import connect  # noqa: E402
+from gateway.storage.store import connect  # noqa: E402
 
 VALUES = {"nik": "3201011708900001", "name": "Siti Aminah", "address": "Dusun Krajan RT 02/03"}
 

@@ -29,10 +29,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey  # noqa: E402
 
 from channels.kiosk.accounts import HASHER  # noqa: E402
-from gateway import keys, lookup, rotation, sealing  # noqa: E402
-from gateway.config import load_config  # noqa: E402
+from gateway.config.loader import load_config  # noqa: E402
+from gateway.intake.pipeline import Submission  # noqa: E402
 from gateway.node import Node  # noqa: E402
-from gateway.pipeline import Submission  # noqa: E402
+from gateway.privacy import (
+    keys,  # noqa: E402
+    lookup,
+    rotation,
+    sealing,
+)
 
 VALUES = {"nik": "3201011708900001", "name": "Siti Aminah", "address": "Dusun Krajan RT 02/03"}
 

@@ -83,7 +83,7 @@ def make_app(workdir: Path):
     os.environ["SIMPUL_TWILIO_AUTH_TOKEN"] = TOKEN
     os.environ["SIMPUL_SECRET_KEY"] = "fuzz-secret-key"
     from gateway.app import create_app
-    from gateway.config import load_config
+    from gateway.config.loader import load_config
     from gateway.node import Node
 
     config = load_config(overrides={"storage": {"path": str(workdir / "fuzz.db")}, "jobs": {"enabled": False}})

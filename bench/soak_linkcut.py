@@ -31,10 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway import cases  # noqa: E402
-from gateway.config import load_config  # noqa: E402
+from gateway.cases import records as cases  # noqa: E402
+from gateway.config.loader import load_config  # noqa: E402
+from gateway.intake.pipeline import Submission  # noqa: E402
 from gateway.node import Node  # noqa: E402
-from gateway.pipeline import Submission  # noqa: E402
 from sync import state  # noqa: E402
 from sync.runner import run_pass  # noqa: E402
 from tests.faultproxy import FaultProxy  # noqa: E402

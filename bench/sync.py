@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from gateway.config import load_config  # noqa: E402
+from gateway.config.loader import load_config  # noqa: E402
 from gateway.node import Node  # noqa: E402
 from sync.runner import run_pass  # noqa: E402
 from tests.faultproxy import FaultProxy  # noqa: E402
@@ -114,7 +114,7 @@ def audit_push(root: Path, n: int) -> dict:
     else to sync; the pass's bytes minus those of a quiet pass (pull, catalog, head-only audit call)."""
     import uuid
 
-    from gateway import audit
+    from gateway.privacy import audit
 
     regional = Regional(root / "audit-regional").start()
     try:
@@ -154,7 +154,7 @@ def naive_server(db_path: Path) -> tuple[int, threading.Thread]:
     import waitress
     from flask import Flask, jsonify, request
 
-    from gateway.store import connect
+    from gateway.storage.store import connect
 
     db = connect(db_path)
     db.execute("CREATE TABLE IF NOT EXISTS messages (message_id TEXT PRIMARY KEY, sender TEXT, "

@@ -1,6 +1,6 @@
 """Retention hooks of the channels: forget what they hold about a purged request.
 
-Called by ``gateway.retention.purge`` in the same transaction that strips the
+Called by ``gateway.privacy.retention.purge`` in the same transaction that strips the
 request's own personal fields (see docs/security.md): outbound SMS keep their
 status and timestamps but lose number and text (one still queued is
 dropped as stale); the inbound SMS log loses the

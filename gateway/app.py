@@ -1,24 +1,22 @@
 """The node's Flask app: one app serves webhooks, kiosk and portal.
 
 ``create_app(test_config=None)`` follows Flask's tutorial: defaults, then the
-config file, then env, then the test dict. Channels hang themselves on the app
-through ``init_app(app)`` in the modules listed in ``EXTENSIONS``; none of
-them writes to the store except through the pipeline.
+config file, then env, then the test dict. Parts (channels, sync, add-ons;
+``gateway.parts``) hang themselves on the app through ``init_app(app)``; none
+of them writes to the store except through the pipeline.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
 
 from flask import Flask, jsonify, request
 
-from gateway import cases
-from gateway.config import Config, load_config, secret_key
+from gateway import parts
+from gateway.cases import records as cases
+from gateway.config.loader import Config, load_config, secret_key
 from gateway.i18n import LOCALES, pick_locale
 from gateway.node import Node
-
-EXTENSIONS = ("channels.web", "channels.kiosk", "channels.sms", "channels.ussd")
 
 
 def node_of(app: Flask) -> Node:
@@ -52,6 +50,5 @@ def create_app(test_config: dict[str, Any] | None = None, *, config: Config | No
         return jsonify(status="ok", node_id=config["node.id"],
                        catalog_version=node_of(app).catalog.version, **stats)
 
-    for name in EXTENSIONS:
-        import_module(name).init_app(app)
+    parts.call("init_app", app)
     return app

@@ -3,27 +3,25 @@
 Every command takes ``--config PATH`` (else env ``SIMPUL_CONFIG``, else
 ``./config.toml``). Exit codes: 0 done, 1 not found / not completed, 2 bad
 input or config. Messages are in the node's default locale.
-Other packages add their command groups through ``COMMAND_MODULES``; each
-exposes ``register(group)``.
+Parts (``gateway.parts``) add their commands through ``register_commands(cli)``.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from importlib import import_module
 
 import click
 
-from gateway import cases, codes
-from gateway.catalog import check_text, read_catalog_text
-from gateway.config import Config, load_config
+from gateway import parts
+from gateway.cases import records as cases
+from gateway.config.loader import Config, load_config
 from gateway.errors import ConfigError, SimpulError
 from gateway.i18n import gettext
+from gateway.intake import codes
+from gateway.intake.catalog import check_text, read_catalog_text
+from gateway.intake.pipeline import Submission
 from gateway.node import Node
-from gateway.pipeline import Submission
-
-COMMAND_MODULES = ("channels.sms.cli", "channels.kiosk.cli", "sync.cli", "gateway.keys_cli")
 
 
 class Context:
@@ -226,7 +224,7 @@ def config_group() -> None:
 @click.option("--markdown", is_flag=True, help="A Markdown table instead of TOML.")
 def config_defaults(markdown: bool) -> None:
     """Print every setting with its default and help (the shipped config.toml)."""
-    from gateway.config_doc import defaults_toml, settings_markdown
+    from gateway.config.doc import defaults_toml, settings_markdown
 
     click.echo(settings_markdown() if markdown else defaults_toml(), nl=False)
 
@@ -248,7 +246,7 @@ def audit_group() -> None:
 @pass_ctx
 def audit_verify(ctx: Context) -> None:
     """Recompute the hash chain; exit 1 at the first entry that does not fit."""
-    from gateway import audit
+    from gateway.privacy import audit
 
     verdict = audit.verify(ctx.node.store.read())
     if not verdict.ok:
@@ -282,7 +280,7 @@ def retention_group() -> None:
 @pass_ctx
 def retention_purge(ctx: Context, dry_run: bool) -> None:
     """Purge personal fields of requests closed and synced more than retention.days ago."""
-    from gateway import retention
+    from gateway.privacy import retention
 
     node, days = ctx.node, ctx.config["retention.days"]
     if dry_run:
@@ -293,12 +291,14 @@ def retention_purge(ctx: Context, dry_run: bool) -> None:
                if dry_run else ctx._("%(n)d request(s) purged.", n=count))
 
 
-def _register_plugins() -> None:
-    for name in COMMAND_MODULES:
-        import_module(name).register(main)
+def _register_parts() -> None:
+    from gateway.privacy import keys_cli
+
+    keys_cli.register(main)
+    parts.call("register_commands", main)
 
 
-_register_plugins()
+_register_parts()
 
 
 def run() -> None:

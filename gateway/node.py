@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from gateway.catalog import Catalog, load_catalog
-from gateway.config import Config
-from gateway.keyring import Keyring
-from gateway.pipeline import Pipeline
-from gateway.store import Store, open_store
-from gateway.vault import Vault, parse_public_key
+from gateway.config.loader import Config
+from gateway.intake.catalog import Catalog, load_catalog
+from gateway.intake.pipeline import Pipeline
+from gateway.privacy.keyring import Keyring
+from gateway.privacy.vault import Vault, parse_public_key
+from gateway.storage.store import Store, open_store
 
 
 class Node:
@@ -23,7 +23,7 @@ class Node:
 
     @cached_property
     def store(self) -> Store:
-        from gateway import audit, keys
+        from gateway.privacy import audit, keys
 
         store = open_store(self.config["storage.path"])
         store.write(lambda db: audit.record_config(db, dict(self.config)))
@@ -32,7 +32,7 @@ class Node:
         self.new_recovery_code = store.write(keys.provision)
         # A database from before sealing is sealed now, before anything else
         # runs (never lazily: a first use may come from inside a write job).
-        from gateway.vault import seal_leftovers
+        from gateway.privacy.vault import seal_leftovers
 
         self.__dict__["store"] = store
         seal_leftovers(store, self.vault, self._initial_catalog)
@@ -62,12 +62,12 @@ class Node:
     def _initial_catalog(self) -> Catalog:
         # A catalog received from the regional server (newer version) wins
         # over the configured file; sync stores it in kv under 'catalog'.
-        from gateway.cases import get_kv
+        from gateway.cases.records import get_kv
 
         local = load_catalog(self.config["catalog.path"] or None)
         published = get_kv(self.store.read(), "catalog_toml")
         if published:
-            from gateway.catalog import check_text
+            from gateway.intake.catalog import check_text
 
             remote, errors = check_text(published)
             if remote is not None and remote.version > local.version:

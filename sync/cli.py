@@ -269,7 +269,7 @@ def regional_requests(as_json: bool, node: str | None, status: str | None, limit
 @click.option("--actor", default="cli", show_default=True, help="Who made the change (history).")
 def regional_set_status(tracking_code: str, status: str, note: str | None, node: str | None, actor: str) -> None:
     """Move a case (in_progress, ready, rejected, closed); the node gets it at its next sync."""
-    from gateway import codes
+    from gateway.intake import codes
 
     try:
         code = codes.normalize(tracking_code)

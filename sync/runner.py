@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gateway.cases import set_kv
+from gateway.cases.records import set_kv
 from gateway.clock import utcnow
 from gateway.node import Node
 from sync import state

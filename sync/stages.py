@@ -20,11 +20,11 @@ from typing import Any
 import sqlite_utils
 
 from channels.outbound import enqueue
-from gateway.audit import GENESIS
-from gateway.cases import change_status, set_kv
-from gateway.catalog import check_text
+from gateway.cases.records import change_status, set_kv
+from gateway.intake.catalog import check_text
 from gateway.node import Node
-from gateway.sealing import SealError, epoch_of
+from gateway.privacy.audit import GENESIS
+from gateway.privacy.sealing import SealError, epoch_of
 from sync import state, wire
 from sync.batching import BatchSizer
 from sync.errors import ProtocolError, ServerError

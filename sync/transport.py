@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from gateway.config import Config
+from gateway.config.loader import Config
 from sync import wire
 from sync.errors import NotConfigured, ProtocolError, Refused, ServerError, Unreachable
 

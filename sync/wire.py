@@ -27,7 +27,7 @@ import uuid
 import zlib
 from typing import Any
 
-from gateway import codes
+from gateway.intake import codes
 from sync.errors import ProtocolError
 
 PREFIX = "/sync/v1"
@@ -131,7 +131,7 @@ def encode_epochs(epochs: dict[int, tuple[bytes, bytes | None]]) -> dict[str, li
     it sealed to); the key id (8 bytes of SHA-256) names the regional key
     without resending it, so a server holding several (rotation) picks the right one.
     """
-    from gateway.sealing import key_id
+    from gateway.privacy.sealing import key_id
 
     return {str(i): [b64(pub), key_id(regional).hex() if regional else None]
             for i, (pub, regional) in sorted(epochs.items())}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import load_config
+from gateway.config.loader import load_config
 from gateway.node import Node
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +84,7 @@ def have(program: str) -> bool:
 
 def node_keys_of(node):
     """The node's private keys, opened with the recovery code its provisioning made (tests only)."""
-    from gateway import keys
+    from gateway.privacy import keys
 
     node.store  # noqa: B018 - opening provisions
     if not hasattr(node, "_test_keys"):

@@ -180,9 +180,9 @@ class NodeBox:
 
     def submit_many(self, n: int, threads: int = 16, seed: int = 0) -> None:
         """Submit ``n`` realistic requests through the real pipeline (threads so commits group)."""
-        from gateway.config import load_config
+        from gateway.config.loader import load_config
+        from gateway.intake.pipeline import Submission
         from gateway.node import Node
-        from gateway.pipeline import Submission
 
         node = Node(load_config(self.config))
         people = [citizen(random.Random(seed * 1_000_003 + i)) for i in range(n)]

@@ -1,4 +1,4 @@
-from gateway.pipeline import Submission
+from gateway.intake.pipeline import Submission
 
 
 def test_healthz_reports_queue(client, node):

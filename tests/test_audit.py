@@ -2,9 +2,10 @@ import sqlite3
 
 import pytest
 
-from gateway import audit, cases
-from gateway.pipeline import Submission
-from gateway.store import connect
+from gateway.cases import records as cases
+from gateway.intake.pipeline import Submission
+from gateway.privacy import audit
+from gateway.storage.store import connect
 from tests.conftest import NIK, run_cli
 
 
@@ -66,7 +67,7 @@ def test_rewritten_history_is_detected_by_cli(tmp_path, node, config, sql, seq, 
 
 
 def test_config_change_recorded_once_per_change(tmp_path, config):
-    from gateway.config import load_config
+    from gateway.config.loader import load_config
     from gateway.node import Node
 
     Node(config).store.close()

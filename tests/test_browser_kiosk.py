@@ -148,10 +148,11 @@ def _seed_history(server, n=40):
     import datetime as dt
     import random
 
-    from gateway import cases, clock
-    from gateway.config import load_config
+    from gateway import clock
+    from gateway.cases import records as cases
+    from gateway.config.loader import load_config
+    from gateway.intake.pipeline import Submission
     from gateway.node import Node
-    from gateway.pipeline import Submission
 
     rng = random.Random(7)
     node = Node(load_config(overrides={"storage": {"path": str(server.db_path)}, "jobs": {"enabled": False}}))

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from gateway import codes
+from gateway.intake import codes
 from tests.browser_support import PASSWORD, shot, start_server, stop_server
 from tests.conftest import NIK
 from tests.kiosk_support import expected_modules, qr_modules

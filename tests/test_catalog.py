@@ -1,6 +1,6 @@
 import tomllib
 
-from gateway.catalog import check_text, load_catalog, read_catalog_text
+from gateway.intake.catalog import check_text, load_catalog, read_catalog_text
 from tests.conftest import run_cli, write_config
 
 

@@ -57,7 +57,7 @@ def test_status_exit_codes(workdir):
     bad = run_cli("status", typo, cwd=workdir)
     assert bad.returncode == 2 and "periksa kode" in bad.stderr
     assert run_cli("status", "hello", cwd=workdir).returncode == 2
-    from gateway import codes
+    from gateway.intake import codes
 
     unknown = codes.generate()
     result = run_cli("status", unknown, cwd=workdir)

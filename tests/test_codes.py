@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from gateway import codes
+from gateway.intake import codes
 
 
 def test_100k_codes_no_collision_and_all_valid():

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway import compact
-from gateway.vault import decode_personal, encode_personal
+from gateway.privacy import compact
+from gateway.privacy.vault import decode_personal, encode_personal
 from tests.syncenv import citizen
 
 values = st.one_of(st.text(max_size=80), st.from_regex(r"[0-9]{1,40}", fullmatch=True),

@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from gateway.config import load_config, secret_key
+from gateway.config.loader import load_config, secret_key
 from gateway.errors import ConfigError
 from tests.conftest import run_cli, write_config
 
@@ -90,7 +90,7 @@ def test_generated_secret_key_is_private_and_stable(tmp_path):
 def test_shipped_config_toml_is_the_defaults():
     from pathlib import Path
 
-    from gateway.config_doc import defaults_toml
+    from gateway.config.doc import defaults_toml
 
     root = Path(__file__).resolve().parent.parent
     assert (root / "config.toml").read_text() == defaults_toml()

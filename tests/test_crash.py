@@ -6,13 +6,13 @@ import subprocess
 import sys
 import time
 
-from gateway.store import connect
+from gateway.storage.store import connect
 
 WRITER = r"""
 import sys, threading
-from gateway.config import load_config
+from gateway.config.loader import load_config
 from gateway.node import Node
-from gateway.pipeline import Submission
+from gateway.intake.pipeline import Submission
 node = Node(load_config(overrides={"storage": {"path": sys.argv[1]}}, environ={}))
 prefix = sys.argv[2]
 out = threading.Lock()

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from gateway.config import load_config
+from gateway.config.loader import load_config
 from gateway.node import Node
 from tests.conftest import SIMPUL, write_config
 from tests.kiosk_support import PASSWORD, add_officer, hidden

@@ -5,8 +5,8 @@ from pathlib import Path
 import click
 
 from gateway.cli import main
-from gateway.config_doc import settings_markdown
-from gateway.settings import SETTINGS
+from gateway.config.doc import settings_markdown
+from gateway.config.settings import SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,8 +6,9 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from channels.kiosk import sessions
 from channels.web import feedback
-from gateway import cases, lookup, vault
-from gateway.pipeline import Submission
+from gateway.cases import records as cases
+from gateway.intake.pipeline import Submission
+from gateway.privacy import lookup, vault
 from tests.conftest import node_keys_of
 from tests.kiosk_support import add_officer, hidden, login
 

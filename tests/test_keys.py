@@ -6,10 +6,10 @@ import sqlite3
 
 import pytest
 
-from gateway import keys, lookup, rotation, sealing
-from gateway.pipeline import Submission
-from gateway.sealing import SealError
-from gateway.vault import SEALED, fields_for_view
+from gateway.intake.pipeline import Submission
+from gateway.privacy import keys, lookup, rotation, sealing
+from gateway.privacy.sealing import SealError
+from gateway.privacy.vault import SEALED, fields_for_view
 from tests.conftest import NIK, node_keys_of, opened_fields
 
 OTHER_NIK = "3201014107950002"
@@ -248,7 +248,7 @@ def test_a_database_from_before_sealing_is_sealed_at_start(config, tmp_path):
 
 
 def test_notes_stored_in_clear_before_sealing_are_sealed_at_start(config):
-    from gateway import cases
+    from gateway.cases import records as cases
     from gateway.node import Node
 
     first = Node(config)
@@ -276,7 +276,7 @@ def test_notes_stored_in_clear_before_sealing_are_sealed_at_start(config):
 
 def test_rotation_reseals_notes_and_feedback_comments(node):
     from channels.web import feedback
-    from gateway import cases
+    from gateway.cases import records as cases
 
     rid = _submit(node)
     node.vault.ready()

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from channels import outbound
-from gateway import cases
-from gateway.pipeline import Submission
+from gateway.cases import records as cases
+from gateway.intake.pipeline import Submission
 from tests.conftest import NIK
 from tests.kiosk_support import add_officer, hidden, login
 

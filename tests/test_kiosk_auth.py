@@ -169,7 +169,7 @@ def test_activity_keeps_the_session_alive_until_the_absolute_timeout(client, nod
 
 def test_idle_timeout_is_configurable(tmp_path):
     from gateway.app import create_app
-    from gateway.config import load_config
+    from gateway.config.loader import load_config
     from gateway.node import Node
 
     config = load_config(overrides={"storage": {"path": str(tmp_path / "t.db")}, "jobs": {"enabled": False},

@@ -8,9 +8,10 @@ import re
 import pytest
 
 from channels.kiosk import accounts, sessions
-from gateway import audit, cases, keys, vault
+from gateway.cases import records as cases
+from gateway.intake.pipeline import Submission
 from gateway.node import Node
-from gateway.pipeline import Submission
+from gateway.privacy import audit, keys, vault
 from tests.conftest import NIK, node_keys_of
 from tests.kiosk_support import PASSWORD, add_officer, hidden, login
 
@@ -254,7 +255,8 @@ def test_access_page_without_the_key_says_it_needs_one(client, node, dom):
 def test_portal_never_shows_a_sealed_note_and_retention_drops_it(client, node, dom):
     import datetime as dt
 
-    from gateway import clock, retention
+    from gateway import clock
+    from gateway.privacy import retention
 
     node.vault.ready()
     node.store.write(lambda db: cases.change_status(db, dom["id"], "rejected", actor="ani",

@@ -7,10 +7,11 @@ import re
 import pytest
 import sqlite_utils
 
-from gateway import cases, keys, vault
-from gateway.config import load_config
+from gateway.cases import records as cases
+from gateway.config.loader import load_config
+from gateway.intake.pipeline import Submission
 from gateway.node import Node
-from gateway.pipeline import Submission
+from gateway.privacy import keys, vault
 from tests.conftest import NIK, run_cli, write_config
 from tests.kiosk_support import PASSWORD
 

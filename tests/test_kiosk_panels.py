@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from channels.kiosk import charts, stats
-from gateway import cases, clock
-from gateway.pipeline import Submission
+from gateway import clock
+from gateway.cases import records as cases
+from gateway.intake.pipeline import Submission
 from tests.conftest import NIK
 from tests.kiosk_support import add_officer, hidden, login
 
@@ -113,10 +114,10 @@ def test_duration_text():
 def test_sync_panel_says_which_requests_wait_for_the_node_key_and_why(tmp_path, node, client):
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-    from gateway import sealing
     from gateway.app import create_app
-    from gateway.config import load_config
+    from gateway.config.loader import load_config
     from gateway.node import Node
+    from gateway.privacy import sealing
     from tests.conftest import node_keys_of
 
     _submit(node)

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from channels.kiosk import sessions
-from gateway import audit, keys
-from gateway.pipeline import Submission
+from gateway.intake.pipeline import Submission
+from gateway.privacy import audit, keys
 from tests.conftest import NIK
 from tests.kiosk_support import PASSWORD, add_officer, hidden, login
 

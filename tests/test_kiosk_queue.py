@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from channels.kiosk import queue
-from gateway import cases, codes
-from gateway.pipeline import Submission
+from gateway.cases import records as cases
+from gateway.intake import codes
+from gateway.intake.pipeline import Submission
 from tests.conftest import NIK, node_keys_of
 from tests.kiosk_support import add_officer, hidden, login
 

@@ -126,7 +126,7 @@ def test_receipt_has_code_service_date_requirements_and_a_qr_of_the_track_url(ki
 
 def test_receipt_uses_public_url_and_the_citizens_language(tmp_path):
     from gateway.app import create_app
-    from gateway.config import load_config
+    from gateway.config.loader import load_config
     from gateway.node import Node
 
     config = load_config(overrides={"storage": {"path": str(tmp_path / "t.db")}, "jobs": {"enabled": False},

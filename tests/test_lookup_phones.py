@@ -6,10 +6,10 @@ from importlib import resources
 
 import pytest
 
-from gateway import keys, lookup
-from gateway.config import load_config
+from gateway.config.loader import load_config
+from gateway.intake.pipeline import Submission
 from gateway.node import Node
-from gateway.pipeline import Submission
+from gateway.privacy import keys, lookup
 from tests.conftest import NIK, node_keys_of
 from tests.kiosk_support import add_officer, hidden, login
 

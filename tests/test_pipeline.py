@@ -3,8 +3,9 @@ import threading
 
 import pytest
 
-from gateway import cases, codes
-from gateway.pipeline import Submission
+from gateway.cases import records as cases
+from gateway.intake import codes
+from gateway.intake.pipeline import Submission
 from tests.conftest import NIK, opened_fields
 
 GOOD = {"nik": NIK, "name": "Siti Aminah", "address": "Dusun Krajan RT 02/03"}
@@ -155,9 +156,9 @@ def test_durability_pragmas(node):
 
 def test_migrations_on_existing_database(tmp_path):
     """A database from before later migrations is upgraded in place, data kept."""
-    from gateway import migrations as core
-    from gateway.schema import migrate, pending
-    from gateway.store import connect
+    from gateway.storage import migrations as core
+    from gateway.storage.schema import migrate, pending
+    from gateway.storage.store import connect
 
     path = tmp_path / "old.db"
     db = connect(path)

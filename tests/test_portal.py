@@ -8,8 +8,10 @@ import re
 import pytest
 
 from channels.web import feedback
-from gateway import cases, codes, vault
-from gateway.pipeline import Submission
+from gateway.cases import records as cases
+from gateway.intake import codes
+from gateway.intake.pipeline import Submission
+from gateway.privacy import vault
 from tests.conftest import NIK, node_keys_of, opened_fields
 from tests.kiosk_support import add_officer, expected_modules, hidden, inline_svg, login, qr_modules
 

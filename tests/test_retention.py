@@ -2,8 +2,9 @@ import datetime as dt
 import json
 
 from channels.web import feedback
-from gateway import cases, retention
-from gateway.pipeline import Submission
+from gateway.cases import records as cases
+from gateway.intake.pipeline import Submission
+from gateway.privacy import retention
 from tests.conftest import NIK, opened_fields
 
 

@@ -3,10 +3,10 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway import sealing
-from gateway.sealing import SealError
+from gateway.privacy import sealing
+from gateway.privacy.sealing import SealError
 
-FAST = {"time_cost": 1, "memory_kib": 8 * 1024}  # tests only; production uses gateway.keys.OFFICER_KDF
+FAST = {"time_cost": 1, "memory_kib": 8 * 1024}  # tests only; production uses gateway.privacy.keys.OFFICER_KDF
 
 
 @pytest.fixture(scope="module")

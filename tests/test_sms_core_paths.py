@@ -2,8 +2,9 @@
 
 import pytest
 
-from gateway import cases, validators
-from gateway.pipeline import Submission
+from gateway.cases import records as cases
+from gateway.intake import validators
+from gateway.intake.pipeline import Submission
 from tests.sms_helpers import NIK, PHONE
 
 VALUES = {"nik": NIK, "name": "Siti Aminah", "address": "Dusun Krajan RT 02/03"}

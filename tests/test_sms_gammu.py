@@ -13,9 +13,10 @@ import pytest
 from channels import outbound
 from channels.sms import gammu, providers, sender
 from channels.sms.inbound import Handler
-from gateway import cases, keys
-from gateway.config import load_config
+from gateway.cases import records as cases
+from gateway.config.loader import load_config
 from gateway.node import Node
+from gateway.privacy import keys
 from tests.conftest import SIMPUL, opened_fields, run_cli, write_config
 from tests.sms_helpers import NIK, PHONE
 

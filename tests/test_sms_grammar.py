@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from channels.sms import grammar
-from gateway.catalog import load_catalog
+from gateway.intake.catalog import load_catalog
 
 CATALOG = load_catalog()
 

@@ -15,7 +15,7 @@ from channels import outbound
 from channels.sms import delivery, sender
 from gateway import clock
 from gateway.app import create_app
-from gateway.config import load_config
+from gateway.config.loader import load_config
 from gateway.node import Node
 from tests.conftest import run_cli, write_config
 from tests.sms_helpers import PHONE, STATUS_URL, TOKEN, sign

@@ -3,9 +3,10 @@
 import pytest
 
 from channels.sms import grammar, replies, segments
-from gateway import cases, codes
-from gateway.catalog import load_catalog
+from gateway.cases import records as cases
 from gateway.i18n import LOCALES
+from gateway.intake import codes
+from gateway.intake.catalog import load_catalog
 
 CATALOG = load_catalog()
 LONGEST_KEYWORD = max(CATALOG.keywords(), key=len)

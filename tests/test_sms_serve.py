@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from gateway.config import load_config
+from gateway.config.loader import load_config
 from gateway.node import Node
 from tests.conftest import SIMPUL, write_config
 from tests.sms_helpers import NIK, TOKEN, new_sid, reply_text, sign, twilio_form

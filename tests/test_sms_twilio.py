@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway import codes
+from gateway.intake import codes
 from tests.sms_helpers import (
     NIK,
     OTHER_PHONE,
@@ -71,7 +71,7 @@ def test_no_token_configured_means_403_for_everything(client, node, monkeypatch)
 
 def test_public_url_is_what_gets_validated(tmp_path, monkeypatch):
     from gateway.app import create_app
-    from gateway.config import load_config
+    from gateway.config.loader import load_config
 
     config = load_config(overrides={"storage": {"path": str(tmp_path / "p.db")},
                                     "node": {"public_url": "https://desa.example.id/simpul/"}})

@@ -13,9 +13,10 @@ import random
 
 import pytest
 
-from gateway import cases, keys
-from gateway.config import load_config
+from gateway.cases import records as cases
+from gateway.config.loader import load_config
 from gateway.node import Node
+from gateway.privacy import keys
 from tests.stolen_disk_support import Citizens, People, Typed, drive, image, report
 from tests.stolen_disk_support import Node as Served
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.audit import GENESIS, entry_hash
-from gateway.config import load_config
+from gateway.config.loader import load_config
+from gateway.privacy.audit import GENESIS, entry_hash
 from sync import wire
 from sync.errors import ProtocolError
 from sync.regional import audit_chain

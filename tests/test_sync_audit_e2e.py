@@ -14,7 +14,7 @@ import sqlite3
 
 import pytest
 
-from gateway.audit import entry_hash
+from gateway.privacy.audit import entry_hash
 from tests.faultproxy import FaultProxy
 from tests.syncenv import NodeBox, Regional, assert_exactly_once
 
@@ -30,10 +30,11 @@ def regional(tmp_path):
 
 def officer_work(box: NodeBox, n: int, actor: str = "ani") -> None:
     """n kiosk-style officer actions on the node, through the core API (each one audited)."""
-    from gateway import audit, cases
-    from gateway.config import load_config
+    from gateway.cases import records as cases
+    from gateway.config.loader import load_config
+    from gateway.intake.pipeline import Submission
     from gateway.node import Node
-    from gateway.pipeline import Submission
+    from gateway.privacy import audit
 
     node = Node(load_config(box.config))
     try:
@@ -51,9 +52,9 @@ def officer_work(box: NodeBox, n: int, actor: str = "ani") -> None:
 
 def kiosk_sessions(box: NodeBox, n: int) -> None:
     """n login/logout entries, as the kiosk's auth records them (audit entries and nothing else to sync)."""
-    from gateway import audit
-    from gateway.config import load_config
+    from gateway.config.loader import load_config
     from gateway.node import Node
+    from gateway.privacy import audit
 
     node = Node(load_config(box.config))
     try:
@@ -236,7 +237,7 @@ def test_link_cut_mid_audit_push_then_retry(tmp_path, regional, direction, extra
 
 def test_kiosk_sync_now_tells_the_officer_about_the_flag(tmp_path, regional, monkeypatch):
     from gateway.app import create_app
-    from gateway.config import load_config
+    from gateway.config.loader import load_config
     from sync.jobs import sync_now
 
     box = NodeBox(tmp_path / "node", "desa-1", regional.url, regional.add_node("desa-1"))

@@ -17,11 +17,11 @@ import waitress
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.cases import STATUSES, change_status
-from gateway.config import load_config
+from gateway.cases.records import STATUSES, change_status
+from gateway.config.loader import load_config
 from gateway.errors import StatusError
+from gateway.intake.pipeline import Submission
 from gateway.node import Node
-from gateway.pipeline import Submission
 from sync.errors import RegionalError
 from sync.regional.app import create_regional_app
 from sync.regional.store import CASE_STATUSES, open_regional_store

@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from gateway.codes import generate
+from gateway.intake.codes import generate
 from sync import wire
 from tests.syncenv import NodeBox, Regional, assert_exactly_once
 
@@ -74,8 +74,8 @@ def test_node_status_events_are_pushed_once(regional, box):
     assert box.sync().returncode == 0
     request_id = box.query("SELECT id FROM requests")[0][0]
     # A kiosk officer marks it in progress on the node (through the core API).
-    from gateway.cases import change_status
-    from gateway.config import load_config
+    from gateway.cases.records import change_status
+    from gateway.config.loader import load_config
     from gateway.node import Node
 
     node = Node(load_config(box.config))
@@ -210,7 +210,7 @@ def test_catalog_newer_version_is_fetched_validated_and_used(tmp_path):
         assert "version = 7" in stored
         health = box.cli("catalog", "check")  # the node's configured catalog is untouched
         assert health.returncode == 0
-        from gateway.config import load_config
+        from gateway.config.loader import load_config
         from gateway.node import Node
 
         node = Node(load_config(box.config))
@@ -235,8 +235,8 @@ def test_both_sides_moved_the_case_while_apart_node_ends_at_the_regional_status(
     assert box.sync().returncode == 0
     request_id = box.query("SELECT id FROM requests")[0][0]
     assert regional.cli("regional", "set-status", code, "in_progress").returncode == 0
-    from gateway.cases import change_status
-    from gateway.config import load_config
+    from gateway.cases.records import change_status
+    from gateway.config.loader import load_config
     from gateway.node import Node
 
     node = Node(load_config(box.config))
@@ -290,8 +290,8 @@ def test_progress_bar_on_a_terminal_for_long_pushes(regional, box):
 def test_events_made_before_the_first_sync_are_pushed_after_their_request(regional, box):
     box.submit()
     request_id = box.query("SELECT id FROM requests")[0][0]
-    from gateway.cases import change_status
-    from gateway.config import load_config
+    from gateway.cases.records import change_status
+    from gateway.config.loader import load_config
     from gateway.node import Node
 
     node = Node(load_config(box.config))

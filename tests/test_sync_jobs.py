@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from gateway.app import create_app
-from gateway.config import load_config
+from gateway.config.loader import load_config
 from gateway.node import Node
 from sync.jobs import BACKOFF_CAP, SyncLoop, backoff_delay, sync_now
 from tests.syncenv import SIMPUL, NodeBox, Regional, clean_env, free_port

@@ -19,10 +19,11 @@ import subprocess
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from gateway import cases, sealing
-from gateway.config import load_config
+from gateway.cases import records as cases
+from gateway.config.loader import load_config
+from gateway.intake.pipeline import Submission
 from gateway.node import Node
-from gateway.pipeline import Submission
+from gateway.privacy import sealing
 from tests.conftest import node_keys_of
 from tests.syncenv import SIMPUL, NodeBox, Regional, assert_exactly_once, clean_env, free_port
 

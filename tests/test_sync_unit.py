@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.codes import generate
+from gateway.intake.codes import generate
 from sync import state, wire
 from sync.batching import MAXIMUM, MINIMUM, BatchSizer
 from sync.errors import ProtocolError

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from gateway.codes import generate
-from gateway.config import load_config
+from gateway.config.loader import load_config
+from gateway.intake.codes import generate
 from sync import wire
 from sync.regional.app import create_regional_app
 from sync.regional.store import open_regional_store

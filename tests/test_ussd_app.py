@@ -11,8 +11,9 @@ import pytest
 
 from channels.outbound import list_outbound
 from channels.ussd import sessions
-from gateway import cases, codes
-from gateway.pipeline import Submission
+from gateway.cases import records as cases
+from gateway.intake import codes
+from gateway.intake.pipeline import Submission
 from tests.conftest import NIK, node_keys_of, opened_fields
 
 ROUTE = "/channels/ussd/africastalking"

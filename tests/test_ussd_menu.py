@@ -7,8 +7,8 @@ import pytest
 from channels.ussd import menu, screens
 from channels.ussd.fields import accepts_navigation, field_value
 from channels.ussd.state import State
-from gateway.catalog import load_catalog
-from gateway.validators import Invalid
+from gateway.intake.catalog import load_catalog
+from gateway.intake.validators import Invalid
 from tests.conftest import NIK
 
 
@@ -73,7 +73,7 @@ def test_confirm_send_cancel_back(catalog):
 
 
 def test_optional_field_can_be_skipped():
-    from gateway.catalog import parse_catalog
+    from gateway.intake.catalog import parse_catalog
 
     catalog, errors = parse_catalog({"version": 1, "services": [{
         "code": "X", "name": "x", "description": "x",

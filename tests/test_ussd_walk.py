@@ -19,10 +19,12 @@ import pytest
 from channels.ussd import sessions
 from channels.ussd.screens import CONFIRM_CHOICES
 from channels.ussd.state import State
-from gateway import cases, clock, codes
-from gateway.catalog import Catalog, Field, parse_catalog
+from gateway import clock
+from gateway.cases import records as cases
 from gateway.i18n import LOCALES, gettext
-from gateway.pipeline import Submission
+from gateway.intake import codes
+from gateway.intake.catalog import Catalog, Field, parse_catalog
+from gateway.intake.pipeline import Submission
 from tests.conftest import NIK
 from tests.test_ussd_app import OTHER, PHONE, ROUTE, check_reply, set_locale
 

@@ -2,8 +2,8 @@ import datetime as dt
 
 import pytest
 
-from gateway import validators
-from gateway.validators import Invalid
+from gateway.intake import validators
+from gateway.intake.validators import Invalid
 
 GOOD_NIKS = [
     "3201011708900001",  # man, 17-08-1990

@@ -26,3 +26,25 @@ def init_app(app: Flask) -> None:
 
     install_ui(app)
     app.register_blueprint(blueprint)
+
+
+order = 30
+after = ("web",)
+
+
+def migrations():
+    from channels.kiosk.schema import migrations as sets
+
+    return sets
+
+
+def register_commands(cli) -> None:  # noqa: ANN001 - the click group
+    from channels.kiosk.cli import register
+
+    register(cli)
+
+
+def register_jobs(scheduler, app: Flask) -> None:  # noqa: ANN001 - APScheduler
+    from channels.kiosk.jobs import register
+
+    register(scheduler, app)

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from channels.web.feedback import opened_comment
-from gateway import cases, lookup, vault
-from gateway.catalog import Catalog
-from gateway.vault import RequestOpener
+from gateway.cases import records as cases
+from gateway.intake.catalog import Catalog
+from gateway.privacy import lookup, vault
+from gateway.privacy.vault import RequestOpener
 
 
 @dataclass

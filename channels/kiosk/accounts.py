@@ -17,8 +17,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from channels.kiosk import officer_keys
 from channels.kiosk.errors import AccountError
-from gateway import audit, clock
-from gateway.keys import NodeKeys
+from gateway import clock
+from gateway.privacy import audit
+from gateway.privacy.keys import NodeKeys
 
 ROLES = ("officer", "admin")
 MIN_PASSWORD_LENGTH = 8

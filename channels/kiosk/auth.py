@@ -8,8 +8,8 @@ from channels.kiosk import accounts, officer_keys, sessions, throttle
 from channels.kiosk.blueprint import blueprint, current_session, timeouts
 from channels.web import csrf
 from channels.web.ui import _
-from gateway import audit, lookup
 from gateway.app import node_of
+from gateway.privacy import audit, lookup
 
 
 def login_policy() -> throttle.Policy:

@@ -18,8 +18,8 @@ import click
 
 from channels.kiosk import accounts
 from channels.kiosk.errors import AccountError
-from gateway import keys
-from gateway.keys import NodeKeys
+from gateway.privacy import keys
+from gateway.privacy.keys import NodeKeys
 
 RECOVERY_ENV = "SIMPUL_RECOVERY_CODE"
 

@@ -1,6 +1,6 @@
 """Officers' key slots at the kiosk: who may open personal data, and when.
 
-Each officer is a key holder (``gateway.keys``) named by their username, with
+Each officer is a key holder (``gateway.privacy.keys``) named by their username, with
 a private key wrapped under the same password they log in with. The node's
 private key reaches an officer only as a *grant* sealed to that holder's
 public key, so granting needs no one's password, only some session (or the
@@ -24,8 +24,8 @@ from typing import Any
 
 import sqlite_utils
 
-from gateway import audit, keys
-from gateway.keys import KeyAccessError, NodeKeys
+from gateway.privacy import audit, keys
+from gateway.privacy.keys import KeyAccessError, NodeKeys
 
 
 def holds_current(db: sqlite_utils.Database, node_keys: NodeKeys | None) -> bool:

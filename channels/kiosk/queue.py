@@ -2,7 +2,7 @@
 
 The search box takes a tracking code, a NIK or a phone number in any common
 form. A NIK (in any field: ``nik``, ``mother_nik`` ...) and a phone are found
-only through the blind index (``gateway.lookup``): the personal values are
+only through the blind index (``gateway.privacy.lookup``): the personal values are
 sealed, so the database cannot be searched for them, and the index key comes
 from the node key, which only a session holding it has.
 """
@@ -15,9 +15,10 @@ from typing import Any
 
 import sqlite_utils
 
-from gateway import codes, lookup, validators
-from gateway.cases import _row
-from gateway.keys import NodeKeys
+from gateway.cases.records import _row
+from gateway.intake import codes, validators
+from gateway.privacy import lookup
+from gateway.privacy.keys import NodeKeys
 
 PAGE_SIZE = 50
 CODE = "code"

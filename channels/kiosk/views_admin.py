@@ -10,8 +10,8 @@ from flask import current_app, render_template
 from channels.kiosk import charts, stats
 from channels.kiosk.blueprint import blueprint
 from channels.web.ui import _, locale
-from gateway import cases
 from gateway.app import node_of
+from gateway.cases import records as cases
 
 
 def _node():

@@ -18,8 +18,9 @@ from flask import abort, current_app, g, redirect, render_template, request, url
 from channels.kiosk import officer_keys
 from channels.kiosk.blueprint import blueprint, session_keys
 from channels.web.ui import _
-from gateway import audit, clock
+from gateway import clock
 from gateway.app import node_of
+from gateway.privacy import audit
 
 
 def _admin_only() -> None:

@@ -18,8 +18,8 @@ from channels.kiosk.auth import login_policy, wait_message
 from channels.kiosk.blueprint import blueprint
 from channels.kiosk.errors import AccountError
 from channels.web.ui import _
-from gateway import audit
 from gateway.app import node_of
+from gateway.privacy import audit
 
 
 def _page(error: str | None = None, status: int = 200):

@@ -15,10 +15,12 @@ from channels.kiosk import queue
 from channels.kiosk.blueprint import blueprint, form_binding, session_keys, session_opener
 from channels.web import csrf
 from channels.web.ui import _, locale
-from gateway import cases, codes, lookup, vault
 from gateway.app import node_of
-from gateway.catalog import labelled_fields
+from gateway.cases import records as cases
 from gateway.errors import StatusError
+from gateway.intake import codes
+from gateway.intake.catalog import labelled_fields
+from gateway.privacy import lookup, vault
 
 EVENT_NAMESPACE = uuid.UUID("6f1c63b2-5d0e-4d55-9a43-6a1f3c0e9b11")
 ACTIONS = ("in_progress", "ready", "rejected", "closed")

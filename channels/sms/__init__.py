@@ -25,3 +25,31 @@ def init_app(app: Flask) -> None:
     if os.environ.get("SIMPUL_BENCH_HELLO") == "1":
         app.add_url_rule("/bench/sms-hello", "sms_bench_hello",
                          lambda: Response("hello", mimetype="text/plain"), methods=["GET", "POST"])
+
+
+order = 10
+
+
+def migrations():
+    """The outbound queue and the inbound message log."""
+    from channels.migrations import migrations as sets
+
+    return sets
+
+
+def register_commands(cli) -> None:  # noqa: ANN001 - the click group
+    from channels.sms.cli import register
+
+    register(cli)
+
+
+def register_jobs(scheduler, app: Flask) -> None:  # noqa: ANN001 - APScheduler
+    from channels.sms.jobs import register
+
+    register(scheduler, app)
+
+
+def purge_request(db, request_id: str) -> None:  # noqa: ANN001 - sqlite_utils.Database
+    from channels.retention import purge_request as purge
+
+    purge(db, request_id)

@@ -31,7 +31,7 @@ from typing import Any
 import sqlite_utils
 
 from gateway import clock
-from gateway.store import Store
+from gateway.storage.store import Store
 
 SENT_BODY_KEEP_HOURS = 72  # a late Twilio "undelivered" may still make a row resendable
 LEASE_SECONDS = 120  # longer than any provider call may take (timeouts are 30 s)

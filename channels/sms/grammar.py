@@ -19,7 +19,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from gateway.catalog import Catalog, Service
+from gateway.intake.catalog import Catalog, Service
 
 STATUS_WORDS = ("STATUS", "CEK")
 INFO_WORDS = ("INFO",)

@@ -24,9 +24,11 @@ import sqlite_utils
 
 from channels import outbound
 from channels.sms import grammar, replies
-from gateway import cases, clock, codes, validators
+from gateway import clock
+from gateway.cases import records as cases
+from gateway.intake import codes, validators
+from gateway.intake.pipeline import Submission
 from gateway.node import Node
-from gateway.pipeline import Submission
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import requests
 
 from channels.sms.errors import SmsError
 from gateway import clock
-from gateway.config import Config
+from gateway.config.loader import Config
 
 TWILIO_TIMEOUT = 30  # seconds; well under delivery.LEASE_SECONDS
 

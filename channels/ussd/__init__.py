@@ -71,3 +71,12 @@ def init_app(app: Flask) -> None:
             return _plain("END " + screens.error(app.config["SIMPUL"]["node.default_locale"]))
 
     app.add_url_rule(ROUTE, "ussd_africastalking", africastalking, methods=["GET", "POST"])
+
+
+order = 20
+
+
+def migrations():
+    from channels.ussd.schema import migrations as sets
+
+    return sets

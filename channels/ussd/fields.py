@@ -9,9 +9,9 @@ minimum 0) cannot, and its screen does not offer it.
 
 from __future__ import annotations
 
-from gateway.catalog import Field
 from gateway.i18n import Message
-from gateway.validators import Invalid
+from gateway.intake.catalog import Field
+from gateway.intake.validators import Invalid
 
 BACK, HOME, MORE = "0", "00", "98"
 NAV = frozenset({BACK, HOME})

@@ -23,11 +23,12 @@ from channels.ussd import menu, screens, sessions
 from channels.ussd.cipher import ProcessCipher
 from channels.ussd.errors import BadRequest
 from channels.ussd.state import State
-from gateway import cases, codes, validators
-from gateway.config import Config
+from gateway.cases import records as cases
+from gateway.config.loader import Config
 from gateway.i18n import N_
+from gateway.intake import codes, validators
+from gateway.intake.pipeline import Submission
 from gateway.node import Node
-from gateway.pipeline import Submission
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from channels.ussd import screens
 from channels.ussd.fields import BACK, HOME, MORE, NAV, field_value
 from channels.ussd.state import State, notice
-from gateway.catalog import Catalog, FieldProblem, Service
 from gateway.i18n import LOCALES, N_, Message
-from gateway.validators import Invalid
+from gateway.intake.catalog import Catalog, FieldProblem, Service
+from gateway.intake.validators import Invalid
 
 MAIN_CHOICES = {"1": "submit", "2": "status", "3": "info", "4": "language"}
 LANGUAGE_CHOICES = {str(i): loc for i, loc in enumerate(LOCALES, 1)}

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 from channels.ussd.fields import accepts_navigation
 from channels.ussd.state import State
 from gateway import clock
-from gateway.cases import status_label
-from gateway.catalog import Catalog, Field, Service
+from gateway.cases.records import status_label
 from gateway.i18n import LOCALES, N_, gettext
+from gateway.intake.catalog import Catalog, Field, Service
 
 LIMIT = 160
 MAX_ITEMS = 97  # list numbers stop before 98 ("more")

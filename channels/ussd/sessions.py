@@ -26,7 +26,7 @@ from channels.ussd.cipher import ProcessCipher, Unreadable
 from channels.ussd.menu import Draft
 from channels.ussd.state import State
 from gateway import clock
-from gateway.store import Store
+from gateway.storage.store import Store
 
 
 @dataclass(frozen=True)

@@ -31,3 +31,6 @@ def _seal_legacy_feedback(app: Flask) -> None:
         feedback.seal_legacy(node.store, node.vault)
     except SimpulError as exc:  # e.g. not provisioned yet: the next start does it
         app.logger.warning("feedback: legacy comments not sealed: %s", exc)
+
+
+order = 25

@@ -5,7 +5,7 @@ sealed to the node key before the write (``node.vault.seal(request_id,
 {"comment": text}, purpose="feedback")``) and only the sealed copy is
 stored (``feedback.comment_sealed``; ``comment`` stays empty). The rating is
 not personal and stays plain for the statistics. An officer sees the comment
-only through a session that holds the node key (``gateway.keyring``).
+only through a session that holds the node key (``gateway.privacy.keyring``).
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from typing import Any
 
 import sqlite_utils
 
-from gateway import clock, vault
+from gateway import clock
 from gateway.i18n import Message
-from gateway.sealing import SealError
-from gateway.vault import RequestOpener, Vault
+from gateway.privacy import vault
+from gateway.privacy.sealing import SealError
+from gateway.privacy.vault import RequestOpener, Vault
 
 log = logging.getLogger(__name__)
 PURPOSE = "feedback"

@@ -12,9 +12,9 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from gateway.catalog import Field, Service
 from gateway.i18n import N_
-from gateway.pipeline import Pipeline, Submission
+from gateway.intake.catalog import Field, Service
+from gateway.intake.pipeline import Pipeline, Submission
 
 CONSENT_REQUIRED = N_("Please confirm consent to process this personal data.")
 MAX_INPUT = 2000  # characters kept from any one input before validation

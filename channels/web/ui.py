@@ -15,8 +15,8 @@ from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from markupsafe import Markup
 
 from gateway.app import node_of, request_locale
-from gateway.catalog import Service
 from gateway.i18n import LOCALES, translations
+from gateway.intake.catalog import Service
 
 LANG_COOKIE = "lang"
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600

@@ -10,9 +10,11 @@ from channels.web import csrf, feedback
 from channels.web.forms import check, inputs
 from channels.web.qr import qr_svg, track_url
 from channels.web.ui import _, locale, service_or_404
-from gateway import cases, codes, vault
 from gateway.app import node_of
-from gateway.catalog import Service
+from gateway.cases import records as cases
+from gateway.intake import codes
+from gateway.intake.catalog import Service
+from gateway.privacy import vault
 
 blueprint = Blueprint("portal", __name__)
 

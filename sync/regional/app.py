@@ -12,9 +12,9 @@ from pathlib import Path
 
 from flask import Flask, jsonify
 
-from gateway.catalog import check_text, read_catalog_text
-from gateway.config import Config
+from gateway.config.loader import Config
 from gateway.errors import CatalogError
+from gateway.intake.catalog import check_text, read_catalog_text
 from sync.regional import api, web
 from sync.regional.sealkeys import load_keys
 from sync.regional.store import RegionalStore, open_regional_store

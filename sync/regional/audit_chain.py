@@ -6,7 +6,7 @@ that person cannot recompute is the copy the regional server already holds.
 So the server accepts audit entries only when they continue exactly where its
 copy ends (or repeat it, byte for byte, after a lost ack), and otherwise says
 why, for a flag a case worker sees. Hashes come from
-:func:`gateway.audit.entry_hash`, the one digest both sides use.
+:func:`gateway.privacy.audit.entry_hash`, the one digest both sides use.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.audit import GENESIS, entry_hash
 from gateway.i18n import N_
+from gateway.privacy.audit import GENESIS, entry_hash
 
 # Problem codes (stored in node_flags.detail) and their labels (msgids).
 REWRITTEN = "rewritten"

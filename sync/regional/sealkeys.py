@@ -20,11 +20,11 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from gateway import sealing
-from gateway.config import Config
+from gateway.config.loader import Config
 from gateway.i18n import N_
-from gateway.sealing import EpochOpener, SealError
-from gateway.vault import aad, decode_personal
+from gateway.privacy import sealing
+from gateway.privacy.sealing import EpochOpener, SealError
+from gateway.privacy.vault import aad, decode_personal
 from sync.errors import RegionalError
 
 ENV = "SIMPUL_REGIONAL_SEAL_KEY"

@@ -21,8 +21,8 @@ from typing import Any
 import sqlite_utils
 
 from gateway import clock
-from gateway.cases import STATUSES, can_move
-from gateway.store import Store, connect
+from gateway.cases.records import STATUSES, can_move
+from gateway.storage.store import Store, connect
 from sync.errors import AlreadyExists, RegionalError, ReplayError
 from sync.regional import audit_chain, sealkeys
 from sync.regional.migrations import migrations
@@ -148,7 +148,7 @@ def _epochs_of(db: sqlite_utils.Database, node_id: str, ids: set[int]) -> dict[i
 
 
 def _epoch_ids(blobs: list[bytes | None]) -> set[int]:
-    from gateway.sealing import SealError, epoch_of
+    from gateway.privacy.sealing import SealError, epoch_of
 
     ids = set()
     for blob in blobs:

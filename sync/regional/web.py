@@ -19,7 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, abort, g, redirect, render_template, request, session, url_for
 
-from gateway.cases import STATUSES, status_label
+from gateway.cases.records import STATUSES, status_label
 from gateway.i18n import LOCALES, gettext, pick_locale
 from sync.errors import RegionalError
 from sync.regional.audit_chain import PROBLEMS

@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from gateway import audit, keys, rotation
+from gateway.privacy import audit, keys, rotation
 
 
 def register(group: click.Group) -> None:

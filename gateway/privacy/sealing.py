@@ -12,7 +12,7 @@ node can *seal* without any secret — it only needs public keys — while
   wrapped for each recipient with an ephemeral X25519 key and HKDF-SHA256.
 - Key slots: a key holder's X25519 private key is stored only wrapped under
   a key derived from their password with argon2id (cost chosen by the
-  caller, ``gateway.keys``). Logging in unwraps it into memory.
+  caller, ``gateway.privacy.keys``). Logging in unwraps it into memory.
 - Blind index: HMAC-SHA256 of a normalized value under an index key, so the
   kiosk can find a request by NIK without the NIK being on disk in clear.
 """

@@ -1,7 +1,7 @@
 """Finding requests by NIK or phone through a keyed blind index.
 
 A token is HMAC-SHA256(index key, kind + value), truncated to 128 bits
-(``gateway.sealing.blind_index``). The index key is derived from the node's
+(``gateway.privacy.sealing.blind_index``). The index key is derived from the node's
 private key, so a stolen disk gives tokens but no way to test a guessed NIK
 against them (NIKs are guessable: region, birth date, a small serial).
 
@@ -22,9 +22,9 @@ from typing import Any
 
 import sqlite_utils
 
-from gateway import keys, sealing
-from gateway.sealing import SealError
-from gateway.vault import RequestOpener
+from gateway.privacy import keys, sealing
+from gateway.privacy.sealing import SealError
+from gateway.privacy.vault import RequestOpener
 
 NIK, PHONE = "nik", "phone"
 CATCH_UP_BATCH = 500

@@ -15,9 +15,11 @@ from typing import Any
 
 import sqlite_utils
 
-from gateway import audit, clock, codes
+from gateway import clock
 from gateway.errors import StatusError
 from gateway.i18n import N_, gettext
+from gateway.intake import codes
+from gateway.privacy import audit
 
 STATUSES = ("received", "in_progress", "ready", "rejected", "closed")
 STATUS_LABELS = {
@@ -64,8 +66,8 @@ def get(db: sqlite_utils.Database, request_id: str) -> dict[str, Any] | None:
 
 def open_note(opener: Any, event_id: str, sealed: bytes | None, clear: str | None) -> str | None:
     """An event's note: opened with ``opener`` (a ``vault.RequestOpener``), else ``vault.SEALED``."""
-    from gateway.sealing import SealError
-    from gateway.vault import SEALED
+    from gateway.privacy.sealing import SealError
+    from gateway.privacy.vault import SEALED
 
     if sealed is None:
         return clear
@@ -131,7 +133,7 @@ def change_status(
 
     Run inside a write job. An event id already applied is a no-op that
     returns None, which makes re-delivered events harmless. With ``vault``
-    (a ``gateway.vault.Vault``; call ``vault.ready()`` before the write job)
+    (a ``gateway.privacy.vault.Vault``; call ``vault.ready()`` before the write job)
     the note is sealed (purpose "note", record id = the event id) and never
     stored in clear; the returned event still carries it in memory.
     """

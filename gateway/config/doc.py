@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from gateway.settings import SETTINGS
+from gateway.config.settings import SETTINGS
 
 
 def _toml_value(value: object) -> str:

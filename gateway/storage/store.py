@@ -181,7 +181,7 @@ class Store:
 
 def open_store(path: str | Path) -> Store:
     """Migrate the database at ``path`` to the current schema and open it."""
-    from gateway.schema import migrate
+    from gateway.storage.schema import migrate
 
     db = connect(path)
     try:

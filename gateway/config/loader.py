@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gateway.config.settings import BY_NAME, SETTINGS
 from gateway.errors import ConfigError
-from gateway.settings import BY_NAME, SETTINGS
 
 ENV_PREFIX = "SIMPUL__"
 

@@ -14,7 +14,7 @@ Layout (see docs/security.md, "Keys"):
 
 So the node's private key is on disk only wrapped, transitively, under
 officers' password-derived keys and the recovery code; it is in clear only
-in the memory of a logged-in officer's session (``gateway.keyring``).
+in the memory of a logged-in officer's session (``gateway.privacy.keyring``).
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from typing import Any
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from gateway import clock, sealing
+from gateway import clock
 from gateway.errors import SimpulError
-from gateway.sealing import KeySlot, SealError
+from gateway.privacy import sealing
+from gateway.privacy.sealing import KeySlot, SealError
 
 RECOVERY = "@recovery"
 # Crockford base32 without I, L, O, U: 26 symbols carry 130 bits.

@@ -16,9 +16,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from gateway import validators
 from gateway.errors import CatalogError
 from gateway.i18n import LOCALES, Message
+from gateway.intake import validators
 
 FIELD_TYPES = ("nik", "text", "date", "choice", "phone", "integer")
 DEMO_CATALOG = "demo_catalog.toml"

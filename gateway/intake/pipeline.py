@@ -19,11 +19,13 @@ from typing import Any
 
 import sqlite_utils
 
-from gateway import audit, clock, codes, validators
-from gateway.catalog import Catalog, FieldProblem, Service
+from gateway import clock
 from gateway.i18n import LOCALES, Message, pick_locale
-from gateway.store import Store
-from gateway.vault import Vault
+from gateway.intake import codes, validators
+from gateway.intake.catalog import Catalog, FieldProblem, Service
+from gateway.privacy import audit
+from gateway.privacy.vault import Vault
+from gateway.storage.store import Store
 
 OnCommit = Callable[[sqlite_utils.Database, dict[str, Any]], None]
 MAX_CODE_DRAWS = 8

@@ -1,16 +1,16 @@
 """Sealing a request's personal fields at intake, and opening them for officers.
 
 Intake (SMS, USSD, portal) runs with no officer present, so sealing needs only
-public keys: the node's current key (``gateway.keys``) and the regional
+public keys: the node's current key (``gateway.privacy.keys``) and the regional
 server's (setting ``sync.regional_key``). Each process run opens a *seal
 epoch*: a fresh X25519 key pair whose public half is stored in
 ``seal_epochs`` and whose private half never leaves memory (see
-``gateway.sealing.EpochSealer``). Two copies are sealed: ``sealed`` for the
+``gateway.privacy.sealing.EpochSealer``). Two copies are sealed: ``sealed`` for the
 node's officers and ``sealed_regional`` for the regional server (sent as is
 by sync, so the node never needs to open anything to sync).
 
 Opening needs the node's private key, which only a logged-in officer's
-session holds (``gateway.keyring``).
+session holds (``gateway.privacy.keyring``).
 """
 
 from __future__ import annotations
@@ -25,10 +25,11 @@ from typing import Any
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from gateway import clock, compact, keys, sealing
-from gateway.cases import get_kv, set_kv
+from gateway import clock
+from gateway.cases.records import get_kv, set_kv
 from gateway.errors import ConfigError, SimpulError
-from gateway.sealing import EpochOpener, EpochSealer, SealError
+from gateway.privacy import compact, keys, sealing
+from gateway.privacy.sealing import EpochOpener, EpochSealer, SealError
 
 EPOCH_RECORDS = 10_000  # a new epoch key after this many records (and at every start)
 KEY_CHECK_SECONDS = 5.0  # how stale the cached "current node key" may be (rotation elsewhere)
@@ -46,7 +47,7 @@ def aad(record_id: str, copy: str, purpose: str = "fields") -> bytes:
 
 
 def encode_personal(personal: dict[str, Any]) -> bytes:
-    # Compact before sealing (gateway/compact.py): a sealed blob no longer
+    # Compact before sealing (gateway/privacy/compact.py): a sealed blob no longer
     # compresses in a sync batch, and sync runs over 2G.
     return compact.encode(json.dumps(personal, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode())
 

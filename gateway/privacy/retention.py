@@ -5,22 +5,20 @@ regional server has acknowledged it (``synced``); once it has been closed for
 ``retention.days`` the node keeps only code, service, status and the
 non-personal fields, and forgets the phone number. Other packages that hold
 personal data about a request (outbound SMS bodies, inbound message logs,
-USSD drafts) register a hook in ``PURGE_HOOKS``: a module exposing
-``purge_request(db, request_id)``, run in the same transaction.
+USSD drafts) are parts with a ``purge_request(db, request_id)`` hook
+(``gateway.parts``), run in the same transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from importlib import import_module
 
 import sqlite_utils
 
-from gateway import clock, lookup
-from gateway.catalog import Catalog
-
-PURGE_HOOKS: tuple[str, ...] = ("channels.retention",)
+from gateway import clock, parts
+from gateway.intake.catalog import Catalog
+from gateway.privacy import lookup
 
 
 def due(db: sqlite_utils.Database, days: int, now: dt.datetime | None = None) -> list[dict]:
@@ -47,8 +45,7 @@ def purge(db: sqlite_utils.Database, catalog: Catalog, days: int, now: dt.dateti
                    "purged_at = ? WHERE id = ?", [json.dumps(kept, sort_keys=True), stamp, row["id"]])
         lookup.forget(db, row["id"])
         db.execute("UPDATE status_events SET note = NULL, note_sealed = NULL, note_sealed_regional = NULL WHERE request_id = ?", [row["id"]])
-        for name in PURGE_HOOKS:
-            import_module(name).purge_request(db, row["id"])
+        parts.call("purge_request", db, row["id"])
     return len(rows)
 
 

@@ -105,9 +105,9 @@ def m005_purged_at(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m006_sealing(db: sqlite_utils.Database) -> None:
-    # Personal fields leave `fields` and live only sealed (gateway/vault.py):
+    # Personal fields leave `fields` and live only sealed (gateway/privacy/vault.py):
     # `sealed` for the node's officers, `sealed_regional` for sync. Lookups by
-    # NIK or phone go through request_index (keyed HMAC tokens, gateway/lookup.py);
+    # NIK or phone go through request_index (keyed HMAC tokens, gateway/privacy/lookup.py);
     # index_key names the node key whose index key made a row's tokens.
     db.execute("CREATE TABLE node_keys (key_id TEXT PRIMARY KEY, public BLOB NOT NULL, "
                "created_at TEXT NOT NULL, retired_at TEXT)")
@@ -139,7 +139,7 @@ def m007_sealed_notes(db: sqlite_utils.Database) -> None:
 @migrations()
 def m008_index_form_phones(db: sqlite_utils.Database) -> None:
     # Phone numbers typed into `phone` fields now get blind-index tokens too
-    # (gateway/lookup.py): every row is indexed afresh by the next officer
+    # (gateway/privacy/lookup.py): every row is indexed afresh by the next officer
     # login that holds the node key (tokens cannot be computed without it).
     db.execute("DELETE FROM request_index")
     db.execute("UPDATE requests SET index_key = NULL WHERE purged_at IS NULL")

@@ -37,7 +37,7 @@ PASSWORD_CHANGED = "password_changed"
 OFFICER_ENABLED = "officer_enabled"
 OFFICER_DISABLED = "officer_disabled"
 DATA_ACCESS = "data_access"
-# Node sealing keys (gateway/keys.py, gateway/rotation.py).
+# Node sealing keys (gateway/privacy/keys.py, gateway/privacy/rotation.py).
 KEY_ROTATED = "key_rotated"
 RECOVERY_CODE_CHANGED = "recovery_code_changed"
 KEY_GRANTED = "key_granted"
@@ -108,7 +108,7 @@ def config_fingerprint(settings: dict[str, Any]) -> str:
 
 def record_config(db: sqlite_utils.Database, settings: dict[str, Any], *, actor: str = "system") -> bool:
     """Append a config_change entry when the effective config differs from the last one seen."""
-    from gateway.cases import get_kv, set_kv
+    from gateway.cases.records import get_kv, set_kv
 
     fingerprint = config_fingerprint(settings)
     before = get_kv(db, "config_fingerprint")

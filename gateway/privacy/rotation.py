@@ -3,7 +3,7 @@
 Why rotate: an officer who leaves had the node key in memory; a laptop that
 ran the kiosk may have been imaged. Rotation needs the current node key
 (an officer's password or the recovery code) but no one else's password:
-grants are sealed to holders' *public* keys (``gateway.keys``).
+grants are sealed to holders' *public* keys (``gateway.privacy.keys``).
 
 Order matters for a crash at any point:
 1. one write: the new key is current, the old one retired; every holder
@@ -27,8 +27,9 @@ from typing import Any
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from gateway import audit, clock, keys, lookup, sealing
-from gateway.sealing import SealError
+from gateway import clock
+from gateway.privacy import audit, keys, lookup, sealing
+from gateway.privacy.sealing import SealError
 
 BATCH = 200
 # (table, id column, node-copy column, purpose): every node copy sealed by
@@ -130,7 +131,7 @@ def finish(db: sqlite_utils.Database, new_kid: str) -> int:
 
 def rotate(node: Any, held: keys.NodeKeys, actor: str, *, settle_seconds: float | None = None) -> Rotation:
     """The whole rotation, resumable; ``held`` are the caller's node keys (old ones)."""
-    from gateway.vault import KEY_CHECK_SECONDS
+    from gateway.privacy.vault import KEY_CHECK_SECONDS
 
     old = sorted(held)
     new_kid, new_private = node.store.write(lambda db: start(db, held, actor))

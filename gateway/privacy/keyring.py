@@ -1,7 +1,7 @@
 """Node keys held in memory, per logged-in officer session.
 
 A kiosk login opens the officer's key holder with the password they just
-typed (``gateway.keys.unlock``) and puts the node keys here, under the
+typed (``gateway.privacy.keys.unlock``) and puts the node keys here, under the
 session's id hash; logout, expiry and a process restart drop them. Nothing in
 this module ever touches the disk: after a restart, officers log in again
 before personal fields can be read.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 
-from gateway.keys import NodeKeys
+from gateway.privacy.keys import NodeKeys
 
 
 class Keyring:
