@@ -40,7 +40,7 @@ class Node:
 
     @cached_property
     def vault(self) -> Vault:
-        return Vault(self.store, parse_public_key(self.config["sync.regional_key"]))
+        return Vault(self.store, parse_public_key(self.config.get("sync.regional_key", "")))
 
     @cached_property
     def keyring(self) -> Keyring:

@@ -6,6 +6,8 @@ This package is the ``sync`` part (the node client); ``sync.regional`` is the
 
 from __future__ import annotations
 
+from gateway.config.settings import Setting
+
 order = 50
 
 
@@ -25,3 +27,14 @@ def register_jobs(scheduler, app) -> None:  # noqa: ANN001 - APScheduler and Fla
     from sync.jobs import register
 
     register(scheduler, app)
+
+
+def settings() -> tuple[Setting, ...]:
+    """The node side of sync ([sync] in config.toml); the core reads `sync.regional_key` too, tolerating its absence."""
+    return (
+        Setting("sync.url", "", "Regional server base URL; empty disables sync."),
+        Setting("sync.interval_seconds", 300, "Seconds between sync passes while the server is reachable."),
+        Setting("sync.regional_key", "", "The regional server's public sealing key (base64, shown by "
+                "`simpul regional add-node`); personal fields are also sealed to it for sync."),
+        Setting("sync.secret_file", "", "File holding this node's sync secret (else env SIMPUL_SYNC_SECRET)."),
+    )

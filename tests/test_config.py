@@ -95,3 +95,88 @@ def test_shipped_config_toml_is_the_defaults():
     root = Path(__file__).resolve().parent.parent
     assert (root / "config.toml").read_text() == defaults_toml()
     assert load_config(root / "config.toml", environ={})["http.port"] == 8080
+
+
+@pytest.fixture
+def list_table(monkeypatch):
+    """The settings table plus two list rows, as a part's settings() would add them."""
+    from gateway.config import checks, loader, settings
+
+    extra = (settings.Setting("ussd.test_sources", ["127.0.0.1/32"], "Sources.", check=checks.ip_networks),
+             settings.Setting("sms.test_ports", [], "Ports.", item=int))
+    rows = settings.all_settings() + extra
+    monkeypatch.setattr(loader, "all_settings", lambda: rows)
+    return rows
+
+
+def test_list_settings_from_file_env_and_overrides(tmp_path, list_table):
+    assert load_config(environ={})["ussd.test_sources"] == ["127.0.0.1/32"]
+    path = write_config(tmp_path / "c.toml", '[ussd]\ntest_sources = ["10.0.0.0/8", "::1"]\n'
+                                             '[sms]\ntest_ports = [1, 2]\n')
+    config = load_config(path, environ={})
+    assert config["ussd.test_sources"] == ["10.0.0.0/8", "::1"] and config["sms.test_ports"] == [1, 2]
+    env = {"SIMPUL__USSD__TEST_SOURCES": "192.168.0.0/16, 10.1.2.3", "SIMPUL__SMS__TEST_PORTS": "7,8"}
+    config = load_config(path, environ=env)
+    assert config["ussd.test_sources"] == ["192.168.0.0/16", "10.1.2.3"] and config["sms.test_ports"] == [7, 8]
+    assert load_config(overrides={"ussd": {"test_sources": []}}, environ={})["ussd.test_sources"] == []
+
+
+def test_list_default_is_never_shared(list_table):
+    first = load_config(environ={})
+    first["ussd.test_sources"].append("10.0.0.0/8")
+    assert load_config(environ={})["ussd.test_sources"] == ["127.0.0.1/32"]
+
+
+@pytest.mark.parametrize("text,env,reason", [
+    ('[ussd]\ntest_sources = "10.0.0.0/8"\n', {}, "must be a list of str"),
+    ("[ussd]\ntest_sources = [10]\n", {}, "element 0 is int"),
+    ('[ussd]\ntest_sources = ["10.0.0.0/8", true]\n', {}, "element 1 is bool"),
+    ('[sms]\ntest_ports = [1, true]\n', {}, "element 1 is bool"),
+    ('[ussd]\ntest_sources = ["10.0.0.0/33"]\n', {}, "'10.0.0.0/33' is not an IP address or CIDR network"),
+    ("", {"SIMPUL__SMS__TEST_PORTS": "1,x"}, "must be a list of int"),
+    ("", {"SIMPUL__USSD__TEST_SOURCES": "10.0.0.0/8,kantor"}, "'kantor' is not an IP address"),
+])
+def test_bad_list_values_name_the_key(tmp_path, list_table, text, env, reason):
+    path = write_config(tmp_path / "bad.toml", text)
+    with pytest.raises(ConfigError) as err:
+        load_config(path, environ=env)
+    key = "sms.test_ports" if "test_ports" in (text + "".join(env)).lower() else "ussd.test_sources"
+    assert f"'{key}'" in str(err.value) and reason in str(err.value)
+
+
+def test_a_table_row_with_a_bad_default_or_a_twin_is_refused():
+    from gateway.config.settings import CORE, Setting, collect
+
+    with pytest.raises(ConfigError, match="'x.y'"):
+        Setting("x.y", [1], "ints in a str list")
+    with pytest.raises(ConfigError, match="'x.z'"):
+        Setting("x.z", None, "no type")
+    with pytest.raises(ConfigError, match="'http.port' is declared twice"):
+        collect([*CORE, Setting("http.port", 1, "again")])
+
+
+def test_list_settings_are_documented_as_lists(list_table, monkeypatch):
+    from gateway.config import doc
+
+    monkeypatch.setattr(doc, "all_settings", lambda: list_table)
+    assert '| `ussd.test_sources` | `["127.0.0.1/32"]` | Sources. (list of str.) |' in doc.settings_markdown()
+    assert 'test_ports = []' in doc.defaults_toml()
+
+
+def test_core_reads_sync_regional_key_even_without_the_sync_part(monkeypatch, tmp_path):
+    """A node built without the sync part still starts: the core reads the key with a default."""
+    from gateway import parts
+    from gateway.config import loader
+    from gateway.config.settings import all_settings
+    from gateway.node import Node
+
+    monkeypatch.chdir(tmp_path)
+    rows = tuple(s for s in all_settings() if not s.name.startswith(("sync.", "regional.")))
+    monkeypatch.setattr(loader, "all_settings", lambda: rows)
+    config = load_config(overrides={"storage": {"path": str(tmp_path / "n.db")}}, environ={})
+    assert "sync.regional_key" not in config
+    kept = tuple(p for p in parts.parts() if p.name not in ("sync", "regional"))
+    monkeypatch.setattr(parts, "parts", lambda: kept)
+    node = Node(config)
+    assert node.vault.regional_key is None
+    assert node.store.read()["requests"].exists()

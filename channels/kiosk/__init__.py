@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from gateway.config.settings import Setting
+
 
 def init_app(app: Flask) -> None:
     """Wire this channel's routes into the node app."""
@@ -48,3 +50,13 @@ def register_jobs(scheduler, app: Flask) -> None:  # noqa: ANN001 - APScheduler
     from channels.kiosk.jobs import register
 
     register(scheduler, app)
+
+
+def settings() -> tuple[Setting, ...]:
+    """Officer session timeouts and the login throttle ([kiosk] in config.toml)."""
+    return (
+        Setting("kiosk.idle_timeout_minutes", 10, "Officer session ends after this long without activity (shared screen)."),
+        Setting("kiosk.absolute_timeout_hours", 8, "Officer session ends this long after login whatever the activity."),
+        Setting("kiosk.login_free_attempts", 5, "Failed logins allowed per (username, client address) before each further failure imposes a wait."),
+        Setting("kiosk.login_max_delay_seconds", 900, "Longest wait after repeated failed logins (the wait doubles from 30 s; no account lockout)."),
+    )

@@ -21,6 +21,7 @@ from channels.ussd import screens
 from channels.ussd.errors import BadRequest
 from channels.ussd.handler import Handler, UssdRequest
 from gateway.app import node_of
+from gateway.config.settings import Setting
 
 log = logging.getLogger(__name__)
 ROUTE = "/channels/ussd/africastalking"
@@ -80,3 +81,11 @@ def migrations():
     from channels.ussd.schema import migrations as sets
 
     return sets
+
+
+def settings() -> tuple[Setting, ...]:
+    """Session lifetimes ([ussd] in config.toml)."""
+    return (
+        Setting("ussd.session_timeout_seconds", 180, "A USSD session is forgotten after this long."),
+        Setting("ussd.resume_minutes", 10, "An unfinished USSD form is offered for resumption this long."),
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from gateway.config.settings import SETTINGS
+from gateway.config.settings import all_settings
 
 
 def _toml_value(value: object) -> str:
@@ -17,6 +17,8 @@ def _toml_value(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -25,18 +27,19 @@ def defaults_toml() -> str:
              "# Secrets never live here: SIMPUL_SECRET_KEY, SIMPUL_TWILIO_AUTH_TOKEN, SIMPUL_SYNC_SECRET",
              "# come from the environment (or a file named by a *_file setting)."]
     section = None
-    for s in SETTINGS:
+    for s in all_settings():
         head, _, key = s.name.rpartition(".")
         if head != section:
             lines += ["", f"[{head}]"]
             section = head
-        lines.append(f"# {s.help}")
+        lines.append(f"# {s.help}" + (f" ({s.type_name}.)" if s.item is not None else ""))
         lines.append(f"{key} = {_toml_value(s.default)}")
     return "\n".join(lines) + "\n"
 
 
 def settings_markdown() -> str:
     rows = ["| setting | default | meaning |", "|---|---|---|"]
-    for s in SETTINGS:
-        rows.append(f"| `{s.name}` | `{_toml_value(s.default)}` | {s.help} |")
+    for s in all_settings():
+        kind = f" ({s.type_name}.)" if s.item is not None else ""
+        rows.append(f"| `{s.name}` | `{_toml_value(s.default)}` | {s.help}{kind} |")
     return "\n".join(rows) + "\n"

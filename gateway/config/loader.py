@@ -2,9 +2,11 @@
 
 Order follows Flask's tutorial. A config file is chosen by ``--config`` (the
 caller passes it), else ``SIMPUL_CONFIG``, else ``./config.toml`` when present.
-Any key may also be set from the environment as ``SIMPUL__SECTION__KEY``
-(double underscores between parts), which keeps secrets-free deployment knobs
-out of files when that is handier. Unknown keys and wrong types raise
+Which keys exist is the settings table: the core's rows plus each part's
+(``gateway.config.settings.all_settings``). Any key may also be set from the
+environment as ``SIMPUL__SECTION__KEY`` (double underscores between parts; a
+list as comma-separated text), which keeps secrets-free deployment knobs out of
+files when that is handier. Unknown keys and wrong types raise
 :class:`ConfigError` naming the key, so a typo never silently falls back.
 """
 
@@ -17,46 +19,81 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gateway.config.settings import BY_NAME, SETTINGS
+from gateway.config.settings import Setting, all_settings
 from gateway.errors import ConfigError
 
 ENV_PREFIX = "SIMPUL__"
 
 
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+def _flatten(data: Mapping[str, Any], table: Mapping[str, Setting], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and name not in BY_NAME:
-            flat.update(_flatten(value, name + "."))
+        if isinstance(value, Mapping) and name not in table:
+            flat.update(_flatten(value, table, name + "."))
         else:
             flat[name] = value
     return flat
 
 
-def _coerce(name: str, value: Any, source: str) -> Any:
-    setting = BY_NAME.get(name)
+def _from_text(want: type, value: str) -> Any:
+    """Environment values arrive as text; raise ValueError when it does not parse."""
+    if want is str:
+        return value
+    if want is bool:
+        if value.lower() not in ("1", "0", "true", "false", "yes", "no"):
+            raise ValueError(value)
+        return value.lower() in ("1", "true", "yes")
+    return want(value)
+
+
+def _coerce(setting: Setting | None, name: str, value: Any, source: str, *, env: bool = False) -> Any:
     if setting is None:
         raise ConfigError(f"{source}: unknown setting '{name}'")
-    want = setting.type
-    if isinstance(value, str) and want is not str:
-        # Environment values arrive as text.
-        try:
-            if want is bool:
-                if value.lower() not in ("1", "0", "true", "false", "yes", "no"):
-                    raise ValueError(value)
-                value = value.lower() in ("1", "true", "yes")
-            else:
-                value = want(value)
-        except ValueError:
+    if setting.item is not None:
+        value = _coerce_list(setting, value, source, env)
+    else:
+        want = setting.type
+        if isinstance(value, str) and want is not str:
+            try:
+                value = _from_text(want, value)
+            except ValueError:
+                raise ConfigError(
+                    f"{source}: setting '{name}' must be {want.__name__}, got {value!r}"
+                ) from None
+        if want is int and isinstance(value, bool) or not isinstance(value, want):
             raise ConfigError(
-                f"{source}: setting '{name}' must be {want.__name__}, got {value!r}"
-            ) from None
-    if want is int and isinstance(value, bool) or not isinstance(value, want):
-        raise ConfigError(
-            f"{source}: setting '{name}' must be {want.__name__}, got {type(value).__name__} {value!r}"
-        )
+                f"{source}: setting '{name}' must be {want.__name__}, got {type(value).__name__} {value!r}"
+            )
+    if setting.check is not None:
+        try:
+            setting.check(value)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: setting '{name}': {exc}") from None
     return value
+
+
+def _coerce_list(setting: Setting, value: Any, source: str, env: bool) -> list[Any]:
+    """A TOML array, or in the environment a comma-separated text ("a, b")."""
+    want = setting.item
+    assert want is not None
+    if env:
+        entries = [part.strip() for part in str(value).split(",") if part.strip()]
+        value = []
+        for entry in entries:
+            try:
+                value.append(_from_text(want, entry))
+            except ValueError:
+                raise ConfigError(f"{source}: setting '{setting.name}' must be a {setting.type_name}, "
+                                  f"got {entry!r}") from None
+    if not isinstance(value, list):
+        raise ConfigError(f"{source}: setting '{setting.name}' must be a {setting.type_name}, "
+                          f"got {type(value).__name__} {value!r}")
+    for i, entry in enumerate(value):
+        if want is int and isinstance(entry, bool) or not isinstance(entry, want):
+            raise ConfigError(f"{source}: setting '{setting.name}' must be a {setting.type_name}, "
+                              f"element {i} is {type(entry).__name__} {entry!r}")
+    return list(value)
 
 
 class Config(dict):
@@ -92,7 +129,9 @@ def load_config(
 ) -> Config:
     """Build the effective configuration; raise ConfigError on any bad key."""
     environ = os.environ if environ is None else environ
-    config = Config({s.name: s.default for s in SETTINGS})
+    rows = all_settings()
+    table = {s.name: s for s in rows}
+    config = Config({s.name: s.fresh_default() for s in rows})
     chosen = choose_path(path)
     if chosen is not None:
         try:
@@ -101,15 +140,15 @@ def load_config(
             raise ConfigError(f"config file not found: {chosen}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{chosen}: not valid TOML: {exc}") from None
-        for name, value in _flatten(data).items():
-            config[name] = _coerce(name, value, str(chosen))
+        for name, value in _flatten(data, table).items():
+            config[name] = _coerce(table.get(name), name, value, str(chosen))
         config.source = chosen
     for key, value in environ.items():
         if key.startswith(ENV_PREFIX):
             name = key[len(ENV_PREFIX):].lower().replace("__", ".")
-            config[name] = _coerce(name, value, f"env {key}")
-    for name, value in _flatten(overrides or {}).items():
-        config[name] = _coerce(name, value, "overrides")
+            config[name] = _coerce(table.get(name), name, value, f"env {key}", env=True)
+    for name, value in _flatten(overrides or {}, table).items():
+        config[name] = _coerce(table.get(name), name, value, "overrides")
     if config["node.default_locale"] not in ("id", "en"):
         raise ConfigError("setting 'node.default_locale' must be 'id' or 'en'")
     return config

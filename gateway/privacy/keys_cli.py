@@ -79,7 +79,7 @@ def keys_status() -> None:
     unindexed = db.execute("SELECT count(*) FROM requests WHERE index_key IS NULL").fetchone()[0]
     click.echo(ctx._("Requests waiting for the blind index: %(n)d", n=unindexed))
     click.echo(ctx._("Regional key: %(state)s",
-                     state=ctx._("set") if ctx.config["sync.regional_key"] else ctx._("not set")))
+                     state=ctx._("set") if ctx.config.get("sync.regional_key") else ctx._("not set")))
 
 
 @keys_group.command("grant")
