@@ -1,4 +1,4 @@
-"""Schema owned by the ``channels`` package (its own migration set)."""
+"""Schema of the SMS part: the inbound message log (set name kept from when it held ``outbound``)."""
 
 from __future__ import annotations
 
@@ -9,30 +9,10 @@ migrations = sqlite_utils.Migrations("simpul.channels")
 
 @migrations()
 def m001_outbound(db: sqlite_utils.Database) -> None:
-    # Every SMS the node sends is first a row here (durable with the event
-    # that caused it); `key` makes enqueueing idempotent so a retried job or
-    # a re-applied sync event can never send the same notification twice.
-    db.execute(
-        """
-        CREATE TABLE outbound (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            key TEXT NOT NULL UNIQUE,
-            "to" TEXT NOT NULL,
-            body TEXT NOT NULL,
-            kind TEXT NOT NULL DEFAULT 'notification',
-            request_id TEXT,
-            status TEXT NOT NULL DEFAULT 'queued',
-            provider TEXT,
-            provider_id TEXT,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            next_attempt_at TEXT NOT NULL,
-            last_error TEXT,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL
-        )
-        """
-    )
-    db.execute("CREATE INDEX outbound_due ON outbound(status, next_attempt_at)")
+    # Kept by name so databases that applied it stay valid: the outbound
+    # queue is now the core's table (gateway/storage/migrations.py m009),
+    # created there before any part's set runs.
+    pass
 
 
 @migrations()
@@ -64,12 +44,6 @@ def m002_sms_inbound(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m003_outbound_delivery(db: sqlite_utils.Database) -> None:
-    # Delivery bookkeeping for the sender job: when the last attempt started
-    # (pacing and the crash lease), the provider's own status word and error
-    # code (status callbacks), and when it was handed to the provider.
-    db.execute("ALTER TABLE outbound ADD COLUMN last_attempt_at TEXT")
-    db.execute("ALTER TABLE outbound ADD COLUMN sent_at TEXT")
-    db.execute("ALTER TABLE outbound ADD COLUMN provider_status TEXT")
-    db.execute("ALTER TABLE outbound ADD COLUMN error_code TEXT")
-    db.execute("CREATE INDEX outbound_provider_id ON outbound(provider, provider_id)")
-    db.execute("CREATE INDEX outbound_pacing ON outbound(provider, last_attempt_at)")
+    # Kept by name (see m001): the delivery columns and indexes are part of
+    # the core's outbound table now.
+    pass

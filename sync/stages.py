@@ -19,16 +19,17 @@ from typing import Any
 
 import sqlite_utils
 
-from channels.outbound import enqueue
+from gateway.cases import contacts
 from gateway.cases.records import change_status, set_kv
 from gateway.intake.catalog import check_text
 from gateway.node import Node
+from gateway.outbox.notices import status_sms
+from gateway.outbox.queue import enqueue
 from gateway.privacy.audit import GENESIS
 from gateway.privacy.sealing import SealError, epoch_of
 from sync import state, wire
 from sync.batching import BatchSizer
 from sync.errors import ProtocolError, ServerError
-from sync.notify import status_sms
 from sync.transport import Transport
 
 
@@ -305,8 +306,7 @@ def apply_events(db: sqlite_utils.Database, events: list[dict[str, Any]], cursor
         status, phone, req_locale, service, code = before[request_id]
         if i not in fresh or not phone or e["status"] == status:
             continue
-        row = db.execute("SELECT locale FROM contacts WHERE phone = ?", [phone]).fetchone()
-        locale = row[0] if row else (req_locale or default_locale)
+        locale = contacts.locale_of(db, phone) or req_locale or default_locale
         body = status_sms(e["status"], service, code, locale, e["note"])
         notified += enqueue(db, to=phone, body=body, key=f"status:{e['id']}", request_id=request_id)
     state.raise_to(db, "pull_cursor", cursor)

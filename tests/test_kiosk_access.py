@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from channels import outbound
 from gateway.cases import records as cases
 from gateway.intake.pipeline import Submission
+from gateway.outbox import queue as outbound
 from tests.conftest import NIK
 from tests.kiosk_support import add_officer, hidden, login
 

@@ -41,7 +41,7 @@ def test_purges_only_closed_synced_and_old_enough(node):
 
 
 def test_channel_copies_are_purged_too(node):
-    from channels.outbound import enqueue
+    from gateway.outbox.queue import enqueue
 
     rid = _closed_synced(node, {"nik": NIK, "name": "Siti Aminah", "purpose": "sekolah"}, days_ago=40)
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from channels import outbound
 from channels.sms import gammu, providers, sender
 from channels.sms.inbound import Handler
 from gateway.cases import records as cases
 from gateway.config.loader import load_config
 from gateway.node import Node
+from gateway.outbox import queue as outbound
 from gateway.privacy import keys
 from tests.conftest import SIMPUL, opened_fields, run_cli, write_config
 from tests.sms_helpers import NIK, PHONE
@@ -133,8 +133,8 @@ def test_gammu_pacing_default_is_modem_speed(tmp_path, gammu_node):
 
 
 def test_crashed_gammu_send_is_recovered_by_looking_at_the_folders(tmp_path, gammu_node):
-    from channels.sms import delivery
     from gateway import clock
+    from gateway.outbox import delivery
 
     for key in ("a", "b"):
         gammu_node.store.write(lambda db, key=key: outbound.enqueue(db, to=PHONE, body=key, key=key))
@@ -315,7 +315,7 @@ def _sent_node(tmp_path):
 
 
 def test_our_sent_texts_leave_gammus_sent_folder_once_recorded(tmp_path):
-    from channels.sms import delivery
+    from gateway.outbox import delivery
 
     node = _sent_node(tmp_path)
     try:

@@ -11,12 +11,13 @@ import time
 
 import pytest
 
-from channels import outbound
-from channels.sms import delivery, sender
+from channels.sms import sender
 from gateway import clock
 from gateway.app import create_app
 from gateway.config.loader import load_config
 from gateway.node import Node
+from gateway.outbox import delivery
+from gateway.outbox import queue as outbound
 from tests.conftest import run_cli, write_config
 from tests.sms_helpers import PHONE, STATUS_URL, TOKEN, sign
 from tests.twilio_standin import TwilioStandIn

@@ -2,11 +2,12 @@
 
 import pytest
 
-from channels.sms import grammar, replies, segments
+from channels.sms import grammar, replies
 from gateway.cases import records as cases
 from gateway.i18n import LOCALES
 from gateway.intake import codes
 from gateway.intake.catalog import load_catalog
+from gateway.outbox import segments
 
 CATALOG = load_catalog()
 LONGEST_KEYWORD = max(CATALOG.keywords(), key=len)

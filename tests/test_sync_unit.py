@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.intake.codes import generate
+from gateway.outbox.notices import STATUS_SMS, status_sms
 from sync import state, wire
 from sync.batching import MAXIMUM, MINIMUM, BatchSizer
 from sync.errors import ProtocolError
-from sync.notify import STATUS_SMS, status_sms
 
 texts = st.text(min_size=1, max_size=40)
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from channels.outbound import list_outbound
 from channels.ussd import sessions
 from gateway.cases import records as cases
 from gateway.intake import codes
 from gateway.intake.pipeline import Submission
+from gateway.outbox.queue import list_outbound
 from tests.conftest import NIK, node_keys_of, opened_fields
 
 ROUTE = "/channels/ussd/africastalking"

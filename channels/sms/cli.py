@@ -12,11 +12,12 @@ import sys
 
 import click
 
-from channels import outbound
-from channels.sms import delivery, gammu, providers, sender
+from channels.sms import gammu, providers, sender
 from channels.sms.errors import SmsError
 from channels.sms.inbound import Handler
 from gateway.i18n import Message, gettext
+from gateway.outbox import delivery
+from gateway.outbox import queue as outbound
 
 OUTBOX_FIELDS = ("id", "to", "body", "status", "provider", "created_at", "updated_at", "attempts",
                  "last_error", "kind", "provider_id", "provider_status", "error_code", "sent_at",

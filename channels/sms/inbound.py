@@ -22,13 +22,14 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from channels import outbound
 from channels.sms import grammar, replies
 from gateway import clock
+from gateway.cases import contacts
 from gateway.cases import records as cases
 from gateway.intake import codes, validators
 from gateway.intake.pipeline import Submission
 from gateway.node import Node
+from gateway.outbox import queue as outbound
 
 
 @dataclass(frozen=True)
@@ -202,11 +203,7 @@ class Handler:
             outbound.enqueue(db, to=phone, body=reply, key=f"reply:{sms.message_id}", kind="reply",
                              request_id=request_id)
         if contact_locale:
-            db.execute(
-                "INSERT INTO contacts (phone, locale, updated_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(phone) DO UPDATE SET locale = excluded.locale, updated_at = excluded.updated_at",
-                [phone, contact_locale, now],
-            )
+            contacts.remember_locale(db, phone, contact_locale, now)
         return {"kind": kind, "reply": reply, "replied": replied, "request_id": request_id, "duplicate": False}
 
     @staticmethod

@@ -18,10 +18,11 @@ import logging
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
 
-from channels.sms import delivery, gammu, sender
+from channels.sms import gammu, sender
 from channels.sms.errors import SmsError
 from gateway import clock
 from gateway.app import node_of
+from gateway.outbox import delivery
 
 log = logging.getLogger(__name__)
 INBOUND_KEEP_DAYS = 7

@@ -8,9 +8,9 @@ made too long is cut with ``...`` rather than sent as a long multipart SMS.
 
 from __future__ import annotations
 
-from channels.sms import segments
 from gateway.i18n import Message
 from gateway.intake.catalog import Catalog, FieldProblem, Service
+from gateway.outbox import segments
 
 INFO_MAX_PARTS = 2
 

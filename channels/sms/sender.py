@@ -12,8 +12,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from channels.sms import delivery, providers
+from channels.sms import providers
 from gateway.node import Node
+from gateway.outbox import delivery
 
 log = logging.getLogger(__name__)
 PASS_LIMIT = 200  # rows per pass; the next pass continues

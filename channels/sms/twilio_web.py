@@ -18,9 +18,9 @@ from flask import Blueprint, Response, current_app, request
 from twilio import request_validator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from channels.sms import delivery
 from channels.sms.inbound import Handler, InboundSms
 from gateway.app import node_of
+from gateway.outbox import delivery
 
 TOKEN_ENV = "SIMPUL_TWILIO_AUTH_TOKEN"
 bp = Blueprint("sms_twilio", __name__)
@@ -96,7 +96,7 @@ def status_callback():
         return forbidden()
     form = request.form
     outbound_id = request.args.get("outbound", type=int)
-    delivery.apply_callback(node_of(current_app).store, provider_id=form.get("MessageSid", ""),
+    delivery.apply_callback(node_of(current_app).store, provider="twilio", provider_id=form.get("MessageSid", ""),
                             status=form.get("MessageStatus", ""), error_code=form.get("ErrorCode") or None,
                             outbound_id=outbound_id)
     return Response(status=204)

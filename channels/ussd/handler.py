@@ -18,7 +18,6 @@ from typing import Any
 
 import sqlite_utils
 
-from channels import outbound
 from channels.ussd import menu, screens, sessions
 from channels.ussd.cipher import ProcessCipher
 from channels.ussd.errors import BadRequest
@@ -29,6 +28,7 @@ from gateway.i18n import N_
 from gateway.intake import codes, validators
 from gateway.intake.pipeline import Submission
 from gateway.node import Node
+from gateway.outbox import queue as outbound
 
 log = logging.getLogger(__name__)
 

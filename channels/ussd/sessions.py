@@ -26,6 +26,7 @@ from channels.ussd.cipher import ProcessCipher, Unreadable
 from channels.ussd.menu import Draft
 from channels.ussd.state import State
 from gateway import clock
+from gateway.cases import contacts
 from gateway.storage.store import Store
 
 
@@ -174,10 +175,7 @@ def _side_effects(db: sqlite_utils.Database, cipher: ProcessCipher, phone: str, 
     elif state.in_form and state.values:
         save_draft(db, cipher, phone, state, now)
     if language:
-        db.execute(
-            "INSERT INTO contacts (phone, locale, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT(phone) DO UPDATE SET locale = excluded.locale, updated_at = excluded.updated_at",
-            [phone, language, now])
+        contacts.remember_locale(db, phone, language, now)
 
 
 def _stored_state(state: State) -> str:

@@ -20,6 +20,10 @@ from gateway.errors import StatusError
 from gateway.i18n import N_, gettext
 from gateway.intake import codes
 from gateway.privacy import audit
+from gateway.storage import kv
+
+# Older names of the core key-value API (gateway.storage.kv), kept for callers.
+set_kv, get_kv = kv.put, kv.get
 
 STATUSES = ("received", "in_progress", "ready", "rejected", "closed")
 STATUS_LABELS = {
@@ -167,19 +171,8 @@ def change_status(
 
 def queue_stats(db: sqlite_utils.Database) -> dict[str, Any]:
     depth, oldest = db.execute("SELECT count(*), min(created_at) FROM requests WHERE synced = 0").fetchone()
-    last = db.execute("SELECT value FROM kv WHERE key = 'last_sync_at'").fetchone()
     return {
         "queue_depth": depth,
         "oldest_unsynced_age_s": clock.age_seconds(oldest),
-        "last_sync_at": last[0] if last else None,
+        "last_sync_at": kv.get(db, "last_sync_at"),
     }
-
-
-def set_kv(db: sqlite_utils.Database, key: str, value: str) -> None:
-    db.execute("INSERT INTO kv(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-               [key, value])
-
-
-def get_kv(db: sqlite_utils.Database, key: str, default: str | None = None) -> str | None:
-    row = db.execute("SELECT value FROM kv WHERE key = ?", [key]).fetchone()
-    return row[0] if row else default

@@ -20,6 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from gateway import clock
+from gateway.cases import contacts
 from gateway.i18n import LOCALES, Message, pick_locale
 from gateway.intake import codes, validators
 from gateway.intake.catalog import Catalog, FieldProblem, Service
@@ -70,11 +71,7 @@ class Pipeline:
 
     def locale_for(self, phone: str | None) -> str:
         """The citizen's stored language, else the node default."""
-        if phone:
-            row = self.store.read().execute("SELECT locale FROM contacts WHERE phone = ?", [phone]).fetchone()
-            if row:
-                return row[0]
-        return self.default_locale
+        return contacts.locale_of(self.store.read(), phone) or self.default_locale
 
     def validate(self, sub: Submission) -> tuple[Receipt, dict[str, Any], str | None]:
         catalog = self.catalog

@@ -4,8 +4,8 @@ A request's personal fields are kept while the case is open and until the
 regional server has acknowledged it (``synced``); once it has been closed for
 ``retention.days`` the node keeps only code, service, status and the
 non-personal fields, and forgets the phone number. Other packages that hold
-personal data about a request (outbound SMS bodies, inbound message logs,
-USSD drafts) are parts with a ``purge_request(db, request_id)`` hook
+personal data about a request (inbound message logs, USSD drafts; the core's
+outbound SMS are purged here) are parts with a ``purge_request(db, request_id)`` hook
 (``gateway.parts``), run in the same transaction.
 """
 
@@ -18,6 +18,7 @@ import sqlite_utils
 
 from gateway import clock, parts
 from gateway.intake.catalog import Catalog
+from gateway.outbox import queue as outbox
 from gateway.privacy import lookup
 
 
@@ -45,6 +46,7 @@ def purge(db: sqlite_utils.Database, catalog: Catalog, days: int, now: dt.dateti
                    "purged_at = ? WHERE id = ?", [json.dumps(kept, sort_keys=True), stamp, row["id"]])
         lookup.forget(db, row["id"])
         db.execute("UPDATE status_events SET note = NULL, note_sealed = NULL, note_sealed_regional = NULL WHERE request_id = ?", [row["id"]])
+        outbox.purge_request(db, row["id"])
         parts.call("purge_request", db, row["id"])
     return len(rows)
 

@@ -143,3 +143,43 @@ def m008_index_form_phones(db: sqlite_utils.Database) -> None:
     # login that holds the node key (tokens cannot be computed without it).
     db.execute("DELETE FROM request_index")
     db.execute("UPDATE requests SET index_key = NULL WHERE purged_at IS NULL")
+
+
+@migrations()
+def m009_outbound(db: sqlite_utils.Database) -> None:
+    # The outbound queue (gateway/outbox) became a core table. Databases made
+    # before this have it from the sms part's set ("simpul.channels" m001 and
+    # m003), which keeps its name and history and now skips what exists; a
+    # new database gets the whole table here. Every SMS the node sends is
+    # first a row (durable with the event that caused it); `key` makes
+    # enqueueing idempotent, so a retried job or a re-applied sync event can
+    # never send the same notification twice.
+    if "outbound" in db.table_names():
+        return
+    db.execute(
+        """
+        CREATE TABLE outbound (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            key TEXT NOT NULL UNIQUE,
+            "to" TEXT NOT NULL,
+            body TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT 'notification',
+            request_id TEXT,
+            status TEXT NOT NULL DEFAULT 'queued',
+            provider TEXT,
+            provider_id TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            last_attempt_at TEXT,
+            sent_at TEXT,
+            provider_status TEXT,
+            error_code TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX outbound_due ON outbound(status, next_attempt_at)")
+    db.execute("CREATE INDEX outbound_provider_id ON outbound(provider, provider_id)")
+    db.execute("CREATE INDEX outbound_pacing ON outbound(provider, last_attempt_at)")

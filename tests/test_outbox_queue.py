@@ -1,4 +1,4 @@
-from channels.outbound import enqueue, list_outbound
+from gateway.outbox.queue import enqueue, list_outbound
 
 
 def test_enqueue_is_idempotent_by_key(node):

@@ -1,5 +1,8 @@
 """Outbound delivery bookkeeping: claim, acknowledge, retry, status callbacks.
 
+The core's half of sending: the SMS part's sender and providers call these;
+only this module changes ``outbound`` rows after they are queued.
+
 All functions that change a row run inside ``store.write``. The life of a row:
 
     queued --claim--> sending --ack--> sent --callback--> delivered | undelivered | failed
@@ -146,9 +149,9 @@ def stale_sending(db: sqlite_utils.Database, now: dt.datetime | None = None) -> 
     return list(db.query("SELECT * FROM outbound WHERE status = 'sending' AND last_attempt_at < ?", [cutoff]))
 
 
-def apply_callback(store: Store, *, provider_id: str, status: str, error_code: str | None,
+def apply_callback(store: Store, *, provider: str, provider_id: str, status: str, error_code: str | None,
                    outbound_id: int | None = None) -> bool:
-    """Apply a Twilio status callback; True if a row changed."""
+    """Apply a provider's delivery report (Twilio's status words); True if a row changed."""
     ours = CALLBACK_STATUS.get(status.strip().lower())
     if ours is None or not (provider_id or outbound_id):
         return False
@@ -157,12 +160,12 @@ def apply_callback(store: Store, *, provider_id: str, status: str, error_code: s
         row = None
         if provider_id:
             row = db.execute("SELECT id, status, provider_status FROM outbound "
-                             "WHERE provider = 'twilio' AND provider_id = ?", [provider_id]).fetchone()
+                             "WHERE provider = ? AND provider_id = ?", [provider, provider_id]).fetchone()
         if row is None and outbound_id is not None:
             # The StatusCallback URL carries our id: this resolves a row whose
             # sender died after Twilio accepted it but before the ack.
             row = db.execute("SELECT id, status, provider_status FROM outbound "
-                             "WHERE id = ? AND provider = 'twilio'", [outbound_id]).fetchone()
+                             "WHERE id = ? AND provider = ?", [outbound_id, provider]).fetchone()
         if row is None:
             return False
         current = row[1]

@@ -2,8 +2,9 @@
 
 Enqueue inside the same write job as whatever caused the message (a request
 stored, a status event applied), so the two are durable together. A sender
-job (see ``channels.jobs``) delivers queued rows through the configured
-provider; with no provider configured they simply stay queued.
+job of the SMS part delivers queued rows through the configured provider
+(bookkeeping in ``gateway.outbox.delivery``); with no provider configured
+they simply stay queued.
 """
 
 from __future__ import annotations
@@ -51,3 +52,15 @@ def list_outbound(db: sqlite_utils.Database, *, status: str | None = None, limit
         sql += " LIMIT ?"
         args.append(limit)
     return list(db.query(sql, args))
+
+
+def purge_request(db: sqlite_utils.Database, request_id: str) -> None:
+    """Retention: a purged request's messages keep status and times, lose number and text.
+
+    A message still queued a retention period after closing is stale: it is
+    not sent any more. One in flight ('sending') is left to its sender.
+    """
+    db.execute("UPDATE outbound SET status = 'failed', last_error = 'purged by retention' "
+               "WHERE request_id = ? AND status = 'queued'", [request_id])
+    db.execute("UPDATE outbound SET \"to\" = '', body = '' WHERE request_id = ? AND status != 'sending'",
+               [request_id])
