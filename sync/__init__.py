@@ -12,19 +12,19 @@ order = 50
 
 
 def migrations():
-    from sync.schema import migrations as sets
+    from sync.client.schema import migrations as sets
 
     return sets
 
 
 def register_commands(cli) -> None:  # noqa: ANN001 - the click group
-    from sync.cli import sync_command
+    from sync.client.cli import sync_command
 
     cli.add_command(sync_command)
 
 
 def register_jobs(scheduler, app) -> None:  # noqa: ANN001 - APScheduler and Flask objects
-    from sync.jobs import register
+    from sync.client.jobs import register
 
     register(scheduler, app)
 

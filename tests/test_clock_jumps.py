@@ -116,7 +116,7 @@ def test_sync_loop_keeps_trying_with_backoff_on_monotonic_waits(node):
     """After a failed pass the next one comes after the backoff, waited on CLOCK_MONOTONIC."""
     import threading
 
-    from sync.jobs import SyncLoop
+    from sync.client.jobs import SyncLoop
 
     asked: list[tuple[float, float]] = []
 

@@ -46,7 +46,7 @@ def test_sync_panel_shows_backlog_and_reports_no_regional_server(kiosk, node):
 
 
 def test_sync_now_calls_the_sync_job(kiosk, node, monkeypatch):
-    import sync.jobs
+    import sync.client.jobs
 
     calls = []
 
@@ -54,7 +54,7 @@ def test_sync_now_calls_the_sync_job(kiosk, node, monkeypatch):
         calls.append(app)
         return {"configured": True, "ok": True, "message": "12 requests sent"}
 
-    monkeypatch.setattr(sync.jobs, "sync_now", fake_pass)
+    monkeypatch.setattr(sync.client.jobs, "sync_now", fake_pass)
     html = kiosk.get("/kiosk/sync").get_data(as_text=True)
     response = kiosk.post("/kiosk/sync", data=hidden(html)).get_data(as_text=True)
     assert calls == [kiosk.application] and "12 requests sent" in response

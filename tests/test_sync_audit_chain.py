@@ -6,8 +6,8 @@ import pytest
 
 from gateway.config.loader import load_config
 from gateway.privacy.audit import GENESIS, entry_hash
-from sync import wire
 from sync.errors import ProtocolError
+from sync.protocol import signing, wire
 from sync.regional import audit_chain
 from sync.regional.store import open_regional_store
 
@@ -225,12 +225,12 @@ def test_audit_endpoint_checks_signature_then_format_before_any_write(tmp_path):
         app = create_regional_app(config, store)
         secret = store.add_node("desa-1")
         client = app.test_client()
-        path = wire.PREFIX + "/audit"
+        path = signing.PREFIX + "/audit"
 
         def post(message, counter, key=secret):
             body = wire.pack(message)
-            headers = {wire.H_NODE: "desa-1", wire.H_REQUEST: str(counter),
-                       wire.H_SIGNATURE: wire.sign(key, "POST", path, "desa-1", counter, body)}
+            headers = {signing.H_NODE: "desa-1", signing.H_REQUEST: str(counter),
+                       signing.H_SIGNATURE: signing.sign(key, "POST", path, "desa-1", counter, body)}
             resp = client.post(path, data=body, headers=headers)
             return resp, (wire.unpack(resp.data) if resp.status_code != 401 else None)
 
@@ -239,7 +239,7 @@ def test_audit_endpoint_checks_signature_then_format_before_any_write(tmp_path):
         assert post(good, 1, key="wrong")[0].status_code == 401
         resp, answer = post({**good, "head": [2, entries[-1]["hash"]]}, 2)
         assert resp.status_code == 400 and "head" in answer["error"]
-        assert resp.headers[wire.H_SIGNATURE] == wire.sign_response(secret, 2, 400, resp.data)
+        assert resp.headers[signing.H_SIGNATURE] == signing.sign_response(secret, 2, 400, resp.data)
         assert store.audit_entries("desa-1") == [] and store.node_flags() == []
         resp, answer = post(good, 3)
         assert resp.status_code == 200 and answer["acked"] == 3 and answer["new"] == 3

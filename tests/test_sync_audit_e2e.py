@@ -238,7 +238,7 @@ def test_link_cut_mid_audit_push_then_retry(tmp_path, regional, direction, extra
 def test_kiosk_sync_now_tells_the_officer_about_the_flag(tmp_path, regional, monkeypatch):
     from gateway.app import create_app
     from gateway.config.loader import load_config
-    from sync.jobs import sync_now
+    from sync.client.jobs import sync_now
 
     box = NodeBox(tmp_path / "node", "desa-1", regional.url, regional.add_node("desa-1"))
     officer_work(box, 6)

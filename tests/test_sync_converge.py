@@ -22,10 +22,10 @@ from gateway.config.loader import load_config
 from gateway.errors import StatusError
 from gateway.intake.pipeline import Submission
 from gateway.node import Node
+from sync.client.runner import run_pass
 from sync.errors import RegionalError
 from sync.regional.app import create_regional_app
 from sync.regional.store import CASE_STATUSES, open_regional_store
-from sync.runner import run_pass
 from tests.syncenv import NIK, free_port
 
 _ids = itertools.count(1)

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from gateway.intake.codes import generate
-from sync import wire
+from sync.protocol import signing, wire
 from tests.syncenv import NodeBox, Regional, assert_exactly_once
 
 CODE = generate()
@@ -126,10 +126,10 @@ def test_not_configured_exits_2(tmp_path):
 
 def _signed_post(url: str, node: str, secret: str, counter: int, payload) -> requests.Response:
     body = wire.pack(payload)
-    path = wire.PREFIX + "/requests"
+    path = signing.PREFIX + "/requests"
     return requests.post(url + path, data=body, timeout=10, headers={
-        wire.H_NODE: node, wire.H_REQUEST: str(counter),
-        wire.H_SIGNATURE: wire.sign(secret, "POST", path, node, counter, body)})
+        signing.H_NODE: node, signing.H_REQUEST: str(counter),
+        signing.H_SIGNATURE: signing.sign(secret, "POST", path, node, counter, body)})
 
 
 def _batch(request_id: str, name: str) -> dict:
@@ -151,10 +151,10 @@ def test_replayed_request_is_refused_before_any_write(regional):
     assert regional.query("SELECT id FROM requests") == [("11111111-1111-4111-8111-111111111111",)]
     # Tampered body with the old signature: 401.
     body = wire.pack(_batch("33333333-3333-4333-8333-333333333333", "C"))
-    path = wire.PREFIX + "/requests"
+    path = signing.PREFIX + "/requests"
     bad = requests.post(regional.url + path, data=body, timeout=10, headers={
-        wire.H_NODE: "desa-r", wire.H_REQUEST: "9",
-        wire.H_SIGNATURE: wire.sign(secret, "POST", path, "desa-r", 9, b"other")})
+        signing.H_NODE: "desa-r", signing.H_REQUEST: "9",
+        signing.H_SIGNATURE: signing.sign(secret, "POST", path, "desa-r", 9, b"other")})
     assert bad.status_code == 401
     assert regional.query("SELECT count(*) FROM requests")[0][0] == 1
     assert regional.query("SELECT last_counter FROM nodes WHERE id = 'desa-r'") == [(5,)]

@@ -11,7 +11,7 @@ import requests
 from gateway.app import create_app
 from gateway.config.loader import load_config
 from gateway.node import Node
-from sync.jobs import BACKOFF_CAP, SyncLoop, backoff_delay, sync_now
+from sync.client.jobs import BACKOFF_CAP, SyncLoop, backoff_delay, sync_now
 from tests.syncenv import SIMPUL, NodeBox, Regional, clean_env, free_port
 
 

@@ -226,7 +226,7 @@ def test_records_without_a_regional_copy_wait_for_an_officer_then_go_in_order(tm
         # The kiosk's "sync now" says the same; then an officer logs in on the node (their session
         # holds the node key) and the next pass re-seals the two and sends all three, in order.
         from gateway.app import create_app
-        from sync.jobs import sync_now
+        from sync.client.jobs import sync_now
 
         monkeypatch.setenv("SIMPUL_SYNC_SECRET", box.secret)
         app = create_app(config=load_config(box.config))

@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 
 from gateway.intake.codes import generate
 from gateway.outbox.notices import STATUS_SMS, status_sms
-from sync import state, wire
-from sync.batching import MAXIMUM, MINIMUM, BatchSizer
+from sync.client import state
+from sync.client.batching import MAXIMUM, MINIMUM, BatchSizer
 from sync.errors import ProtocolError
+from sync.protocol import signing, wire
 
 texts = st.text(min_size=1, max_size=40)
 
@@ -75,14 +76,14 @@ def test_decode_refuses_malformed_batches(message):
 
 def test_signature_covers_every_part():
     args = ("POST", "/sync/v1/requests", "desa-1", 7, b"body")
-    sig = wire.sign("secret", *args)
-    assert wire.verify("secret", sig, *args)
-    assert not wire.verify("other", sig, *args)
+    sig = signing.sign("secret", *args)
+    assert signing.verify("secret", sig, *args)
+    assert not signing.verify("other", sig, *args)
     for i, changed in enumerate(("GET", "/sync/v1/pull", "desa-2", 8, b"Body")):
         tampered = list(args)
         tampered[i] = changed
-        assert not wire.verify("secret", sig, *tampered)
-    assert not wire.verify("secret", "", *args)
+        assert not signing.verify("secret", sig, *tampered)
+    assert not signing.verify("secret", "", *args)
 
 
 def test_batch_size_adapts_to_the_link():

@@ -8,7 +8,7 @@ import pytest
 
 from gateway.config.loader import load_config
 from gateway.intake.codes import generate
-from sync import wire
+from sync.protocol import wire
 from sync.regional.app import create_regional_app
 from sync.regional.store import open_regional_store
 from sync.regional.web import hash_password

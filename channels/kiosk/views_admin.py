@@ -19,7 +19,7 @@ def _node():
 
 
 def _sync_page(result: dict | None = None, status: int = 200):
-    from sync.runner import pending_counts
+    from sync.client.runner import pending_counts
 
     db = _node().store.read()
     figures = cases.queue_stats(db)
@@ -40,7 +40,7 @@ def sync_panel():
 
 @blueprint.post("/sync")
 def sync_now():
-    from sync.jobs import sync_now as run_sync
+    from sync.client.jobs import sync_now as run_sync
 
     try:
         result = run_sync(current_app._get_current_object())  # type: ignore[attr-defined]

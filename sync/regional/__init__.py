@@ -12,7 +12,7 @@ order = 60
 
 
 def register_commands(cli) -> None:  # noqa: ANN001 - the click group
-    from sync.cli import regional
+    from sync.regional.cli import regional
 
     cli.add_command(regional)
 

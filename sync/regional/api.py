@@ -15,11 +15,11 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
-from sync import wire
 from sync.errors import ProtocolError, RegionalError, ReplayError
+from sync.protocol import signing, wire
 from sync.regional.store import RegionalStore
 
-bp = Blueprint("sync_api", __name__, url_prefix=wire.PREFIX)
+bp = Blueprint("sync_api", __name__, url_prefix=signing.PREFIX)
 MAX_PULL = 5000
 
 
@@ -34,14 +34,14 @@ def _plain(status: int, error: str, **extra: Any) -> Response:
 def _signed(secret: str, counter: int, status: int, payload: Any) -> Response:
     body = wire.pack(payload)
     resp = Response(body, status=status, mimetype="application/x-simpul-batch")
-    resp.headers[wire.H_SIGNATURE] = wire.sign_response(secret, counter, status, body)
+    resp.headers[signing.H_SIGNATURE] = signing.sign_response(secret, counter, status, body)
     return resp
 
 
 def _handle(op: Callable[[str, int, Any], Any]) -> Response:
-    node_id = request.headers.get(wire.H_NODE, "")
+    node_id = request.headers.get(signing.H_NODE, "")
     try:
-        counter = int(request.headers.get(wire.H_REQUEST, ""))
+        counter = int(request.headers.get(signing.H_REQUEST, ""))
     except ValueError:
         return _plain(401, "missing request id")
     store = store_of(current_app)
@@ -49,7 +49,7 @@ def _handle(op: Callable[[str, int, Any], Any]) -> Response:
     if node is None:
         return _plain(401, "unknown node")
     body = request.get_data(cache=False)
-    if not wire.verify(node["secret"], request.headers.get(wire.H_SIGNATURE, ""), request.method,
+    if not signing.verify(node["secret"], request.headers.get(signing.H_SIGNATURE, ""), request.method,
                        request.path, node_id, counter, body):
         return _plain(401, "bad signature")
     if counter <= node["last_counter"]:

@@ -15,20 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.i18n import N_
 from gateway.privacy.audit import GENESIS, entry_hash
-
-# Problem codes (stored in node_flags.detail) and their labels (msgids).
-REWRITTEN = "rewritten"
-UNLINKED = "unlinked"
-GAP = "gap"
-BAD_HASH = "bad_hash"
-PROBLEMS = {
-    REWRITTEN: N_("an entry the server already held came back different (history rewritten)"),
-    UNLINKED: N_("new entries do not link to the last entry the server holds (chain recomputed)"),
-    GAP: N_("entries are missing (sequence numbers not contiguous)"),
-    BAD_HASH: N_("the entries do not recompute to the hash the node sent"),
-}
+from sync.protocol.flags import BAD_HASH, GAP, PROBLEMS, REWRITTEN, UNLINKED  # noqa: F401 - the codes judge() gives
 
 
 @dataclass

@@ -24,10 +24,10 @@ from gateway import clock
 from gateway.cases.records import STATUSES, can_move
 from gateway.storage.store import Store, connect
 from sync.errors import AlreadyExists, RegionalError, ReplayError
+from sync.protocol.wire import b64, content_digest, event_digest
 from sync.regional import audit_chain, sealkeys
 from sync.regional.migrations import migrations
 from sync.regional.sealkeys import RegionalKeys, RegionalOpener, Unopenable, note_text
-from sync.wire import b64, content_digest, event_digest
 
 CASE_STATUSES = ("in_progress", "ready", "rejected", "closed")
 NOT_APPLIED, APPLIED_MOVE, APPLIED_NOTE = 0, 1, 2  # events.applied

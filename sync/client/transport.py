@@ -18,8 +18,8 @@ from typing import Any
 import requests
 
 from gateway.config.loader import Config
-from sync import wire
 from sync.errors import NotConfigured, ProtocolError, Refused, ServerError, Unreachable
+from sync.protocol import signing, wire
 
 CONNECT_TIMEOUT = 10
 READ_TIMEOUT = 60
@@ -75,12 +75,12 @@ class Transport:
         at_least = 0
         for _ in range(2):  # a 409 from a node restored from an old backup: jump ahead once
             counter = self.next_counter(at_least)
-            full_path = wire.PREFIX + path
+            full_path = signing.PREFIX + path
             headers = {
                 "Content-Type": "application/x-simpul-batch",
-                wire.H_NODE: self.node_id,
-                wire.H_REQUEST: str(counter),
-                wire.H_SIGNATURE: wire.sign(self.secret, "POST", full_path, self.node_id, counter, body),
+                signing.H_NODE: self.node_id,
+                signing.H_REQUEST: str(counter),
+                signing.H_SIGNATURE: signing.sign(self.secret, "POST", full_path, self.node_id, counter, body),
             }
             started = time.monotonic()
             try:
@@ -98,8 +98,8 @@ class Transport:
             self.bytes_down += len(content)
             if resp.status_code == 401:
                 raise Refused(401, _error_of(content))
-            signed = wire.sign_response(self.secret, counter, resp.status_code, content)
-            if resp.headers.get(wire.H_SIGNATURE) != signed:
+            signed = signing.sign_response(self.secret, counter, resp.status_code, content)
+            if resp.headers.get(signing.H_SIGNATURE) != signed:
                 if resp.status_code >= 500:
                     raise ServerError(f"server error {resp.status_code}")
                 raise ServerError(f"answer {resp.status_code} not signed by the server: not trusted")

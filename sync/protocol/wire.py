@@ -1,4 +1,4 @@
-"""The wire format and request signing: pure functions, no I/O.
+"""The wire format shared by the node client and the regional server: pure functions, no I/O.
 
 A batch is gzip-compressed compact JSON in columnar form: the column names
 once, then one array per record (``{"cols": [...], "rows": [[...], ...]}``),
@@ -7,12 +7,7 @@ service, so they travel as a list of values plus an index into the batch's
 ``shapes`` (the sorted field names, sent once per batch). See
 docs/sync-protocol.md for every message.
 
-Signing: HMAC-SHA256 with the node's secret over
-``METHOD\\nPATH\\nNODE_ID\\nREQUEST_ID\\nSHA256(body)``. The request id is a
-per-node counter that must strictly increase, so a replay is refused without
-trusting the node's clock. Responses are signed too (over the request id and
-the response body digest), so a box in the middle cannot fake an ack and make
-the node believe something is stored that is not.
+Signing lives in :mod:`sync.protocol.signing`.
 """
 
 from __future__ import annotations
@@ -21,7 +16,6 @@ import base64
 import binascii
 import gzip
 import hashlib
-import hmac
 import json
 import uuid
 import zlib
@@ -30,10 +24,6 @@ from typing import Any
 from gateway.intake import codes
 from sync.errors import ProtocolError
 
-PREFIX = "/sync/v1"
-H_NODE = "X-Simpul-Node"
-H_REQUEST = "X-Simpul-Request"
-H_SIGNATURE = "X-Simpul-Signature"
 MAX_INFLATED = 32 * 1024 * 1024  # a gzip bomb stops here
 GZIP_LEVEL = 6
 
@@ -272,26 +262,3 @@ def event_digest(event: dict[str, Any]) -> str:
     if event.get("note_sealed_regional") is not None:
         canonical.append(hashlib.sha256(event["note_sealed_regional"]).hexdigest())
     return hashlib.sha256(dumps(canonical)).hexdigest()[:32]
-
-
-def body_digest(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
-
-
-def signing_text(method: str, path: str, node_id: str, request_id: int, body: bytes) -> bytes:
-    return "\n".join([method.upper(), path, node_id, str(request_id), body_digest(body)]).encode()
-
-
-def sign(secret: str, method: str, path: str, node_id: str, request_id: int, body: bytes) -> str:
-    return hmac.new(secret.encode(), signing_text(method, path, node_id, request_id, body),
-                    hashlib.sha256).hexdigest()
-
-
-def verify(secret: str, signature: str, method: str, path: str, node_id: str, request_id: int,
-           body: bytes) -> bool:
-    return hmac.compare_digest(sign(secret, method, path, node_id, request_id, body), signature or "")
-
-
-def sign_response(secret: str, request_id: int, status: int, body: bytes) -> str:
-    text = f"response\n{request_id}\n{status}\n{body_digest(body)}".encode()
-    return hmac.new(secret.encode(), text, hashlib.sha256).hexdigest()

@@ -20,9 +20,9 @@ from flask import Flask
 from gateway.errors import ConfigError
 from gateway.i18n import Message
 from gateway.node import Node
+from sync.client.runner import PassResult, lock_for, run_pass
+from sync.client.transport import check_regional_key
 from sync.errors import AwaitingSeal, NotConfigured
-from sync.runner import PassResult, lock_for, run_pass
-from sync.transport import check_regional_key
 
 log = logging.getLogger(__name__)
 JOB_ID = "simpul-sync"
@@ -113,7 +113,7 @@ def sync_now(app: Flask) -> dict:
     is already localized for the officer.
     """
     from gateway.app import node_of
-    from sync.cli import audit_flag_warning, describe_error, summary
+    from sync.client.messages import audit_flag_warning, describe_error, summary
 
     node = node_of(app)
     locale = node.config["node.default_locale"]

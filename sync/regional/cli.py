@@ -1,30 +1,19 @@
-"""Commands: ``simpul sync`` (node side) and ``simpul regional ...`` (the regional server).
+"""``simpul regional ...``: serve the regional server, manage its nodes, users, keys and cases.
 
-Both read the same config file format; the regional commands only use the
-``[regional]`` section and never open the node's database.
+The commands read only the ``[regional]`` section of the config file and never
+open the node's database.
 """
 
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from typing import Any
 
 import click
 
-from gateway.i18n import Message, gettext
-from sync.errors import (
-    AlreadyExists,
-    AwaitingSeal,
-    Interrupted,
-    NotConfigured,
-    Refused,
-    SyncError,
-    Unreachable,
-)
-
-PROGRESS_THRESHOLD = 200
+from gateway.i18n import gettext
+from sync.errors import AlreadyExists, SyncError
 
 
 def _ctx() -> Any:
@@ -36,109 +25,6 @@ def _ctx() -> Any:
 def _(msgid: str, **params: Any) -> str:
     return gettext(_ctx().locale, msgid, **params)
 
-
-def describe_error(error: SyncError | None, locale: str) -> str:
-    """A short, localized reason for a pass that did not complete."""
-    if isinstance(error, AwaitingSeal):
-        return Message("%(n)d requests wait for an officer login to be sealed for the region",
-                       n=error.waiting).render(locale)
-    if isinstance(error, NotConfigured):
-        return Message("sync is not configured (%(detail)s)", detail=str(error)).render(locale)
-    if isinstance(error, Unreachable):
-        return Message("regional server unreachable (%(detail)s)", detail=str(error)).render(locale)
-    if isinstance(error, Refused):
-        return Message("refused by the regional server: check node id and secret (%(detail)s)",
-                       detail=str(error)).render(locale)
-    return Message("the regional server did not confirm (%(detail)s)", detail=str(error)).render(locale)
-
-
-def summary(moved: dict[str, int], locale: str) -> str:
-    return Message("Pushed %(requests)d requests and %(events)d status events; pulled %(pulled)d "
-                   "updates (%(notified)d SMS queued); catalog version %(version)d.",
-                   requests=moved.get("requests", 0), events=moved.get("events", 0),
-                   pulled=moved.get("pulled", 0), notified=moved.get("notified", 0),
-                   version=moved.get("catalog_version", 0)).render(locale)
-
-
-def audit_flag_warning(problem: str, locale: str) -> str:
-    """What the node's operator reads when the regional server flagged this node's audit trail."""
-    from sync.regional.audit_chain import PROBLEMS
-
-    reason = gettext(locale, PROBLEMS[problem]) if problem in PROBLEMS else problem
-    return Message("The regional server refused this node's audit trail and flagged the node: %(reason)s. "
-                   "Requests still sync; a case worker will check the node.", reason=reason).render(locale)
-
-
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
-def sync_once(ctx: Any) -> int:
-    from sync.runner import pending_counts, run_pass
-    from sync.stages import Stage
-
-    node = ctx.node
-    total = pending_counts(node)["requests"]
-    bar = None
-    if sys.stdout.isatty() and total >= PROGRESS_THRESHOLD:
-        bar = click.progressbar(length=total, label=_("Pushing requests"))
-        bar.__enter__()
-
-    def progress(stage: str, n: int) -> None:
-        if bar is not None and stage == Stage.PUSH_REQUESTS:
-            bar.update(n)
-
-    try:
-        result = run_pass(node, progress=progress)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
-    locale = ctx.locale
-    click.echo(summary(result.moved, locale))
-    if result.moved.get("conflicts"):
-        click.echo(Message("The regional server recorded %(n)d conflicts for a case worker to check.",
-                           n=result.moved["conflicts"]).render(locale))
-    if result.audit_flag:
-        click.echo(audit_flag_warning(result.audit_flag, locale), err=True)
-    if result.ok:
-        return 0
-    click.echo(Message("Sync not completed at stage %(stage)s: %(reason)s",
-                       stage=result.stage, reason=describe_error(result.error, locale)).render(locale), err=True)
-    return 2 if isinstance(result.error, NotConfigured) else 1
-
-
-def register(group: click.Group) -> None:
-    """Add this package's commands to the ``simpul`` group."""
-    group.add_command(sync_command)
-    group.add_command(regional)
-
-
-@click.command("sync")
-@click.option("--once", is_flag=True, help="Run one full pass (push, pull, catalog) and exit.")
-def sync_command(once: bool) -> None:
-    """Sync with the regional server: one pass with --once, else every sync.interval_seconds."""
-    ctx = _ctx()
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    if once:
-        sys.exit(sync_once(ctx))
-    from sync.jobs import SyncLoop
-
-    loop = SyncLoop(ctx.node)
-    try:
-        while True:
-            result = loop.run()
-            click.echo(summary(result.moved, ctx.locale) if result.ok else
-                       describe_error(result.error, ctx.locale), err=not result.ok)
-            if isinstance(result.error, Interrupted):
-                break
-            if isinstance(result.error, NotConfigured):
-                sys.exit(2)
-            loop.sleep()
-    except KeyboardInterrupt:
-        pass  # a clean stop between passes
-
-
-# --- regional server -------------------------------------------------------
 
 def _keys() -> Any:
     from sync.regional.sealkeys import load_keys

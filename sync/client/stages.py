@@ -27,10 +27,11 @@ from gateway.outbox.notices import status_sms
 from gateway.outbox.queue import enqueue
 from gateway.privacy.audit import GENESIS
 from gateway.privacy.sealing import SealError, epoch_of
-from sync import state, wire
-from sync.batching import BatchSizer
+from sync.client import state
+from sync.client.batching import BatchSizer
+from sync.client.transport import Transport
 from sync.errors import ProtocolError, ServerError
-from sync.transport import Transport
+from sync.protocol import wire
 
 
 class Stage:

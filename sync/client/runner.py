@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from gateway.cases.records import set_kv
 from gateway.clock import utcnow
 from gateway.node import Node
-from sync import state
-from sync.batching import BatchSizer
+from sync.client import state
+from sync.client.batching import BatchSizer
+from sync.client.stages import OPERATIONS, WAITING_SQL, PassContext, Stage, Status
+from sync.client.transport import Transport, check_regional_key, load_secret
 from sync.errors import AwaitingSeal, Interrupted, LocalError, SyncError, Unreachable
-from sync.stages import OPERATIONS, WAITING_SQL, PassContext, Stage, Status
-from sync.transport import Transport, check_regional_key, load_secret
 
 _locks: dict[int, threading.Lock] = {}
 _locks_guard = threading.Lock()
