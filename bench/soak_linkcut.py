@@ -35,7 +35,7 @@ from gateway.cases import records as cases  # noqa: E402
 from gateway.config.loader import load_config  # noqa: E402
 from gateway.intake.pipeline import Submission  # noqa: E402
 from gateway.node import Node  # noqa: E402
-from sync import state  # noqa: E402
+from sync.client import state  # noqa: E402
 from sync.client.runner import run_pass  # noqa: E402
 from tests.faultproxy import FaultProxy  # noqa: E402
 from tests.syncenv import NodeBox, Regional, citizen  # noqa: E402
