@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := chromium gammu-smsd gammu faketime iproute2
 
-.PHONY: run test install system-deps lint locales-extract locales-update locales-compile clean bench soak
+.PHONY: run test install system-deps lint locales-extract locales-update locales-review locales-compile clean bench soak
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,8 @@ lint: install
 
 # One Babel domain per locales/<domain>.cfg (see locales/README.md).
 DOMAINS = $(basename $(notdir $(wildcard locales/*.cfg)))
+# Keep in step with gateway.i18n.LOCALES (tests/test_locales.py checks).
+LOCALES = id en jv su
 
 locales-extract: install
 	for d in $(DOMAINS); do \
@@ -47,10 +49,14 @@ locales-extract: install
 	    --project=simpul -o locales/$$d.pot . || exit 1; done
 
 locales-update: locales-extract
-	for d in $(DOMAINS); do for l in id en; do \
+	for d in $(DOMAINS); do for l in $(LOCALES); do \
 	  if [ -f locales/$$l/LC_MESSAGES/$$d.po ]; then \
 	    $(BIN)/pybabel update -D $$d -l $$l -i locales/$$d.pot -d locales --no-fuzzy-matching --ignore-obsolete; \
 	  else $(BIN)/pybabel init -D $$d -l $$l -i locales/$$d.pot -d locales; fi; done; done
+
+# Every jv/su message no native speaker has checked yet (locales/README.md).
+locales-review: install
+	$(BIN)/python locales/review.py
 
 locales-compile: install
 	for d in $(DOMAINS); do $(BIN)/pybabel compile -D $$d -d locales --statistics || exit 1; done

@@ -135,7 +135,7 @@ def serve(ctx: Context, host: str | None, port: int | None, no_jobs: bool) -> No
 @click.argument("service")
 @click.argument("values", nargs=-1)
 @click.option("--phone", default=None, help="The citizen's phone number (any common form).")
-@click.option("--locale", default=None, help="Language for replies to this citizen (id, en).")
+@click.option("--locale", default=None, help="Language for replies to this citizen (id, en, jv, su).")
 @pass_ctx
 def submit(ctx: Context, service: str, values: tuple[str, ...], phone: str | None, locale: str | None) -> None:
     """Submit a request: SERVICE FIELD=VALUE ... ; prints the tracking code."""

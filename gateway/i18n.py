@@ -19,8 +19,10 @@ from typing import Any
 
 from babel.support import NullTranslations, Translations
 
-LOCALES = ("id", "en")
+LOCALES = ("id", "en", "jv", "su")
 DEFAULT_LOCALE = "id"
+# Each language named in itself: a switch must be readable by someone who cannot read the current one.
+LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English", "jv": "Basa Jawa", "su": "Basa Sunda"}
 
 
 def N_(msgid: str) -> str:

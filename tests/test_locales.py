@@ -74,3 +74,33 @@ def test_a_msgid_means_the_same_in_every_domain():
                         clashes.append((locale, m.id, seen[m.id], (domain, m.string)))
                     seen.setdefault(m.id, (domain, m.string))
         assert not clashes, clashes
+
+
+@pytest.mark.parametrize("domain", domains())
+@pytest.mark.parametrize("locale", LOCALES)
+def test_no_fuzzy_message(domain, locale):
+    """A fuzzy entry is a guess Babel made: gettext ignores it, so the reader gets English."""
+    with open(ROOT / "locales" / locale / "LC_MESSAGES" / f"{domain}.po", "rb") as fh:
+        fuzzy = [m.id for m in read_po(fh) if m.id and m.fuzzy]
+    assert not fuzzy, f"fuzzy in {locale}/{domain}.po: {fuzzy}"
+
+
+@pytest.mark.parametrize("locale", ["jv", "su"])
+def test_every_drafted_message_says_whether_a_native_speaker_reviewed_it(locale):
+    from locales.review import REVIEW_PREFIXES
+
+    unmarked = []
+    for domain in domains():
+        with open(ROOT / "locales" / locale / "LC_MESSAGES" / f"{domain}.po", "rb") as fh:
+            for m in read_po(fh):
+                if m.id and not any(c.startswith(REVIEW_PREFIXES) for c in m.user_comments):
+                    unmarked.append((domain, m.id))
+    assert not unmarked, f"{locale}: add '# unreviewed: ...' (or '# reviewed: NAME, DATE'): {unmarked}"
+
+
+def test_makefile_updates_every_shipped_locale():
+    import re
+
+    line = re.search(r"^LOCALES = (.*)$", (ROOT / "Makefile").read_text(), re.M)
+    assert line and tuple(line.group(1).split()) == LOCALES
+

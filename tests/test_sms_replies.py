@@ -117,4 +117,4 @@ def test_a_long_non_gsm_service_name_never_pushes_the_code_out():
             assert code in text and segments.fits(text), text
             assert "DOMISILI" in text
         hint = replies.format_hint(service, locale)
-        assert hint.startswith(("Untuk DOMISILI", "For DOMISILI")) and segments.fits(hint)
+        assert hint.startswith(("Untuk DOMISILI", "For DOMISILI", "Kanggo DOMISILI")) and segments.fits(hint)

@@ -7,7 +7,8 @@ Pure: no I/O, no locale, never raises (fuzzed in the tests). Shapes:
   including any ``#`` (``ADUAN#jalan rusak #3 dekat masjid``).
 - ``STATUS <code>``, ``CEK <code>``, ``STATUS#<code>``.
 - ``INFO <keyword>``; ``HELP`` / ``BANTUAN`` (or anything unrecognized).
-- ``BAHASA EN|ID``, ``LANGUAGE EN|ID``.
+- ``BAHASA EN|ID|JAWA|SUNDA``, ``LANGUAGE EN``, ``BASA JAWA|SUNDA``; ``JV`` and
+  ``SU`` alone (villagers write the language the way they say it).
 
 Command words are checked before catalog keywords, so a catalog must not use
 them as keywords (they would be unreachable).
@@ -24,12 +25,16 @@ from gateway.intake.catalog import Catalog, Service
 STATUS_WORDS = ("STATUS", "CEK")
 INFO_WORDS = ("INFO",)
 HELP_WORDS = ("HELP", "BANTUAN", "MENU", "?")
-LANGUAGE_WORDS = ("BAHASA", "LANGUAGE", "LANG")
+LANGUAGE_WORDS = ("BAHASA", "BASA", "LANGUAGE", "LANG")
 LANGUAGE_NAMES = {
     "ID": "id", "IND": "id", "INDONESIA": "id", "INDONESIAN": "id", "INDO": "id",
     "EN": "en", "ENG": "en", "ENGLISH": "en", "INGGRIS": "en",
+    "JV": "jv", "JAWA": "jv", "JAVA": "jv", "JAVANESE": "jv",
+    "SU": "su", "SUNDA": "su", "SUNDANESE": "su",
 }
-COMMAND_WORDS = STATUS_WORDS + INFO_WORDS + HELP_WORDS + LANGUAGE_WORDS
+# A language code alone is a whole command: "JV", "SU".
+LANGUAGE_SHORTCUTS = {"JV": "jv", "SU": "su"}
+COMMAND_WORDS = STATUS_WORDS + INFO_WORDS + HELP_WORDS + LANGUAGE_WORDS + tuple(LANGUAGE_SHORTCUTS)
 _HEAD = re.compile(r"\s*([^\s#]*)\s*(#?)(.*)", re.DOTALL)
 SUGGEST_CUTOFF = 0.7
 
@@ -116,6 +121,8 @@ def parse(text: str, catalog: Catalog) -> Command:
     if head in LANGUAGE_WORDS:
         word = rest.strip("# ").split()[0].upper() if rest.strip("# ") else ""
         return Language(LANGUAGE_NAMES.get(word))
+    if head in LANGUAGE_SHORTCUTS and not has_hash and not rest:
+        return Language(LANGUAGE_SHORTCUTS[head])
     service = catalog.by_keyword(head) if head else None
     if service is not None:
         if not has_hash:

@@ -136,7 +136,8 @@ def language_set(locale: str) -> str:
 
 
 def language_usage(locale: str) -> str:
-    return Message("Send BAHASA ID for Indonesian or LANGUAGE EN for English.").render(locale)
+    return Message("Send BAHASA ID for Indonesian, LANGUAGE EN for English, BASA JAWA or BASA SUNDA."
+                   ).render(locale)
 
 
 def did_you_mean(catalog: Catalog, suggestion: str, service: Service | None, locale: str) -> str:

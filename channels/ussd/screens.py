@@ -18,13 +18,12 @@ from channels.ussd.fields import accepts_navigation
 from channels.ussd.state import State
 from gateway import clock
 from gateway.cases.records import status_label
-from gateway.i18n import LOCALES, N_, gettext
+from gateway.i18n import LANGUAGE_NAMES, LOCALES, N_, gettext
 from gateway.intake.catalog import Catalog, Field, Service
 
 LIMIT = 160
 MAX_ITEMS = 97  # list numbers stop before 98 ("more")
 ELLIPSIS = "..."
-LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 
 MAIN_TITLE = N_("Village services")
 MAIN_ITEMS = (N_("Submit a request"), N_("Check status"), N_("Service info"), N_("Bahasa/Language"))

@@ -15,14 +15,13 @@ from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from markupsafe import Markup
 
 from gateway.app import node_of, request_locale
-from gateway.i18n import LOCALES, translations
+from gateway.i18n import LANGUAGE_NAMES, LOCALES, translations
 from gateway.intake.catalog import Service
 
 LANG_COOKIE = "lang"
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 
 
 def _(msgid: str, **params: Any) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 
 from gateway.config.settings import Setting, all_settings
 from gateway.errors import ConfigError
+from gateway.i18n import LOCALES
 
 ENV_PREFIX = "SIMPUL__"
 
@@ -149,8 +150,8 @@ def load_config(
             config[name] = _coerce(table.get(name), name, value, f"env {key}", env=True)
     for name, value in _flatten(overrides or {}, table).items():
         config[name] = _coerce(table.get(name), name, value, "overrides")
-    if config["node.default_locale"] not in ("id", "en"):
-        raise ConfigError("setting 'node.default_locale' must be 'id' or 'en'")
+    if config["node.default_locale"] not in LOCALES:
+        raise ConfigError(f"setting 'node.default_locale' must be one of: {', '.join(LOCALES)}")
     return config
 
 

@@ -74,7 +74,7 @@ CORE: tuple[Setting, ...] = (
     Setting("node.id", "demo-node", "This node's identity; the regional server knows it by this id."),
     Setting("node.name", "Kantor Desa Demo", "Human name of the village office, shown on receipts and pages."),
     Setting("node.timezone", "Asia/Jakarta", "IANA zone for dates shown to people (storage is always UTC)."),
-    Setting("node.default_locale", "id", "Locale for citizens and officers who have not chosen one (id or en)."),
+    Setting("node.default_locale", "id", "Locale for citizens and officers who have not chosen one (id, en, jv or su)."),
     Setting("node.public_url", "", "Base URL people and providers use to reach this node (track links, Twilio signatures behind a proxy). Empty: http://HOST:PORT."),
     # --- storage -----------------------------------------------------------
     Setting("storage.path", "var/simpul.db", "SQLite database file; its folder is the node's data dir."),

@@ -6,6 +6,11 @@ and kiosk forms, so adding a service never needs a code change. The catalog
 is validated as a whole and every problem is reported with its location
 (``services[2].fields[1].type``), because an operator fixing a file wants all
 errors at once, not one per restart.
+
+The file has a ``format``: 1 (no ``format`` key) needs ``id`` and ``en`` for
+every text; 2 needs only ``id`` and may add ``en``, ``jv``, ``su`` (missing
+ones fall back to ``id``). Nodes that only know format 1 get a format-1 copy
+from the regional server (:mod:`gateway.intake.catalog_format`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ from gateway.intake import validators
 
 FIELD_TYPES = ("nik", "text", "date", "choice", "phone", "integer")
 DEMO_CATALOG = "demo_catalog.toml"
+CATALOG_FORMAT = 2  # the newest catalog format this code understands
+# Per format: locales a text must have, locales it may have.
+FORMAT_LOCALES = {1: (("id", "en"), ("id", "en")), 2: (("id",), LOCALES)}
 
 
 def _text(texts: dict[str, str], locale: str) -> str:
@@ -129,6 +137,7 @@ class FieldProblem:
 class Catalog:
     version: int
     services: tuple[Service, ...]
+    format: int = 1
 
     def service(self, code: str) -> Service | None:
         code = code.strip().upper()
@@ -169,27 +178,32 @@ class Catalog:
 
 
 class _Errors(list):
+    format: int = 1
+
     def add(self, where: str, what: str) -> None:
         self.append(f"{where}: {what}")
 
 
 def _locale_texts(errors: _Errors, where: str, value: Any, required: bool = True) -> dict[str, str]:
+    needed, allowed = FORMAT_LOCALES.get(errors.format, FORMAT_LOCALES[CATALOG_FORMAT])
     if value is None:
         if required:
-            errors.add(where, "missing (a table with one text per locale: id, en)")
+            errors.add(where, f"missing (a table of locale = text; needs: {', '.join(needed)})")
         return {}
     if isinstance(value, str):
-        return {loc: value for loc in LOCALES}
+        return {loc: value for loc in needed}
     if not isinstance(value, dict):
         errors.add(where, "must be a table of locale = text")
         return {}
-    for loc in LOCALES:
+    for loc in needed:
         if not isinstance(value.get(loc), str) or not value.get(loc):
             errors.add(f"{where}.{loc}", "missing text for shipped locale")
     for loc in value:
-        if loc not in LOCALES:
-            errors.add(f"{where}.{loc}", f"unknown locale (shipped: {', '.join(LOCALES)})")
-    return {k: v for k, v in value.items() if isinstance(v, str)}
+        if loc not in allowed:
+            errors.add(f"{where}.{loc}", f"unknown locale (format {errors.format}: {', '.join(allowed)})")
+        elif not isinstance(value[loc], str) or not value[loc]:
+            errors.add(f"{where}.{loc}", "must be a non-empty text")
+    return {k: v for k, v in value.items() if isinstance(v, str) and v}
 
 
 _FIELD_KEYS = {"name", "type", "label", "prompt", "required", "personal", "max_length",
@@ -258,8 +272,13 @@ def parse_catalog(data: dict[str, Any]) -> tuple[Catalog | None, list[str]]:
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         errors.add("version", "must be a positive integer")
         version = 0
+    fmt = data.get("format", 1)
+    if not isinstance(fmt, int) or isinstance(fmt, bool) or not 1 <= fmt <= CATALOG_FORMAT:
+        errors.add("format", f"must be an integer from 1 to {CATALOG_FORMAT} (the newest this node understands)")
+        fmt = CATALOG_FORMAT
+    errors.format = fmt
     for key in data:
-        if key not in ("version", "services"):
+        if key not in ("version", "format", "services"):
             errors.add(key, "unknown key")
     raw_services = data.get("services")
     if not isinstance(raw_services, list) or not raw_services:
@@ -318,7 +337,7 @@ def parse_catalog(data: dict[str, Any]) -> tuple[Catalog | None, list[str]]:
         ))
     if errors:
         return None, list(errors)
-    return Catalog(version=version, services=tuple(services)), []
+    return Catalog(version=version, services=tuple(services), format=fmt), []
 
 
 def read_catalog_text(path: str | Path | None) -> tuple[str, str]:

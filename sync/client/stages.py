@@ -21,7 +21,7 @@ import sqlite_utils
 
 from gateway.cases import contacts
 from gateway.cases.records import change_status, set_kv
-from gateway.intake.catalog import check_text
+from gateway.intake.catalog import CATALOG_FORMAT, check_text
 from gateway.node import Node
 from gateway.outbox.notices import status_sms
 from gateway.outbox.queue import enqueue
@@ -317,7 +317,7 @@ def apply_events(db: sqlite_utils.Database, events: list[dict[str, Any]], cursor
 def fetch_catalog(ctx: PassContext) -> str:
     """Take the published catalog if its version is newer; validate; switch atomically."""
     have = ctx.node.catalog.version
-    answer = ctx.transport.call("/catalog", {"version": have})
+    answer = ctx.transport.call("/catalog", {"version": have, "catalog_format": CATALOG_FORMAT})
     if not isinstance(answer, dict) or not isinstance(answer.get("version"), int):
         raise ProtocolError("catalog answer without a version")
     text = answer.get("toml")

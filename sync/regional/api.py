@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
+from gateway.intake import catalog_format
 from sync.errors import ProtocolError, RegionalError, ReplayError
 from sync.protocol import signing, wire
 from sync.regional.store import RegionalStore
@@ -103,8 +104,10 @@ def _catalog(node_id: str, counter: int, message: Any) -> dict[str, Any]:
     if not isinstance(have, int):
         raise ProtocolError("catalog needs the node's integer version")
     store_of(current_app).claim(node_id, counter)
-    version, text = current_app.extensions["simpul_regional_catalog"]
-    return {"version": version, "toml": text if version > have else None}
+    version = current_app.extensions["simpul_regional_catalog"][0]
+    fmt = catalog_format.declared_format(message)
+    text = current_app.extensions["simpul_regional_catalog_formats"][fmt]
+    return {"version": version, "format": fmt, "toml": text if version > have else None}
 
 
 @bp.post("/requests")

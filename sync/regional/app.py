@@ -14,7 +14,8 @@ from flask import Flask, jsonify
 
 from gateway.config.loader import Config
 from gateway.errors import CatalogError
-from gateway.intake.catalog import check_text, read_catalog_text
+from gateway.intake import catalog_format
+from gateway.intake.catalog import CATALOG_FORMAT, check_text, read_catalog_text
 from sync.regional import api, web
 from sync.regional.sealkeys import load_keys
 from sync.regional.store import RegionalStore, open_regional_store
@@ -63,6 +64,10 @@ def create_regional_app(config: Config, store: RegionalStore | None = None) -> F
         store.keys = load_keys(config)
     app.extensions["simpul_regional"] = store
     app.extensions["simpul_regional_catalog"] = published_catalog(config)
+    # One copy per catalog format, made (and checked) at start-up: a node is served the copy it can read.
+    text = app.extensions["simpul_regional_catalog"][1]
+    app.extensions["simpul_regional_catalog_formats"] = {
+        fmt: catalog_format.text_for(text, fmt) for fmt in range(1, CATALOG_FORMAT + 1)}
 
     @app.get("/healthz")
     def healthz():
