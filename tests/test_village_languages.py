@@ -131,7 +131,7 @@ def template_renderings(locale):
     from channels.sms import replies
     from gateway.cases import records as cases
     from gateway.i18n import Message, render
-    from sync.notify import STATUS_SMS
+    from gateway.outbox.notices import STATUS_SMS
 
     code, date = "ABCDE-12345", "28-11-2026"
     keywords = replies.main_keywords(CATALOG)
@@ -173,7 +173,7 @@ def template_renderings(locale):
 @pytest.mark.parametrize("locale", ["id", "en", "jv", "su"])
 def test_every_sms_template_fits_in_gsm7_with_the_catalog_values_uncut(locale):
     """Shorten the template in that language if this fails: replies must never be cut at run time."""
-    from channels.sms import segments
+    from gateway.outbox import segments
 
     problems = []
     for name, text, allowed in template_renderings(locale):
