@@ -181,3 +181,35 @@ def test_every_sms_template_fits_in_gsm7_with_the_catalog_values_uncut(locale):
         if counted.encoding != "GSM-7" or counted.parts > allowed or text.endswith("..."):
             problems.append((name, counted, text))
     assert not problems, problems
+
+
+def test_status_change_pulled_from_the_regional_server_is_texted_in_the_stored_language(tmp_path):
+    """Requests made in Indonesian; the citizens then chose Javanese / Sundanese by SMS."""
+    from channels.sms.inbound import Handler, InboundSms
+    from gateway.config.loader import load_config
+    from gateway.node import Node
+    from tests.syncenv import NodeBox, Regional
+
+    server = Regional(tmp_path / "regional").start()
+    try:
+        box = NodeBox(tmp_path / "node", "desa-1", server.url, server.add_node("desa-1"))
+        people = {"+6281234567890": ("BASA JAWA", "jv"), "+6281311112222": ("basa sunda", "su")}
+        codes = {phone: box.submit(phone="0" + phone[3:], locale="id") for phone in people}
+        node = Node(load_config(box.config))
+        try:
+            for i, (phone, (command, _locale)) in enumerate(people.items()):
+                Handler(node).handle(InboundSms("twilio", f"SM{i:032d}", phone, command))
+        finally:
+            node.close()
+        assert box.sync().returncode == 0
+        for code in codes.values():
+            assert server.cli("regional", "set-status", code, "ready").returncode == 0
+        out = box.sync()
+        assert out.returncode == 0, out.stderr
+        sent = dict(box.query('SELECT "to", body FROM outbound WHERE key LIKE \'status:%\''))
+        assert sent == {
+            "+6281234567890": f"Panyuwunan DOMISILI {codes['+6281234567890']}: wis siap dipundhut ing kantor desa.",
+            "+6281311112222": f"Pamundut DOMISILI {codes['+6281311112222']}: tos siap dicandak di kantor désa.",
+        }
+    finally:
+        server.stop()
