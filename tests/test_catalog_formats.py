@@ -110,7 +110,7 @@ def regional(tmp_path):
 
 
 def test_regional_server_serves_each_node_the_format_it_declares(regional):
-    from sync.transport import Transport
+    from sync.client.transport import Transport
 
     counter = itertools.count(1)
     secret = regional.add_node("desa-lama")
