@@ -213,3 +213,17 @@ def test_status_change_pulled_from_the_regional_server_is_texted_in_the_stored_l
         }
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("value, ok", [("jv", True), ("su", True), ("id", True), ("en", True),
+                                       ("JV", False), ("jw", False), ("", False)])
+def test_node_default_locale_accepts_the_four_languages(tmp_path, value, ok):
+    from gateway.config.loader import load_config
+    from gateway.errors import ConfigError
+
+    overrides = {"node": {"default_locale": value}, "storage": {"path": str(tmp_path / "n.db")}}
+    if ok:
+        assert load_config(overrides=overrides)["node.default_locale"] == value
+    else:
+        with pytest.raises(ConfigError, match="default_locale.*id, en, jv, su"):
+            load_config(overrides=overrides)
