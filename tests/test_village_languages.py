@@ -227,3 +227,32 @@ def test_node_default_locale_accepts_the_four_languages(tmp_path, value, ok):
     else:
         with pytest.raises(ConfigError, match="default_locale.*id, en, jv, su"):
             load_config(overrides=overrides)
+
+
+def test_kiosk_language_choice_is_stored_for_later_sms(client, node):
+    from tests.kiosk_support import add_officer, hidden, login
+
+    add_officer(node)
+    login(client)
+    page = client.get("/kiosk/new/DOMISILI").get_data(as_text=True)
+    assert all(f'value="{code}"' in page for code in ("id", "en", "jv", "su"))
+    form = {**hidden(page), "nik": NIK, "name": "Siti Aminah", "address": "Dusun Krajan", "phone": "0812-3456-7890",
+            "consent": "yes", "citizen_locale": "su"}
+    assert client.post("/kiosk/new/DOMISILI", data=form).status_code == 303
+    assert stored_locale(node) == "su"
+    assert reply_text(post_sms(client, "BANTUAN")).startswith("Layanan SMS: ")
+    assert "<kecap>" in reply_text(post_sms(client, "INFO"))
+
+
+def test_portal_stores_the_language_only_when_the_citizen_switched(client, node):
+    from tests.kiosk_support import hidden
+
+    values = {"nik": NIK, "name": "Siti Aminah", "address": "Dusun Krajan", "consent": "yes"}
+    page = client.get("/services/DOMISILI/apply").get_data(as_text=True)  # browser default: not a choice
+    assert client.post("/services/DOMISILI/apply", data={**hidden(page), **values, "phone": "0812-3456-7890"}
+                       ).status_code == 303
+    assert stored_locale(node) is None
+    page = client.get("/services/DOMISILI/apply?lang=jv").get_data(as_text=True)
+    assert client.post("/services/DOMISILI/apply", data={**hidden(page), **values, "phone": "0857-1234-5678"}
+                       ).status_code == 303
+    assert stored_locale(node, OTHER_PHONE) == "jv"

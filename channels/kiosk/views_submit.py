@@ -10,6 +10,7 @@ from channels.web.forms import check, inputs
 from channels.web.qr import qr_svg, track_url
 from channels.web.ui import _, locale, service_or_404
 from gateway.app import node_of
+from gateway.cases import contacts
 from gateway.cases import records as cases
 from gateway.i18n import LOCALES, pick_locale
 from gateway.intake import codes
@@ -54,7 +55,7 @@ def new_request_submit(code: str):
         return _form(service, checked.values, checked.errors, phone=checked.phone,
                      consent=request.form.get("consent") == "yes", citizen_locale=citizen_locale,
                      form_token=token, status=422)
-    receipt = _node().pipeline.submit(checked.submission)
+    receipt = _node().pipeline.submit(checked.submission, on_commit=contacts.remembering(citizen_locale))
     if not receipt.ok:
         errors = {p.field: p.message.render(locale()) for p in receipt.problems}
         return _form(service, checked.values, errors, phone=checked.phone, citizen_locale=citizen_locale,

@@ -9,9 +9,11 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from channels.web import csrf, feedback
 from channels.web.forms import check, inputs
 from channels.web.qr import qr_svg, track_url
-from channels.web.ui import _, locale, service_or_404
+from channels.web.ui import LANG_COOKIE, _, locale, service_or_404
 from gateway.app import node_of
+from gateway.cases import contacts
 from gateway.cases import records as cases
+from gateway.i18n import LOCALES
 from gateway.intake import codes
 from gateway.intake.catalog import Service
 from gateway.privacy import vault
@@ -63,7 +65,10 @@ def apply_submit(code: str):
     if checked.errors:
         return _form_page(service, checked.values, checked.errors, checked.phone,
                           request.form.get("consent") == "yes", request.form.get(csrf.FORM_FIELD), 422)
-    receipt = _node().pipeline.submit(checked.submission)
+    # A citizen who switched the portal's language chose it: later SMS to their phone use it too.
+    chosen = request.cookies.get(LANG_COOKIE) in LOCALES or request.args.get("lang") in LOCALES
+    receipt = _node().pipeline.submit(checked.submission,
+                                      on_commit=contacts.remembering(locale()) if chosen else None)
     if not receipt.ok:  # the catalog changed between check and submit
         errors = {p.field: p.message.render(locale()) for p in receipt.problems}
         return _form_page(service, checked.values, errors, checked.phone, True, None, 422)

@@ -7,6 +7,9 @@ notification reads it here, so no package writes the table with its own SQL.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import sqlite_utils
 
 from gateway import clock
@@ -26,3 +29,16 @@ def locale_of(db: sqlite_utils.Database, phone: str | None) -> str | None:
         return None
     row = db.execute("SELECT locale FROM contacts WHERE phone = ?", [phone]).fetchone()
     return row[0] if row else None
+
+
+def remembering(locale: str) -> Callable[[sqlite_utils.Database, dict[str, Any]], None]:
+    """An ``on_commit`` for ``Pipeline.submit``: the request's phone keeps ``locale`` as its language.
+
+    For a channel where the citizen chose the language explicitly (the kiosk's
+    language select, the portal's switch), so later SMS to them use it too.
+    """
+    def remember(db: sqlite_utils.Database, request: dict[str, Any]) -> None:
+        if request.get("phone"):
+            remember_locale(db, request["phone"], locale)
+
+    return remember
