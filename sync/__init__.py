@@ -37,4 +37,6 @@ def settings() -> tuple[Setting, ...]:
         Setting("sync.regional_key", "", "The regional server's public sealing key (base64, shown by "
                 "`simpul regional add-node`); personal fields are also sealed to it for sync."),
         Setting("sync.secret_file", "", "File holding this node's sync secret (else env SIMPUL_SYNC_SECRET)."),
+        Setting("sync.allow_plain_http", False, "Allow an http:// sync.url to a host other than loopback (pulls "
+                "carry phone numbers and notes: only behind a VPN or similar)."),
     )

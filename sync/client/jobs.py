@@ -21,7 +21,7 @@ from gateway.errors import ConfigError
 from gateway.i18n import Message
 from gateway.node import Node
 from sync.client.runner import PassResult, lock_for, run_pass
-from sync.client.transport import check_regional_key
+from sync.client.transport import check_config
 from sync.errors import AwaitingSeal, NotConfigured
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def register(scheduler: BaseScheduler, app: Flask) -> None:
     if not node.config["sync.url"]:
         return
     try:
-        check_regional_key(node.config)
+        check_config(node.config)
     except NotConfigured as exc:
         raise ConfigError(str(exc)) from None
     loop = SyncLoop(node)

@@ -21,7 +21,7 @@ from gateway.node import Node
 from sync.client import state
 from sync.client.batching import BatchSizer
 from sync.client.stages import OPERATIONS, WAITING_SQL, PassContext, Stage, Status
-from sync.client.transport import Transport, check_regional_key, load_secret
+from sync.client.transport import Transport, check_config, load_secret
 from sync.errors import AwaitingSeal, Interrupted, LocalError, SyncError, Unreachable
 
 _locks: dict[int, threading.Lock] = {}
@@ -47,7 +47,7 @@ class PassResult:
 
 def make_transport(node: Node) -> Transport:
     config = node.config
-    check_regional_key(config)
+    check_config(config)
     store = node.store
     return Transport(config["sync.url"], config["node.id"], load_secret(config),
                      lambda at_least: store.write(lambda db: state.next_counter(db, at_least)))

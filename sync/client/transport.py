@@ -8,12 +8,14 @@ signed it with our secret. Every failure becomes a :class:`SyncError`.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -41,13 +43,39 @@ def load_secret(config: Config, environ: dict[str, str] | None = None) -> str:
     raise NotConfigured("no sync secret: set SIMPUL_SYNC_SECRET or sync.secret_file")
 
 
-def check_regional_key(config: Config) -> None:
-    """``sync.url`` without ``sync.regional_key`` is refused (NotConfigured naming the key).
+LOOPBACK_NAMES = ("localhost", "localhost.localdomain")
 
-    Without the key the node seals personal fields for itself only; it would
-    push requests the regional server cannot read, so it must not start syncing.
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_config(config: Config) -> None:
+    """Refuse a sync setup that would leak or could never work (NotConfigured naming the key).
+
+    - ``sync.url`` must be ``https://``, unless its host is loopback (a tunnel
+      or a proxy on the box) or ``sync.allow_plain_http`` is true: pulls carry
+      citizens' phone numbers and case workers' notes for them, which the
+      unattended sync job must be able to read, so only the transport protects them.
+    - ``sync.url`` without ``sync.regional_key``: the node would seal personal
+      fields for itself only and push requests the regional server cannot read.
     """
-    if config["sync.url"] and not str(config["sync.regional_key"]).strip():
+    url = str(config["sync.url"])
+    if not url:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise NotConfigured(f"sync.url {url!r} is not an https:// URL")
+    if parts.scheme == "http" and not is_loopback(parts.hostname) and not config["sync.allow_plain_http"]:
+        raise NotConfigured(f"sync.url {url!r} is plain http:// to another host: phone numbers and notes "
+                            "would cross the network readable. Use https://, or set "
+                            "sync.allow_plain_http = true if the link is protected otherwise (VPN)")
+    if not str(config["sync.regional_key"]).strip():
         raise NotConfigured("sync.regional_key is empty while sync.url is set: put the regional server's "
                             "public sealing key there (`simpul regional seal-key` on the regional server)")
 
@@ -98,8 +126,8 @@ class Transport:
             self.bytes_down += len(content)
             if resp.status_code == 401:
                 raise Refused(401, _error_of(content))
-            signed = signing.sign_response(self.secret, counter, resp.status_code, content)
-            if resp.headers.get(signing.H_SIGNATURE) != signed:
+            if not signing.verify_response(self.secret, resp.headers.get(signing.H_SIGNATURE), counter,
+                                           resp.status_code, content):
                 if resp.status_code >= 500:
                     raise ServerError(f"server error {resp.status_code}")
                 raise ServerError(f"answer {resp.status_code} not signed by the server: not trusted")

@@ -32,11 +32,31 @@ def sign(secret: str, method: str, path: str, node_id: str, request_id: int, bod
                     hashlib.sha256).hexdigest()
 
 
-def verify(secret: str, signature: str, method: str, path: str, node_id: str, request_id: int,
+def same(expected: str, given: object) -> bool:
+    """Constant-time equality of an expected hex signature and what the other side sent, on bytes.
+
+    Anything but ASCII text is simply not equal: ``hmac.compare_digest`` raises
+    TypeError on non-ASCII ``str``, which turned a forged header into a 500.
+    """
+    if not isinstance(given, str):
+        return False
+    try:
+        given_bytes = given.encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    return hmac.compare_digest(expected.encode("ascii"), given_bytes)
+
+
+def verify(secret: str, signature: object, method: str, path: str, node_id: str, request_id: int,
            body: bytes) -> bool:
-    return hmac.compare_digest(sign(secret, method, path, node_id, request_id, body), signature or "")
+    return same(sign(secret, method, path, node_id, request_id, body), signature)
 
 
 def sign_response(secret: str, request_id: int, status: int, body: bytes) -> str:
     text = f"response\n{request_id}\n{status}\n{body_digest(body)}".encode()
     return hmac.new(secret.encode(), text, hashlib.sha256).hexdigest()
+
+
+def verify_response(secret: str, signature: object, request_id: int, status: int, body: bytes) -> bool:
+    """The node's check of an answer: only a server holding the node's secret can have signed it."""
+    return same(sign_response(secret, request_id, status, body), signature)

@@ -1,15 +1,17 @@
 """The sync endpoints nodes talk to (``/sync/v1/...``), all signed.
 
 Order of checks for every request, all before any write: the node is known
-(else 401), the HMAC over method, path, node id, request id and body digest
-is right (else 401), the request id is newer than the last accepted one (else
-409, with the last one so a node restored from an old backup can jump ahead).
+and the HMAC over method, path, node id, request id and body digest is right
+(else 401, one answer for both, so node ids cannot be enumerated); the
+request id is newer than the last accepted one (else 409, with the last one
+so a node restored from an old backup can jump ahead).
 The counter is then advanced in the same transaction as the data, so the
 answer "acked" always means "committed with fsync".
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +24,8 @@ from sync.regional.store import RegionalStore
 
 bp = Blueprint("sync_api", __name__, url_prefix=signing.PREFIX)
 MAX_PULL = 5000
+UNAUTHENTICATED = "unknown node or bad signature"
+_DECOY_SECRET = secrets.token_urlsafe(32)
 
 
 def store_of(app: Flask) -> RegionalStore:
@@ -39,20 +43,25 @@ def _signed(secret: str, counter: int, status: int, payload: Any) -> Response:
     return resp
 
 
+def _refused() -> Response:
+    # One answer, byte for byte, for every way authentication fails: an
+    # "unknown node" that differed from "bad signature" let anyone list node ids.
+    return _plain(401, UNAUTHENTICATED)
+
+
 def _handle(op: Callable[[str, int, Any], Any]) -> Response:
     node_id = request.headers.get(signing.H_NODE, "")
-    try:
-        counter = int(request.headers.get(signing.H_REQUEST, ""))
-    except ValueError:
-        return _plain(401, "missing request id")
-    store = store_of(current_app)
-    node = store.node(node_id) if node_id else None
-    if node is None:
-        return _plain(401, "unknown node")
+    raw_counter = request.headers.get(signing.H_REQUEST, "")
     body = request.get_data(cache=False)
-    if not signing.verify(node["secret"], request.headers.get(signing.H_SIGNATURE, ""), request.method,
-                       request.path, node_id, counter, body):
-        return _plain(401, "bad signature")
+    node = store_of(current_app).node(node_id) if node_id else None
+    # The HMAC is computed for strangers too (over a throwaway secret), so the
+    # answer takes as long for an unknown node as for a known one.
+    secret = node["secret"] if node is not None else _DECOY_SECRET
+    counter = int(raw_counter) if raw_counter.isascii() and raw_counter.isdigit() else -1
+    valid = signing.verify(secret, request.headers.get(signing.H_SIGNATURE, ""), request.method,
+                           request.path, node_id, counter, body)
+    if node is None or counter < 0 or not valid:
+        return _refused()
     if counter <= node["last_counter"]:
         return _signed(node["secret"], counter, 409, {"error": "replayed request id", "last": node["last_counter"]})
     try:
