@@ -106,6 +106,7 @@ def serve(ctx: Context, host: str | None, port: int | None, no_jobs: bool) -> No
     import waitress
 
     from gateway.app import create_app
+    from gateway.web.proxy import waitress_options
 
     config = ctx.config
     if host:
@@ -128,7 +129,8 @@ def serve(ctx: Context, host: str | None, port: int | None, no_jobs: bool) -> No
     click.echo(ctx._("Simpul node %(id)s on http://%(host)s:%(port)s",
                      id=config["node.id"], host=config["http.host"], port=config["http.port"]))
     waitress.serve(app, host=config["http.host"], port=config["http.port"],
-                   threads=config["http.threads"], ident="simpul", _quiet=True)
+                   threads=config["http.threads"], ident="simpul", _quiet=True,
+                   **waitress_options(config["http.trusted_proxy"]))
 
 
 @main.command()

@@ -94,7 +94,7 @@ def test_login_sets_strict_httponly_cookie_and_new_session_id(client, node, offi
     # Logging in again (e.g. another officer on the same screen) rotates the id, drops the old row.
     token = client.get_cookie("simpul_csrf")
     assert token is not None
-    from channels.web import csrf
+    from gateway.web import csrf
 
     with client.application.test_request_context():
         csrf_token = csrf.token(token.value)

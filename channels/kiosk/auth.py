@@ -6,10 +6,10 @@ from flask import current_app, g, redirect, render_template, request, url_for
 
 from channels.kiosk import accounts, officer_keys, sessions, throttle
 from channels.kiosk.blueprint import blueprint, current_session, timeouts
-from channels.web import csrf
-from channels.web.ui import _
 from gateway.app import node_of
 from gateway.privacy import audit, lookup
+from gateway.web import csrf
+from gateway.web.ui import _
 
 
 def login_policy() -> throttle.Policy:

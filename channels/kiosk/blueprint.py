@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
 from channels.kiosk import officer_keys, sessions
-from channels.web import csrf
-from channels.web.ui import _
 from gateway.app import node_of
+from gateway.web import csrf
+from gateway.web.ui import _
 
 blueprint = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 OPEN_ENDPOINTS = {"kiosk.login", "kiosk.login_submit"}

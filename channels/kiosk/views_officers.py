@@ -17,10 +17,10 @@ from flask import abort, current_app, g, redirect, render_template, request, url
 
 from channels.kiosk import officer_keys
 from channels.kiosk.blueprint import blueprint, session_keys
-from channels.web.ui import _
 from gateway import clock
 from gateway.app import node_of
 from gateway.privacy import audit
+from gateway.web.ui import _
 
 
 def _admin_only() -> None:

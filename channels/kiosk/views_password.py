@@ -17,9 +17,9 @@ from channels.kiosk import accounts, officer_keys, throttle
 from channels.kiosk.auth import login_policy, wait_message
 from channels.kiosk.blueprint import blueprint
 from channels.kiosk.errors import AccountError
-from channels.web.ui import _
 from gateway.app import node_of
 from gateway.privacy import audit
+from gateway.web.ui import _
 
 
 def _page(error: str | None = None, status: int = 200):

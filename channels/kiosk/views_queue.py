@@ -13,14 +13,14 @@ from flask import abort, current_app, g, redirect, render_template, request, url
 
 from channels.kiosk import queue
 from channels.kiosk.blueprint import blueprint, form_binding, session_keys, session_opener
-from channels.web import csrf
-from channels.web.ui import _, locale
 from gateway.app import node_of
 from gateway.cases import records as cases
 from gateway.errors import StatusError
 from gateway.intake import codes
 from gateway.intake.catalog import labelled_fields
 from gateway.privacy import lookup, vault
+from gateway.web import csrf
+from gateway.web.ui import _, locale
 
 EVENT_NAMESPACE = uuid.UUID("6f1c63b2-5d0e-4d55-9a43-6a1f3c0e9b11")
 ACTIONS = ("in_progress", "ready", "rejected", "closed")

@@ -10,7 +10,6 @@ Forwarded headers are deliberately not trusted.
 
 from __future__ import annotations
 
-import hmac
 import os
 from urllib.parse import quote
 
@@ -21,6 +20,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from channels.sms.inbound import Handler, InboundSms
 from gateway.app import node_of
 from gateway.outbox import delivery
+from gateway.web.compare import same
 
 TOKEN_ENV = "SIMPUL_TWILIO_AUTH_TOKEN"
 bp = Blueprint("sms_twilio", __name__)
@@ -57,7 +57,7 @@ def signature_ok() -> bool:
         if algorithm is None or algorithm.upper() == "HMAC_SHA1":
             # Common case first: the exact URL (one HMAC); validate() then
             # also tries the URL with/without the default port.
-            if hmac.compare_digest(validator.compute_signature(url, form), signature):
+            if same(validator.compute_signature(url, form), signature):
                 return True
             return validator.validate(url, form, signature)
         return validator.validate(url, form, signature, algorithm)

@@ -10,7 +10,6 @@ machine), ``screens`` (pure renderers), ``sessions`` (SQLite state),
 
 from __future__ import annotations
 
-import hmac
 import logging
 import os
 
@@ -22,6 +21,7 @@ from channels.ussd.errors import BadRequest
 from channels.ussd.handler import Handler, UssdRequest
 from gateway.app import node_of
 from gateway.config.settings import Setting
+from gateway.web.compare import same
 
 log = logging.getLogger(__name__)
 ROUTE = "/channels/ussd/africastalking"
@@ -56,7 +56,7 @@ def init_app(app: Flask) -> None:
         try:
             if request.method != "POST":
                 raise BadRequest("POST only")
-            if token and not hmac.compare_digest(request.args.get("token", "").encode(), token.encode()):
+            if token and not same(token, request.args.get("token")):
                 raise BadRequest("missing or wrong callback token")
             req = UssdRequest.from_form(request.form)
             return _plain(handler.handle(req))

@@ -23,6 +23,10 @@ def settings() -> tuple[Setting, ...]:
         Setting("regional.host", "127.0.0.1", "Address `simpul regional serve` listens on."),
         Setting("regional.port", 8090, "Port `simpul regional serve` listens on."),
         Setting("regional.db", "var/regional.db", "Regional server SQLite database file."),
+        Setting("regional.trusted_proxy", "", "Address of the reverse proxy in front of `simpul regional serve` "
+                "whose X-Forwarded-For/-Proto are believed; empty: none."),
+        Setting("regional.secure_cookies", False, "Always send the case workers' cookies with the Secure flag."),
+        Setting("regional.timezone", "Asia/Jakarta", "IANA zone for dates shown to case workers (storage is always UTC)."),
         Setting("regional.catalog", "", "Catalog the regional server publishes to nodes; empty = shipped demo catalog."),
         Setting("regional.seal_key_file", "", "File with the regional server's private sealing keys (base64, newest "
                 "first; made 0600 on first use); empty: `regional_seal_key` next to regional.db. Env "

@@ -16,6 +16,7 @@ from gateway.config.loader import Config
 from gateway.errors import CatalogError
 from gateway.intake import catalog_format
 from gateway.intake.catalog import CATALOG_FORMAT, check_text, read_catalog_text
+from gateway.web.proxy import SECURE_COOKIES
 from sync.regional import api, web
 from sync.regional.sealkeys import load_keys
 from sync.regional.store import RegionalStore, open_regional_store
@@ -59,6 +60,7 @@ def create_regional_app(config: Config, store: RegionalStore | None = None) -> F
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
     app.config["SESSION_COOKIE_NAME"] = "simpul_regional"
+    app.config[SECURE_COOKIES] = app.config["SESSION_COOKIE_SECURE"] = config["regional.secure_cookies"]
     store = store or open_regional_store(config["regional.db"])
     if store.keys is None:  # the private sealing keys: env or the 0600 key file (made on first use)
         store.keys = load_keys(config)

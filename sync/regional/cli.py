@@ -64,6 +64,7 @@ def regional_serve(host: str | None, port: int | None) -> None:
     """Serve the sync API, the case workers' web view and /healthz with waitress."""
     import waitress
 
+    from gateway.web.proxy import waitress_options
     from sync.regional.app import create_regional_app
 
     config = _ctx().config
@@ -71,7 +72,8 @@ def regional_serve(host: str | None, port: int | None) -> None:
     port = port or config["regional.port"]
     app = create_regional_app(config, _store())
     click.echo(_("Simpul regional server on http://%(host)s:%(port)s", host=host, port=port))
-    waitress.serve(app, host=host, port=port, threads=8, ident="simpul-regional", _quiet=True)
+    waitress.serve(app, host=host, port=port, threads=8, ident="simpul-regional", _quiet=True,
+                   **waitress_options(config["regional.trusted_proxy"]))
 
 
 @regional.command("add-node")
