@@ -17,7 +17,7 @@ from argon2 import PasswordHasher
 from gateway.privacy import audit
 from gateway.storage.store import Store
 from gateway.web import passwords
-from gateway.web.throttle import UNKNOWN, Policy, SQLitePairs, Throttle
+from gateway.web.throttle import UNKNOWN, Policy, SqlPairs, Throttle
 from tests.kiosk_support import PASSWORD, add_officer, hidden
 
 ATTEMPTS = 40
@@ -110,7 +110,7 @@ def test_reservation_is_atomic_for_any_store_user(tmp_path):
     store.write(lambda db: db.execute(
         "CREATE TABLE login_failures (username TEXT, client TEXT, failures INTEGER NOT NULL, "
         "last_failure_at TEXT NOT NULL, blocked_until TEXT, PRIMARY KEY (username, client))"))
-    throttle = Throttle(SQLitePairs(store), Policy(free=5, max_delay=900))
+    throttle = Throttle(SqlPairs(store), Policy(free=5, max_delay=900))
     barrier = threading.Barrier(ATTEMPTS)
     allowed: list[bool] = []
 

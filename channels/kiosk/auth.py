@@ -17,9 +17,10 @@ from gateway.app import node_of
 from gateway.privacy import audit, lookup
 from gateway.web import csrf
 from gateway.web.proxy import client_address, cookie_secure
+from gateway.web.redirects import local_path
 from gateway.web.sessions import hash_id, new_row
-from gateway.web.throttle import UNKNOWN, Policy, SQLitePairs, Throttle, bucket
-from gateway.web.ui import _
+from gateway.web.throttle import UNKNOWN, Policy, SqlPairs, Throttle, bucket
+from gateway.web.ui import _, wait_message
 
 
 def login_policy() -> Policy:
@@ -29,14 +30,12 @@ def login_policy() -> Policy:
 
 def login_throttle() -> Throttle:
     """The kiosk's throttle: its ``login_failures`` table in the node's store."""
-    return Throttle(SQLitePairs(node_of(current_app).store), login_policy())
+    return Throttle(SqlPairs(node_of(current_app).store), login_policy())
 
 
 def _safe_next(target: str | None) -> str:
     """Only our own kiosk pages: no open redirect through ?next=."""
-    if target and target.startswith("/kiosk/") and not target.startswith("//") and "\\" not in target:
-        return target.rstrip("?")
-    return url_for("kiosk.home")
+    return local_path(target, "/kiosk/") or url_for("kiosk.home")
 
 
 def _page(error: str | None = None, username: str = "", status: int = 200):
@@ -57,13 +56,6 @@ def login():
     if current_session() is not None:
         return redirect(_safe_next(request.args.get("next")), 303)
     return _page()
-
-
-def wait_message(seconds: int) -> str:
-    minutes = (seconds + 59) // 60
-    if seconds <= 90:
-        return _("Too many failed attempts. Wait %(n)d seconds and try again.", n=seconds)
-    return _("Too many failed attempts. Wait %(n)d minutes and try again.", n=minutes)
 
 
 @blueprint.post("/login")

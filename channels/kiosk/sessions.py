@@ -12,14 +12,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.storage.store import Store
-from gateway.web.sessions import Sessions, SQLiteSessions, Timeouts
+from gateway.web.sessions import Sessions, SqlSessions, Timeouts
 
 COOKIE = "simpul_kiosk"
 
 
-def table(store: Store | None = None) -> SQLiteSessions:
+def table(store: Store | None = None) -> SqlSessions:
     """The table; without a store only its ``*_in`` functions (inside a write job) work."""
-    return SQLiteSessions(store, "kiosk_sessions", accounts="officers", active="a.active = 1", columns="a.role")
+    return SqlSessions(store, "kiosk_sessions", accounts="officers", active="a.active = 1", columns="a.role")
 
 
 def timeouts(config: Mapping[str, Any]) -> Timeouts:

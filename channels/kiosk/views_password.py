@@ -14,13 +14,13 @@ from __future__ import annotations
 from flask import current_app, g, redirect, render_template, request, url_for
 
 from channels.kiosk import accounts, officer_keys
-from channels.kiosk.auth import login_throttle, wait_message
+from channels.kiosk.auth import login_throttle
 from channels.kiosk.blueprint import blueprint
 from channels.kiosk.errors import AccountError
 from gateway.app import node_of
 from gateway.privacy import audit
 from gateway.web.proxy import client_address
-from gateway.web.ui import _
+from gateway.web.ui import _, new_password_problem, wait_message
 
 
 def _page(error: str | None = None, status: int = 200):
@@ -31,18 +31,6 @@ def _page(error: str | None = None, status: int = 200):
 @blueprint.get("/password")
 def password_form():
     return _page()
-
-
-def _new_password_problem(current: str, new: str, confirm: str) -> str | None:
-    if new != confirm:
-        return _("The two new passwords are not the same.")
-    if len(new) < accounts.MIN_PASSWORD_LENGTH:
-        return _("The password must be at least %(n)d characters.", n=accounts.MIN_PASSWORD_LENGTH)
-    if len(new) > accounts.MAX_PASSWORD_LENGTH:
-        return _("The password must be at most %(n)d characters.", n=accounts.MAX_PASSWORD_LENGTH)
-    if new == current:
-        return _("The new password must differ from the current one.")
-    return None
 
 
 @blueprint.post("/password")
@@ -65,7 +53,7 @@ def password_submit():
                                             details={"client": client, "form": "password"}))
         return (_page(wait_message(attempt.wait), 429) if attempt.wait
                 else _page(_("Your current password is not correct."), 401))
-    problem = _new_password_problem(current, new, confirm)
+    problem = new_password_problem(current, new, confirm)
     if problem:
         return _page(problem, 400)
     keep = g.officer["id_hash"]

@@ -12,6 +12,7 @@ while the writer writes.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections import deque
@@ -189,3 +190,26 @@ def open_store(path: str | Path) -> Store:
     finally:
         db.conn.close()
     return Store(path)
+
+
+def private_files(path: str | Path) -> None:
+    """Make a database's folder 0700 and the file with its WAL and shared-memory files 0600.
+
+    SQLite creates files with the process umask (usually 0644): readable by
+    every account on the machine. A missing file is created 0600 before
+    SQLite opens it (the -wal and -shm files then follow its mode), and a
+    file left readable by an older version is tightened. The folder is
+    tightened unless it is the working directory (``regional.db`` given
+    without a folder must not lock the operator's current folder).
+    """
+    path = Path(path)
+    folder = path.parent
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.resolve() != Path.cwd().resolve():
+        os.chmod(folder, 0o700)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        candidate = Path(f"{path}{suffix}")
+        if candidate.exists():
+            os.chmod(candidate, 0o600)

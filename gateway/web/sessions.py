@@ -8,9 +8,9 @@ joins the accounts table, so a switched-off or removed account's sessions
 stop working on its very next request, and a password change or a removal
 deletes the rows at once (:meth:`SessionTable.end_user`).
 
-Storage sits behind :class:`SessionTable`; :class:`SQLiteSessions` serves the
-node (``kiosk_sessions`` joined with ``officers``) and the SQLite regional
-server (``web_sessions`` joined with ``users``).
+Storage sits behind :class:`SessionTable`; :class:`SqlSessions` (portable SQL)
+serves the node (``kiosk_sessions`` joined with ``officers``) and the regional
+server (``web_sessions`` joined with ``users``, SQLite or PostgreSQL).
 """
 
 from __future__ import annotations
@@ -21,10 +21,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import sqlite_utils
-
 from gateway import clock
-from gateway.storage.store import Store
+from gateway.web.throttle import Database
 
 CLOCK_SKEW = dt.timedelta(seconds=60)  # a session "seen in the future" by more than this: the clock went back
 MAX_ID = 100  # a cookie longer than this is no session id of ours
@@ -120,8 +118,8 @@ class Sessions:
         self.table.purge(clock.to_iso(now - self.timeouts.idle), clock.to_iso(now - self.timeouts.absolute))
 
 
-class SQLiteSessions:
-    """:class:`SessionTable` on a SQLite :class:`Store`.
+class SqlSessions:
+    """:class:`SessionTable` on any ``gateway.web.throttle.Database`` (the node's store, the regional one).
 
     ``accounts`` is the table sessions are checked against on every load,
     ``active`` its SQL condition for an account that may log in (alias ``a``),
@@ -129,11 +127,11 @@ class SQLiteSessions:
     The ``*_in`` functions run inside a write job the caller already holds (no store needed).
     """
 
-    def __init__(self, store: Store | None, table: str, accounts: str, active: str, columns: str = ""):
+    def __init__(self, store: Database | None, table: str, accounts: str, active: str, columns: str = ""):
         self.store, self.table, self.accounts, self.active = store, table, accounts, active
         self.columns = f", {columns}" if columns else ""
 
-    def _store(self) -> Store:
+    def _store(self) -> Database:
         if self.store is None:
             raise TypeError("this session table was made without a store: use the *_in functions")
         return self.store
@@ -141,8 +139,10 @@ class SQLiteSessions:
     def insert(self, row: dict[str, Any]) -> None:
         self._store().write(lambda db: self.insert_in(db, row))
 
-    def insert_in(self, db: sqlite_utils.Database, row: dict[str, Any]) -> None:
-        db[self.table].insert(row)
+    def insert_in(self, db: Any, row: dict[str, Any]) -> None:
+        db.execute(f"INSERT INTO {self.table} (id_hash, username, csrf_secret, created_at, last_seen_at) "
+                   "VALUES (?, ?, ?, ?, ?)",
+                   [row["id_hash"], row["username"], row["csrf_secret"], row["created_at"], row["last_seen_at"]])
 
     def load(self, id_hash: str) -> dict[str, Any] | None:
         rows = self._store().read().query(
@@ -158,14 +158,14 @@ class SQLiteSessions:
     def delete(self, id_hash: str) -> None:
         self._store().write(lambda db: self.delete_in(db, id_hash))
 
-    def delete_in(self, db: sqlite_utils.Database, id_hash: str) -> None:
+    def delete_in(self, db: Any, id_hash: str) -> None:
         db.execute(f"DELETE FROM {self.table} WHERE id_hash = ?", [id_hash])
 
     def end_user(self, username: str, keep: str | None = None) -> None:
         self._store().write(lambda db: self.end_user_in(db, username, keep))
 
-    def end_user_in(self, db: sqlite_utils.Database, username: str, keep: str | None = None) -> None:
-        db.execute(f"DELETE FROM {self.table} WHERE username = ? AND id_hash IS NOT ?", [username, keep])
+    def end_user_in(self, db: Any, username: str, keep: str | None = None) -> None:
+        db.execute(f"DELETE FROM {self.table} WHERE username = ? AND id_hash <> ?", [username, keep or ""])
 
     def purge(self, idle_before: str, created_before: str) -> None:
         self._store().write(lambda db: db.execute(

@@ -16,7 +16,8 @@ Usernames that are no account share one bucket per client (:data:`UNKNOWN`),
 so inventing names does not buy fresh attempts.
 
 Storage sits behind :class:`PairStore` (one atomic read-modify-write per
-pair); :class:`SQLitePairs` serves the node and the SQLite regional server.
+pair); :class:`SqlPairs` serves the node and the regional server (SQLite or
+PostgreSQL: its SQL is portable, ``?`` placeholders, ``ON CONFLICT``).
 """
 
 from __future__ import annotations
@@ -24,12 +25,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
-
-import sqlite_utils
+from typing import Any, Protocol
 
 from gateway import clock
-from gateway.storage.store import Store
 
 BASE_DELAY_SECONDS = 30
 UNKNOWN = "<unknown>"
@@ -113,18 +111,34 @@ class Throttle:
         self.pairs.forget_before(clock.to_iso((now or clock.now()) - FORGET_AFTER))
 
 
-class SQLitePairs:
-    """:class:`PairStore` on a SQLite :class:`Store` (group writer: BEGIN IMMEDIATE)."""
+class Database(Protocol):
+    """A store with ``read()`` and ``write(fn)`` (one write transaction per call), as the node's
+    :class:`gateway.storage.store.Store` and the regional store have; its handles offer
+    ``execute(sql, params)`` and ``query(sql, params)`` (rows as dicts)."""
 
-    def __init__(self, store: Store, table: str = "login_failures"):
+    def read(self) -> Any: ...
+
+    def write(self, fn: Callable[[Any], Any]) -> Any: ...
+
+
+class SqlPairs:
+    """:class:`PairStore` on any :class:`Database` (the node's store writes under BEGIN IMMEDIATE;
+    a PostgreSQL store must lock the row, ``FOR UPDATE``, or run serializable)."""
+
+    def __init__(self, store: Database, table: str = "login_failures", *, lock: str = ""):
         self.store = store
         self.table = table
+        self.lock = lock  # e.g. " FOR UPDATE" on PostgreSQL
 
     def update(self, username: str, client: str, change: Callable[[Pair | None], Pair | None]) -> None:
-        def job(db: sqlite_utils.Database) -> None:
-            row = db.execute(f"SELECT failures, last_failure_at, blocked_until FROM {self.table} "
-                             "WHERE username = ? AND client = ?", [username, client]).fetchone()
-            new = change(Pair(*row) if row else None)
+        def job(db: Any) -> None:
+            # The row exists before it is read, so a row lock (PostgreSQL) covers a pair's first attempt too.
+            db.execute(f"INSERT INTO {self.table} (username, client, failures, last_failure_at) "
+                       "VALUES (?, ?, 0, ?) ON CONFLICT (username, client) DO NOTHING",
+                       [username, client, clock.utcnow()])
+            row = next(iter(db.query(f"SELECT failures, last_failure_at, blocked_until FROM {self.table} "
+                                     f"WHERE username = ? AND client = ?{self.lock}", [username, client])), None)
+            new = change(Pair(**row) if row else None)
             if new is not None:
                 db.execute(
                     f"INSERT INTO {self.table} (username, client, failures, last_failure_at, blocked_until) "

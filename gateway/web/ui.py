@@ -147,3 +147,25 @@ def local_time(value: str | None, pattern: str = "d MMM yyyy HH:mm") -> str:
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
     return format_datetime(clock.parse(value), pattern, tzinfo=zone, locale=locale())
+
+
+def wait_message(seconds: int) -> str:
+    """What a throttled login or password form says (kiosk and regional server alike)."""
+    if seconds <= 90:
+        return _("Too many failed attempts. Wait %(n)d seconds and try again.", n=seconds)
+    return _("Too many failed attempts. Wait %(n)d minutes and try again.", n=(seconds + 59) // 60)
+
+
+def new_password_problem(current: str, new: str, confirm: str) -> str | None:
+    """Why a new password typed into a change-password form is refused, or None."""
+    from gateway.web.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+
+    if new != confirm:
+        return _("The two new passwords are not the same.")
+    if len(new) < MIN_PASSWORD_LENGTH:
+        return _("The password must be at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+    if len(new) > MAX_PASSWORD_LENGTH:
+        return _("The password must be at most %(n)d characters.", n=MAX_PASSWORD_LENGTH)
+    if new == current:
+        return _("The new password must differ from the current one.")
+    return None

@@ -26,6 +26,8 @@ def settings() -> tuple[Setting, ...]:
         Setting("regional.trusted_proxy", "", "Address of the reverse proxy in front of `simpul regional serve` "
                 "whose X-Forwarded-For/-Proto are believed; empty: none."),
         Setting("regional.secure_cookies", False, "Always send the case workers' cookies with the Secure flag."),
+        Setting("regional.idle_timeout_minutes", 30, "A case worker's session ends after this long without activity."),
+        Setting("regional.absolute_timeout_hours", 10, "A case worker's session ends this long after login whatever the activity."),
         Setting("regional.timezone", "Asia/Jakarta", "IANA zone for dates shown to case workers (storage is always UTC)."),
         Setting("regional.catalog", "", "Catalog the regional server publishes to nodes; empty = shipped demo catalog."),
         Setting("regional.seal_key_file", "", "File with the regional server's private sealing keys (base64, newest "

@@ -234,7 +234,7 @@ def regional_user() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 def regional_user_add(username: str, password_stdin: bool) -> None:
     """Add a case worker (password stored as an argon2id hash)."""
-    from sync.regional.web import hash_password
+    from gateway.web.passwords import hash_password
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -249,3 +249,27 @@ def regional_user_add(username: str, password_stdin: bool) -> None:
         click.echo(str(exc), err=True)
         sys.exit(1)
     click.echo(_("User %(name)s added.", name=username))
+
+
+@regional_user.command("disable")
+@click.argument("username")
+def regional_user_disable(username: str) -> None:
+    """Switch a case worker off: their sessions end at once and they can no longer log in."""
+    from sync.regional import accounts
+
+    if not accounts.disable(_store(), username):
+        click.echo(_("No user %(name)s.", name=username), err=True)
+        sys.exit(1)
+    click.echo(_("User %(name)s disabled; their sessions have ended.", name=username))
+
+
+@regional_user.command("enable")
+@click.argument("username")
+def regional_user_enable(username: str) -> None:
+    """Let a disabled case worker log in again."""
+    from sync.regional import accounts
+
+    if not accounts.enable(_store(), username):
+        click.echo(_("No user %(name)s.", name=username), err=True)
+        sys.exit(1)
+    click.echo(_("User %(name)s enabled.", name=username))

@@ -160,3 +160,32 @@ def m006_sealed(db: sqlite_utils.Database) -> None:
     # Notes on node events arrive sealed too; the server opens them on receipt
     # and keeps them in clear (case workers' own notes are clear anyway).
     db.execute("ALTER TABLE events ADD COLUMN note_problem TEXT")
+
+
+@migrations()
+def m007_case_worker_sessions(db: sqlite_utils.Database) -> None:
+    # Server-side case-worker sessions and the login throttle of the web
+    # toolkit (gateway.web.sessions, gateway.web.throttle): in the database,
+    # never in process memory, so several workers share them. disabled_at:
+    # a switched-off user (`simpul regional user disable`); sessions are
+    # checked against it on every request.
+    db.execute("ALTER TABLE users ADD COLUMN disabled_at TEXT")
+    db.execute("ALTER TABLE users ADD COLUMN updated_at TEXT")
+    db.execute("""
+        CREATE TABLE web_sessions (
+            id_hash TEXT PRIMARY KEY,
+            username TEXT NOT NULL REFERENCES users(username),
+            csrf_secret TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL
+        )""")
+    db.execute("CREATE INDEX web_sessions_user ON web_sessions(username)")
+    db.execute("""
+        CREATE TABLE login_failures (
+            username TEXT NOT NULL,
+            client TEXT NOT NULL,
+            failures INTEGER NOT NULL,
+            last_failure_at TEXT NOT NULL,
+            blocked_until TEXT,
+            PRIMARY KEY (username, client)
+        )""")

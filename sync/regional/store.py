@@ -15,6 +15,7 @@ import json
 import secrets
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import sqlite_utils
 
 from gateway import clock
 from gateway.cases.records import STATUSES, can_move
-from gateway.storage.store import Store, connect
+from gateway.storage.store import Store, connect, private_files
 from sync.errors import AlreadyExists, RegionalError, ReplayError
 from sync.protocol.wire import b64, content_digest, event_digest
 from sync.regional import audit_chain, sealkeys
@@ -164,6 +165,7 @@ class SQLiteRegionalStore(RegionalStore):
     def __init__(self, path: str | Path, keys: RegionalKeys | None = None):
         self.keys = keys
         self.path = Path(path)
+        private_files(self.path)
         db = connect(self.path)  # WAL + synchronous=FULL, like the node
         try:
             migrations.apply(db)
@@ -173,6 +175,14 @@ class SQLiteRegionalStore(RegionalStore):
 
     def _read(self) -> sqlite_utils.Database:
         return self._store.read()
+
+    def read(self) -> sqlite_utils.Database:
+        """A read handle (``execute``, ``query``) for the web toolkit's session and throttle tables."""
+        return self._store.read()
+
+    def write(self, fn: Callable[[sqlite_utils.Database], Any]) -> Any:
+        """``fn(db)`` in one write transaction (the toolkit's tables; see ``gateway.web``)."""
+        return self._store.write(fn)
 
     # --- nodes --------------------------------------------------------------
     def add_node(self, node_id: str, *, rotate: bool = False) -> str:
