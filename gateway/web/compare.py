@@ -26,7 +26,7 @@ def _ascii(value: str | bytes) -> bytes | None:
 
 def same(expected: str | bytes, sent: object) -> bool:
     """True only when ``sent`` is exactly ``expected``; never raises."""
-    if sent is None or len(sent) > MAX_TOKEN:
+    if not isinstance(sent, str | bytes) or len(sent) > MAX_TOKEN:
         return False
     want, got = _ascii(expected), _ascii(sent)
     if want is None or got is None:
