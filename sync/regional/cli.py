@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from gateway.i18n import gettext
+from gateway.terminal import printable
 from sync.errors import AlreadyExists, SyncError
 
 
@@ -146,7 +147,7 @@ def regional_requests(as_json: bool, node: str | None, status: str | None, limit
             line += "  " + _("UNOPENABLE: %(reason)s", reason=seal_problem_label(r["seal_problem"], locale))
         if with_fields:
             line += "  " + json.dumps(r["fields"], ensure_ascii=False, sort_keys=True)
-        click.echo(line)
+        click.echo(printable(line))  # service, codes and fields come from nodes
 
 
 @regional.command("set-status")
@@ -190,7 +191,8 @@ def regional_conflicts(as_json: bool) -> None:
         click.echo(json.dumps([{k: v for k, v in r.items() if k != "detail"} for r in rows], indent=2))
         return
     for r in rows:
-        click.echo(f"{r['at']}  {r['kind']:<14} {r['node_id']:<12} {r['tracking_code'] or '-'}  {r['request_id']}")
+        click.echo(printable(f"{r['at']}  {r['kind']:<14} {r['node_id']:<12} {r['tracking_code'] or '-'}  "
+                             f"{r['request_id']}"))
 
 
 @regional.command("nodes")
