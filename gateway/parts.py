@@ -26,6 +26,10 @@ A hook is a function of the part's top-level module. No submodule of a part
 may share a hook's name (``migrations.py``, ``settings.py``): importing it
 would replace the function with the module.
 
+A part that takes requests from citizens names its channel(s) in a
+``channels = ("sms",)`` attribute: the value requests carry in ``channel``
+(the kiosk's queue filter lists them).
+
 Entry points come in no set order, so a part states its place: an integer
 ``order`` (lower first; Simpul's own parts use 10–60, default 100) and an
 optional ``after = ("web",)`` naming parts it must follow. Ties break by name.
@@ -64,6 +68,10 @@ class Part:
     @property
     def after(self) -> tuple[str, ...]:
         return tuple(getattr(self.module, "after", ()))
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return tuple(getattr(self.module, "channels", ()))
 
     def hook(self, name: str) -> Callable[..., Any] | None:
         if name not in HOOKS:
@@ -131,3 +139,8 @@ def call(hook: str, *args: Any) -> list[Any]:
 
 def names() -> list[str]:
     return [p.name for p in parts()]
+
+
+def channels() -> list[str]:
+    """Every channel the installed parts declare, in part order."""
+    return [channel for part in parts() for channel in part.channels]

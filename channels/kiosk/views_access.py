@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import current_app, g, render_template, request
 
-from channels.kiosk import access, officer_keys
+from channels.kiosk import officer_keys
 from channels.kiosk.blueprint import blueprint, session_opener
 from channels.kiosk.views_officers import _admin_only
 from channels.web.ui import _, locale
@@ -19,7 +19,7 @@ from gateway.app import node_of
 from gateway.cases import records as cases
 from gateway.intake import validators
 from gateway.intake.catalog import labelled_fields
-from gateway.privacy import audit, lookup
+from gateway.privacy import access, audit, lookup
 
 
 @blueprint.get("/access")
@@ -59,4 +59,5 @@ def access_report():
         row["labelled"] = labelled_fields(service, row["fields"] or {}, locale())
     return render_template("kiosk/access.html", report=report, error=None, by=by, value=value,
                            retention_days=node.config["retention.days"], now=clock.utcnow(),
+                           codes={r["id"]: r["tracking_code"] for r in report.requests},
                            status_label=lambda s: cases.status_label(s, locale()))

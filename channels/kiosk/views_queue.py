@@ -15,6 +15,7 @@ from channels.kiosk import queue
 from channels.kiosk.blueprint import blueprint, form_binding, session_keys, session_opener
 from channels.web import csrf
 from channels.web.ui import _, locale
+from gateway import parts
 from gateway.app import node_of
 from gateway.cases import records as cases
 from gateway.errors import StatusError
@@ -55,7 +56,7 @@ def queue_list():
     return render_template("kiosk/queue.html", rows=rows, more=more, understood=understood, filters=filters,
                            search_sealed=sealed,
                            statuses=cases.STATUSES, services=_node().catalog.services,
-                           channels=sorted({"sms", "ussd", "kiosk", "web", *queue.channels_in_use(db)}),
+                           channels=sorted({*parts.channels(), *queue.channels_in_use(db)}),
                            status_label=_label)
 
 

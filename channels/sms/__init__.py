@@ -29,6 +29,7 @@ def init_app(app: Flask) -> None:
 
 
 order = 10
+channels = ("sms",)  # requests.channel values this part writes
 
 
 def migrations():
@@ -54,6 +55,13 @@ def purge_request(db, request_id: str) -> None:  # noqa: ANN001 - sqlite_utils.D
     from channels.retention import purge_request as purge
 
     purge(db, request_id)
+
+
+def personal_data(db, subject):  # noqa: ANN001, ANN201 - sqlite_utils.Database, access.Subject
+    """The SMS it sent and received for this person (right of access)."""
+    from channels.sms.access import personal_data as report
+
+    return report(db, subject)
 
 
 def settings() -> tuple[Setting, ...]:

@@ -75,6 +75,7 @@ def init_app(app: Flask) -> None:
 
 
 order = 20
+channels = ("ussd",)  # requests.channel values this part writes
 
 
 def migrations():

@@ -1,37 +1,75 @@
 """Right of access (UU 27/2022): everything the node holds about one person.
 
-Reads only: the view validates the NIK or phone, brings the blind index up
-to date (``lookup.catch_up``), calls :func:`gather`, renders the result and
-records the access in the audit log. Candidates come only from the blind
-index (personal values are sealed; the database cannot be searched for
+Reads only: the kiosk's view validates the NIK or phone, brings the blind
+index up to date (``lookup.catch_up``), calls :func:`gather`, renders the
+result and records the access in the audit log. Candidates come only from the
+blind index (personal values are sealed; the database cannot be searched for
 them); a NIK candidate is then confirmed against the opened fields the
 catalog types ``nik`` (a birth registration holds the mother's NIK in
 ``mother_nik``), so another 16-digit value (a family card number) does not
-count. SMS logs, the stored language and feedback follow from the matched
-requests and the phone.
+count.
+
+The core reports the requests, their history and the stored language (for
+every phone on them); each
+part reports what its own tables hold through its ``personal_data(db,
+subject)`` hook, returning a :class:`Section` (or a list of them, or None),
+so no package reads another's tables.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlite_utils
 
-from channels.web.feedback import opened_comment
+from gateway import parts
 from gateway.cases import records as cases
 from gateway.intake.catalog import Catalog
 from gateway.privacy import lookup, vault
 from gateway.privacy.vault import RequestOpener
 
 
+@dataclass(frozen=True)
+class Subject:
+    """The person a report is about, as a part's ``personal_data`` hook sees them."""
+
+    by: str  # "nik" or "phone"
+    request_ids: tuple[str, ...]  # their requests, oldest first
+    phone: str | None  # the phone asked for (None for a NIK search): messages not tied to a request
+    opener: RequestOpener  # the session's node keys: opens sealed values for the report
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # the row's key
+    label: str  # msgid (mark with N_), translated when rendered
+    kind: str = "text"  # "when": a UTC ISO-8601 timestamp shown in the node's zone
+
+
+@dataclass
+class Section:
+    id: str  # stable name ("sms_inbound"), for tests and page anchors
+    title: str  # msgid (mark with N_)
+    columns: tuple[Column, ...]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
 @dataclass
 class Report:
     by: str  # "nik" or "phone"
-    requests: list[dict] = field(default_factory=list)  # each with "history" and "feedback"
-    outbound: list[dict] = field(default_factory=list)
-    inbound: list[dict] = field(default_factory=list)
+    requests: list[dict] = field(default_factory=list)  # each with "history"
+    sections: list[Section] = field(default_factory=list)  # the parts' sections, in part order
     contacts: list[dict] = field(default_factory=list)
+
+    def section(self, section_id: str) -> Section | None:
+        return next((s for s in self.sections if s.id == section_id), None)
+
+
+def placeholders(values: list | tuple) -> str:
+    """``?,?,?`` for an ``IN (...)`` over ``values``."""
+    return ",".join("?" * len(values))
 
 
 def _typed_fields(catalog: Catalog, service_code: str, kind: str) -> set[str] | None:
@@ -50,8 +88,13 @@ def _matches(catalog: Catalog, row: dict, kind: str, value: str) -> bool:
     return any(str(fields.get(name, "")) == value for name in names)
 
 
-def _placeholders(values: list) -> str:
-    return ",".join("?" * len(values))
+def _sections(results: list[Any]) -> list[Section]:
+    found: list[Section] = []
+    for result in results:
+        if result is None:
+            continue
+        found.extend(result if isinstance(result, list | tuple) else [result])
+    return found
 
 
 def gather(db: sqlite_utils.Database, catalog: Catalog, opener: RequestOpener, *, nik: str | None = None,
@@ -82,32 +125,13 @@ def gather(db: sqlite_utils.Database, catalog: Catalog, opener: RequestOpener, *
         row.pop("sealed", None)
         row.pop("sealed_regional", None)
         row["history"] = cases.history(db, request_id, opener)
-        feedback = db.execute("SELECT rating, comment, locale, created_at, comment_sealed FROM feedback "
-                              "WHERE request_id = ?", [request_id]).fetchone()
-        row["feedback"] = None
-        if feedback:
-            row["feedback"] = dict(zip(("rating", "comment", "locale", "created_at"), feedback[:4], strict=True))
-            row["feedback"]["comment"] = opened_comment(opener, request_id, feedback[4], feedback[1])
         report.requests.append(row)
-    ids = [request_id for _seq, request_id in sorted(ids)]
     phones = sorted({r["phone"] for r in report.requests if r.get("phone")} | ({phone} if phone else set()))
-    where_out, where_in, params = [], [], []
-    if ids:
-        where_out.append(f"request_id IN ({_placeholders(ids)})")
-        where_in.append(f"request_id IN ({_placeholders(ids)})")
-    if phone:
-        where_out.append('"to" = ?')
-        where_in.append("phone = ?")
-    params = [*ids, *([phone] if phone else [])]
-    if where_out:
-        report.outbound = list(db.query(
-            'SELECT id, created_at, "to", kind, status, body, request_id FROM outbound '
-            f"WHERE {' OR '.join(where_out)} ORDER BY id", params))
-        report.inbound = list(db.query(
-            "SELECT received_at, phone, kind, reply, request_id FROM sms_inbound "
-            f"WHERE {' OR '.join(where_in)} ORDER BY received_at", params))
+    subject = Subject(by=kind, request_ids=tuple(r["id"] for r in report.requests), phone=phone, opener=opener)
+    report.sections = _sections(parts.call("personal_data", db, subject))
     if phones:
         report.contacts = list(db.query(
-            f"SELECT phone, locale, updated_at FROM contacts WHERE phone IN ({_placeholders(phones)}) "
+            f"SELECT phone, locale, updated_at FROM contacts WHERE phone IN ({placeholders(phones)}) "
             "ORDER BY phone", phones))
     return report
+
