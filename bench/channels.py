@@ -2,8 +2,8 @@
 
 SMS part: signed Twilio webhook requests/s and latency percentiles from 8
 concurrent keep-alive connections, against the trivial ``GET /bench/sms-hello``
-route on the same server in the same run (that route exists only when the
-server is started with ``SIMPUL_BENCH_HELLO=1``, as here).
+route on the same server in the same run (added by the bench-only part in
+``bench/parts/``, put on the server's ``PYTHONPATH`` here; production has no such route).
 
 Load comes from 2 client processes x 4 connections (a single Python client
 process saturates on its own GIL before the server does). Every webhook
@@ -33,6 +33,7 @@ from pathlib import Path
 from twilio.request_validator import RequestValidator
 
 ROOT = Path(__file__).resolve().parent.parent
+BENCH_PARTS = Path(__file__).resolve().parent / "parts"  # the bench-only part serving the baseline route
 SIMPUL = str(Path(sys.executable).with_name("simpul"))
 TOKEN = "bench-twilio-token"
 CLIENT_PROCESSES = 2
@@ -124,7 +125,8 @@ def start_server(tmp: Path, threads: int) -> tuple[subprocess.Popen, int]:
     cfg = tmp / "bench.toml"
     cfg.write_text(f'[storage]\npath = "{tmp / "bench.db"}"\n[http]\nthreads = {threads}\n[jobs]\nenabled = false\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL")}
-    env.update(SIMPUL_TWILIO_AUTH_TOKEN=TOKEN, SIMPUL_BENCH_HELLO="1", SIMPUL_SECRET_KEY="bench")
+    env.update(SIMPUL_TWILIO_AUTH_TOKEN=TOKEN, SIMPUL_SECRET_KEY="bench",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(BENCH_PARTS), env.get("PYTHONPATH", "")])))
     proc = subprocess.Popen([SIMPUL, "--config", str(cfg), "serve", "--port", str(port)], cwd=tmp, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20

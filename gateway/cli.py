@@ -291,17 +291,25 @@ def retention_purge(ctx: Context, dry_run: bool) -> None:
                if dry_run else ctx._("%(n)d request(s) purged.", n=count))
 
 
-def _register_parts() -> None:
+def _register_parts() -> parts.PartError | None:
+    """Add the parts' commands; a part that fails to load is reported by ``run``, naming it
+    (raised here, at import, it would be a bare traceback)."""
     from gateway.privacy import keys_cli
 
     keys_cli.register(main)
-    parts.call("register_commands", main)
+    try:
+        parts.call("register_commands", main)
+    except parts.PartError as exc:
+        return exc
+    return None
 
 
-_register_parts()
+_BROKEN_PART = _register_parts()
 
 
 def run() -> None:
+    if _BROKEN_PART is not None:
+        fail(str(_BROKEN_PART), 2)
     try:
         main(standalone_mode=True)
     except SimpulError as exc:

@@ -8,8 +8,10 @@ tell the officer the secret is wrong).
 
 from __future__ import annotations
 
+from gateway.errors import SimpulError
 
-class SyncError(Exception):
+
+class SyncError(SimpulError):
     """Root of every error the sync package raises on purpose."""
 
 
@@ -59,10 +61,6 @@ class LocalError(SyncError):
 
 class Interrupted(SyncError):
     """The pass was stopped before it completed (Ctrl-C, shutdown)."""
-
-
-class AuthError(SyncError):
-    """Server side: the request is not from a known node or its signature is wrong (401)."""
 
 
 class ReplayError(SyncError):

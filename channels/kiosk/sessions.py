@@ -20,7 +20,6 @@ import sqlite_utils
 from gateway import clock
 
 COOKIE = "simpul_kiosk"
-TOUCH_EVERY = dt.timedelta(seconds=20)  # fewer writes: last_seen is refreshed at most this often
 CLOCK_SKEW = dt.timedelta(seconds=60)  # a session "seen in the future" by more than this: the clock went back
 
 
@@ -68,10 +67,6 @@ def expired(session: dict[str, Any], timeouts: Timeouts, now: dt.datetime | None
         return True
     return (now - clock.parse(session["last_seen_at"]) >= timeouts.idle
             or now - clock.parse(session["created_at"]) >= timeouts.absolute)
-
-
-def needs_touch(session: dict[str, Any], now: dt.datetime | None = None) -> bool:
-    return (now or clock.now()) - clock.parse(session["last_seen_at"]) >= TOUCH_EVERY
 
 
 def touch(db: sqlite_utils.Database, id_hash: str, now: dt.datetime | None = None) -> None:

@@ -1,16 +1,11 @@
 """The SMS channel: Twilio webhooks, Gammu SMSD files, outbound sending.
 
-``init_app`` hangs the Twilio endpoints on the node app. With the env flag
-``SIMPUL_BENCH_HELLO=1`` it also adds ``GET /bench/sms-hello``, the trivial
-baseline route ``bench/channels.py`` compares the webhook against; it is
-never present otherwise.
+``init_app`` hangs the Twilio endpoints on the node app.
 """
 
 from __future__ import annotations
 
-import os
-
-from flask import Flask, Response
+from flask import Flask
 
 from channels.sms.inbound import Handler
 from gateway.app import node_of
@@ -23,9 +18,6 @@ def init_app(app: Flask) -> None:
 
     app.extensions["simpul_sms"] = Handler(node_of(app))
     app.register_blueprint(bp)
-    if os.environ.get("SIMPUL_BENCH_HELLO") == "1":
-        app.add_url_rule("/bench/sms-hello", "sms_bench_hello",
-                         lambda: Response("hello", mimetype="text/plain"), methods=["GET", "POST"])
 
 
 order = 10

@@ -50,7 +50,6 @@ class Stage:
 class Status:
     PENDING = "pending"
     COMPLETED = "completed"
-    ERRORED = "errored"
 
 
 @dataclass
