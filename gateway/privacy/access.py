@@ -9,8 +9,8 @@ catalog types ``nik`` (a birth registration holds the mother's NIK in
 ``mother_nik``), so another 16-digit value (a family card number) does not
 count.
 
-The core reports the requests, their history and the stored language (for
-every phone on them); each
+The core reports the requests, their history, the SMS it queued and the
+stored language (for every phone on them); each
 part reports what its own tables hold through its ``personal_data(db,
 subject)`` hook, returning a :class:`Section` (or a list of them, or None),
 so no package reads another's tables.
@@ -26,6 +26,7 @@ import sqlite_utils
 
 from gateway import parts
 from gateway.cases import records as cases
+from gateway.i18n import N_
 from gateway.intake.catalog import Catalog
 from gateway.privacy import lookup, vault
 from gateway.privacy.vault import RequestOpener
@@ -39,6 +40,18 @@ class Subject:
     request_ids: tuple[str, ...]  # their requests, oldest first
     phone: str | None  # the phone asked for (None for a NIK search): messages not tied to a request
     opener: RequestOpener  # the session's node keys: opens sealed values for the report
+
+    def where(self, phone_column: str) -> tuple[str, list[str]]:
+        """SQL condition and parameters for rows of theirs: tied to one of their requests or, for a
+        search by phone, to that number. ("", []) when nothing can match."""
+        clauses, params = [], []
+        if self.request_ids:
+            clauses.append(f"request_id IN ({placeholders(self.request_ids)})")
+            params.extend(self.request_ids)
+        if self.phone:
+            clauses.append(f"{phone_column} = ?")
+            params.append(self.phone)
+        return " OR ".join(clauses), params
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,19 @@ def _matches(catalog: Catalog, row: dict, kind: str, value: str) -> bool:
     return any(str(fields.get(name, "")) == value for name in names)
 
 
+def sent_sms(db: sqlite_utils.Database, subject: Subject) -> Section:
+    """The core's own section: the outbound SMS queue (``gateway.outbox``)."""
+    section = Section("sms_sent", N_("SMS sent"), (
+        Column("created_at", N_("Created"), "when"), Column("to", N_("To")), Column("status", N_("Status")),
+        Column("body", N_("Text"))))
+    where, params = subject.where('"to"')
+    if where:
+        section.rows = list(db.query(
+            f'SELECT id, created_at, "to", kind, status, body, request_id FROM outbound WHERE {where} ORDER BY id',
+            params))
+    return section
+
+
 def _sections(results: list[Any]) -> list[Section]:
     found: list[Section] = []
     for result in results:
@@ -128,7 +154,7 @@ def gather(db: sqlite_utils.Database, catalog: Catalog, opener: RequestOpener, *
         report.requests.append(row)
     phones = sorted({r["phone"] for r in report.requests if r.get("phone")} | ({phone} if phone else set()))
     subject = Subject(by=kind, request_ids=tuple(r["id"] for r in report.requests), phone=phone, opener=opener)
-    report.sections = _sections(parts.call("personal_data", db, subject))
+    report.sections = [sent_sms(db, subject), *_sections(parts.call("personal_data", db, subject))]
     if phones:
         report.contacts = list(db.query(
             f"SELECT phone, locale, updated_at FROM contacts WHERE phone IN ({placeholders(phones)}) "
