@@ -27,7 +27,7 @@ from gateway.outbox.notices import status_sms
 from gateway.outbox.queue import enqueue
 from gateway.privacy.audit import GENESIS
 from gateway.privacy.sealing import SealError, epoch_of
-from sync.client import state
+from sync.client import health, state
 from sync.client.batching import BatchSizer
 from sync.client.transport import Transport
 from sync.errors import ProtocolError, ServerError
@@ -94,7 +94,12 @@ AUDIT_SQL = ("SELECT seq, at, actor, action, subject, details, prev_hash, hash F
 AUDIT_ACKED_SQL = "SELECT hash FROM audit_log WHERE seq = ?"
 
 
+PUSH_PATHS = ("/requests", "/events", "/audit")
+
+
 def _timed_call(ctx: PassContext, path: str, payload: Any, full: bool) -> Any:
+    if path in PUSH_PATHS:  # every push tells the fleet view how this node is doing
+        payload = {**payload, "health": health.report(ctx.node)}
     started = time.monotonic()
     answer = ctx.transport.call(path, payload)
     ctx.batch.succeeded(time.monotonic() - started, full)

@@ -27,4 +27,6 @@ def settings() -> tuple[Setting, ...]:
         Setting("regional.seal_key_file", "", "File with the regional server's private sealing keys (base64, newest "
                 "first; made 0600 on first use); empty: `regional_seal_key` next to regional.db. Env "
                 "SIMPUL_REGIONAL_SEAL_KEY wins."),
+        Setting("regional.silent_after_hours", 24, "A node with no acknowledged push for longer is listed first, "
+                "in red, on /nodes."),
     )

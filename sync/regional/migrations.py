@@ -160,3 +160,27 @@ def m006_sealed(db: sqlite_utils.Database) -> None:
     # Notes on node events arrive sealed too; the server opens them on receipt
     # and keeps them in clear (case workers' own notes are clear anyway).
     db.execute("ALTER TABLE events ADD COLUMN note_problem TEXT")
+
+
+# Plain SQL that PostgreSQL runs unchanged (the fleet view's columns).
+NODE_HEALTH_SQL = (
+    "ALTER TABLE nodes ADD COLUMN name TEXT",
+    "ALTER TABLE nodes ADD COLUMN last_sync_at TEXT",
+    "ALTER TABLE nodes ADD COLUMN health_at TEXT",
+    "ALTER TABLE nodes ADD COLUMN queue_depth INTEGER",
+    "ALTER TABLE nodes ADD COLUMN oldest_unsynced_age_s INTEGER",
+    "ALTER TABLE nodes ADD COLUMN version TEXT",
+    "ALTER TABLE nodes ADD COLUMN disk_free_mb INTEGER",
+    "ALTER TABLE nodes ADD COLUMN clock_offset_s INTEGER",
+    "ALTER TABLE nodes ADD COLUMN reported_audit_seq INTEGER",
+    "ALTER TABLE nodes ADD COLUMN reported_audit_hash TEXT",
+)
+
+
+@migrations()
+def m008_node_health(db: sqlite_utils.Database) -> None:
+    # What each push reports about the node (sync.protocol.health), for the
+    # fleet view: last_sync_at is the last acknowledged push (last_seen_at is
+    # any request), clock_offset_s the node's clock minus ours at that push.
+    for sql in NODE_HEALTH_SQL:
+        db.execute(sql)

@@ -44,7 +44,9 @@ class RegionalStore(ABC):
     """What the regional server needs from its database."""
 
     @abstractmethod
-    def add_node(self, node_id: str, *, rotate: bool = False) -> str: ...
+    def add_node(self, node_id: str, *, rotate: bool = False, name: str | None = None) -> str: ...
+    @abstractmethod
+    def record_health(self, node_id: str, health: dict[str, Any] | None) -> None: ...
     @abstractmethod
     def node(self, node_id: str) -> dict[str, Any] | None: ...
     keys: RegionalKeys | None = None  # this server's sealing keys: open and check sealed copies
@@ -98,6 +100,19 @@ class RegionalStore(ABC):
     def stats(self) -> dict[str, int]: ...
     @abstractmethod
     def close(self) -> None: ...
+
+
+def health_update(node_id: str, health: dict[str, Any] | None, now: Any) -> tuple[str, list[Any]]:
+    """Portable UPDATE (SQL, args) recording a push at ``now`` (a datetime) and its health."""
+    at = clock.to_iso(now)
+    if health is None:
+        return "UPDATE nodes SET last_sync_at = ? WHERE id = ?", [at, node_id]
+    offset = round((clock.parse(health["clock"]) - now).total_seconds())
+    return ("UPDATE nodes SET last_sync_at = ?, health_at = ?, queue_depth = ?, oldest_unsynced_age_s = ?, "
+            "version = ?, disk_free_mb = ?, clock_offset_s = ?, reported_audit_seq = ?, reported_audit_hash = ? "
+            "WHERE id = ?",
+            [at, at, health["queue_depth"], health["oldest_unsynced_age_s"], health["version"],
+             health["disk_free_mb"], offset, health["audit_seq"], health["audit_hash"], node_id])
 
 
 def _claim(db: sqlite_utils.Database, node_id: str, counter: int, now: str) -> None:
@@ -175,7 +190,7 @@ class SQLiteRegionalStore(RegionalStore):
         return self._store.read()
 
     # --- nodes --------------------------------------------------------------
-    def add_node(self, node_id: str, *, rotate: bool = False) -> str:
+    def add_node(self, node_id: str, *, rotate: bool = False, name: str | None = None) -> str:
         if not node_id or len(node_id) > 64 or not all(c.isalnum() or c in "-_." for c in node_id):
             raise RegionalError("node id: letters, digits, '-', '_' or '.', at most 64")
         secret = secrets.token_urlsafe(32)
@@ -184,9 +199,10 @@ class SQLiteRegionalStore(RegionalStore):
             exists = db.execute("SELECT 1 FROM nodes WHERE id = ?", [node_id]).fetchone()
             if exists and not rotate:
                 raise AlreadyExists(f"node {node_id} already registered (use --rotate for a new secret)")
-            db.execute("INSERT INTO nodes (id, secret, created_at) VALUES (?, ?, ?) "
-                       "ON CONFLICT(id) DO UPDATE SET secret = excluded.secret",
-                       [node_id, secret, clock.utcnow()])
+            db.execute("INSERT INTO nodes (id, secret, created_at, name) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT(id) DO UPDATE SET secret = excluded.secret, "
+                       "name = COALESCE(excluded.name, nodes.name)",
+                       [node_id, secret, clock.utcnow(), name])
 
         self._store.write(job)
         return secret
@@ -197,7 +213,8 @@ class SQLiteRegionalStore(RegionalStore):
 
     def nodes(self) -> list[dict[str, Any]]:
         rows = list(self._read().query(
-            "SELECT n.id, n.created_at, n.last_seen_at, "
+            "SELECT n.id, n.name, n.created_at, n.last_seen_at, n.last_sync_at, n.queue_depth, "
+            "n.oldest_unsynced_age_s, n.version, n.disk_free_mb, n.clock_offset_s, n.health_at, "
             "(SELECT count(*) FROM requests r WHERE r.node_id = n.id) AS requests, "
             "(SELECT a.seq FROM audit_entries a WHERE a.node_id = n.id ORDER BY a.seq DESC LIMIT 1) AS audit_seq, "
             "(SELECT a.hash FROM audit_entries a WHERE a.node_id = n.id ORDER BY a.seq DESC LIMIT 1) AS audit_head, "
@@ -208,6 +225,11 @@ class SQLiteRegionalStore(RegionalStore):
             row["audit_head"] = row["audit_head"] or audit_chain.GENESIS
             row["flagged"] = row["open_flags"] > 0
         return rows
+
+    def record_health(self, node_id: str, health: dict[str, Any] | None) -> None:
+        """An acknowledged push: its time, and the health it carried (None: an older node sent none)."""
+        now = clock.now()
+        self._store.write(lambda db: db.execute(*health_update(node_id, health, now)))
 
     def claim(self, node_id: str, counter: int) -> None:
         now = clock.utcnow()
