@@ -122,6 +122,8 @@ def test_silent_nodes_come_first_then_the_chosen_sort_and_filters_apply():
     assert [r["id"] for r in out] == ["b", "d", "c", "a"]
     assert [r["silent"] for r in out] == [True, True, False, False]
     assert [r["id"] for r in fleet.arrange(rows, now=now, silent_after_hours=72)] == ["d", "a", "b", "c"]
+    fresh = [_row("e", None, created_at="2026-12-01T11:30:00Z"), _row("f", None, created_at="2026-11-01T00:00:00Z")]
+    assert [r["silent"] for r in fleet.arrange(fresh, now=now, silent_after_hours=24)] == [True, False]
     assert [r["id"] for r in fleet.arrange(rows, now=now, silent_after_hours=24, show="silent")] == ["b", "d"]
     assert [r["id"] for r in fleet.arrange(rows, now=now, silent_after_hours=24, query="cibodas")] == ["c"]
     assert [r["id"] for r in fleet.arrange(rows, now=now, silent_after_hours=24, sort="'; DROP",
@@ -144,6 +146,7 @@ def test_nodes_page_in_chromium_lists_silent_nodes_first_in_red(tmp_path, browse
         with sqlite3.connect(regional.db) as conn:  # desa-2 last pushed 30 hours ago: silent
             conn.execute("UPDATE nodes SET last_sync_at = ?, queue_depth = 240, version = '0.1.0', "
                          "disk_free_mb = 900, clock_offset_s = -4 WHERE id = 'desa-2'", [old])
+            conn.execute("UPDATE nodes SET created_at = ? WHERE id = 'desa-3'", [old])  # registered, never synced
         assert regional.cli("regional", "user", "add", "ani", "--password-stdin",
                             input="rahasia-kuat-1\n").returncode == 0
         context = browser.new_context(viewport={"width": 1280, "height": 700}, locale="id-ID")

@@ -1,8 +1,8 @@
 """The fleet view's ordering: silent nodes first, then the column a case worker sorts by.
 
 Pure functions over ``RegionalStore.nodes()`` rows, shared by ``/nodes``.
-A node is *silent* when its last acknowledged push (``last_sync_at``; never,
-if it has not pushed) is older than ``[regional] silent_after_hours``: those
+A node is *silent* when its last acknowledged push (``last_sync_at``; its
+registration, if it never pushed) is older than ``[regional] silent_after_hours``: those
 villages need a phone call, so they come first whatever the sort.
 """
 
@@ -19,7 +19,8 @@ SHOWS = ("all", "silent", "flagged")
 
 
 def is_silent(row: dict[str, Any], now: dt.datetime, hours: float) -> bool:
-    last = row.get("last_sync_at")
+    # A node that never pushed counts from its registration: a fresh one is not silent yet.
+    last = row.get("last_sync_at") or row.get("created_at")
     return last is None or (now - clock.parse(last)).total_seconds() > hours * 3600
 
 
