@@ -24,6 +24,12 @@ from gateway.intake.pipeline import Submission
 from gateway.node import Node
 
 
+class ConfigProblem(click.ClickException):
+    """A bad config stops the command with exit 2, as docs/cli.md promises (click's default is 1)."""
+
+    exit_code = 2
+
+
 class Context:
     """Lazily built config and node, shared by the commands of one run."""
 
@@ -38,7 +44,7 @@ class Context:
             try:
                 self._config = load_config(self.config_path)
             except ConfigError as exc:
-                raise click.ClickException(f"config: {exc}") from None
+                raise ConfigProblem(f"config: {exc}") from None
         return self._config
 
     @property
@@ -98,14 +104,12 @@ def show_recovery_code(ctx: Context) -> None:
 
 @main.command()
 @click.option("--host", default=None, help="Override http.host.")
-@click.option("--port", type=int, default=None, help="Override http.port.")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Override http.port.")
 @click.option("--no-jobs", is_flag=True, help="Do not start background jobs (outbound SMS, sync).")
 @pass_ctx
 def serve(ctx: Context, host: str | None, port: int | None, no_jobs: bool) -> None:
     """Serve the node (SMS/USSD webhooks, kiosk, portal) with waitress."""
-    import waitress
-
-    from gateway.app import create_app
+    from gateway import serving
 
     config = ctx.config
     if host:
@@ -114,21 +118,7 @@ def serve(ctx: Context, host: str | None, port: int | None, no_jobs: bool) -> No
         config["http.port"] = port
     if no_jobs:
         config["jobs.enabled"] = False
-    app = create_app(config=config, node=ctx.node)
-    # Started on a fresh database without `simpul init-db`: the keys were made
-    # just now, and this terminal is the only place the recovery code can go.
-    show_recovery_code(ctx)
-    if config["jobs.enabled"]:
-        from gateway.jobs import start_jobs
-
-        try:
-            app.extensions["simpul_scheduler"] = start_jobs(app)
-        except ConfigError as exc:  # a job refuses a setting (e.g. sync.url without sync.regional_key)
-            fail(f"config: {exc}", 2)
-    click.echo(ctx._("Simpul node %(id)s on http://%(host)s:%(port)s",
-                     id=config["node.id"], host=config["http.host"], port=config["http.port"]))
-    waitress.serve(app, host=config["http.host"], port=config["http.port"],
-                   threads=config["http.threads"], ident="simpul", _quiet=True)
+    serving.run(ctx, fail)
 
 
 @main.command()

@@ -9,6 +9,7 @@ from flask import Flask
 
 from channels.sms.inbound import Handler
 from gateway.app import node_of
+from gateway.config import checks
 from gateway.config.settings import Setting
 
 
@@ -59,7 +60,8 @@ def personal_data(db, subject):  # noqa: ANN001, ANN201 - sqlite_utils.Database,
 def settings() -> tuple[Setting, ...]:
     """Provider choice, pacing and the reply-storm guard ([sms] in config.toml)."""
     return (
-        Setting("sms.provider", "", "Outbound SMS provider: '' (keep queued), 'twilio' or 'gammu'."),
+        Setting("sms.provider", "", "Outbound SMS provider: '' (keep queued), 'twilio' or 'gammu'.",
+                check=checks.one_of(("", "twilio", "gammu"))),
         Setting("sms.max_auto_replies_per_hour", 20, "Reply-storm guard: automatic replies per number per hour."),
         Setting("sms.send_interval_seconds", 10, "How often the outbound job looks for queued messages."),
         Setting("sms.max_attempts", 8, "Attempts before an outbound message is marked failed."),

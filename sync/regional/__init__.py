@@ -6,6 +6,7 @@ own Flask app and database are separate from the node's.
 
 from __future__ import annotations
 
+from gateway.config import checks
 from gateway.config.settings import Setting
 
 order = 60
@@ -21,9 +22,11 @@ def settings() -> tuple[Setting, ...]:
     """The regional server's address, database, catalog and sealing keys ([regional])."""
     return (
         Setting("regional.host", "127.0.0.1", "Address `simpul regional serve` listens on."),
-        Setting("regional.port", 8090, "Port `simpul regional serve` listens on."),
-        Setting("regional.db", "var/regional.db", "Regional server SQLite database file."),
-        Setting("regional.catalog", "", "Catalog the regional server publishes to nodes; empty = shipped demo catalog."),
+        Setting("regional.port", 8090, "Port `simpul regional serve` listens on.",
+                check=checks.port),
+        Setting("regional.db", "var/regional.db", "Regional server SQLite database file.", path=True),
+        Setting("regional.catalog", "", "Catalog the regional server publishes to nodes; empty = shipped demo catalog.",
+                path=True),
         Setting("regional.seal_key_file", "", "File with the regional server's private sealing keys (base64, newest "
                 "first; made 0600 on first use); empty: `regional_seal_key` next to regional.db. Env "
                 "SIMPUL_REGIONAL_SEAL_KEY wins."),
