@@ -48,16 +48,28 @@ def private_dir(folder: str | os.PathLike) -> Path:
 
 
 def private_file(path: str | os.PathLike) -> Path:
-    """Make sure ``path`` exists with mode 0600 (created empty when missing)."""
+    """Make sure ``path`` exists with mode 0600 (created empty when missing).
+
+    An existing file is only ``chmod``-ed by name, never opened: closing any
+    descriptor of a file drops every POSIX lock this process holds on it,
+    which would silently break SQLite's locking of an open database.
+    """
     path = Path(path)
     private_dir(path.parent)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
         try:
-            if os.fstat(fd).st_uid == os.geteuid():
+            info = path.stat()
+        except FileNotFoundError:
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process made it meanwhile
+                info = path.stat()
+            else:
                 os.fchmod(fd, 0o600)
-        finally:
-            os.close(fd)
+                os.close(fd)
+                return path
+        if info.st_uid == os.geteuid() and info.st_mode & 0o077:
+            os.chmod(path, 0o600)
     except OSError as exc:
         raise _unwritable(path, exc) from None
     return path
@@ -74,7 +86,8 @@ def private_database(path: str | os.PathLike) -> Path:
     for suffix in SQLITE_SIDECARS:
         side = Path(f"{path}{suffix}")
         try:
-            if side.stat().st_uid == os.geteuid():
+            info = side.stat()
+            if info.st_uid == os.geteuid() and info.st_mode & 0o077:
                 os.chmod(side, 0o600)
         except FileNotFoundError:
             pass
