@@ -19,8 +19,10 @@ def migrations():
 
 def register_commands(cli) -> None:  # noqa: ANN001 - the click group
     from sync.client.cli import sync_command
+    from sync.client.join import node_group
 
     cli.add_command(sync_command)
+    cli.add_command(node_group)
 
 
 def register_jobs(scheduler, app) -> None:  # noqa: ANN001 - APScheduler and Flask objects

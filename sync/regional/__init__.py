@@ -14,7 +14,9 @@ order = 60
 
 def register_commands(cli) -> None:  # noqa: ANN001 - the click group
     from sync.regional.cli import regional
+    from sync.regional.enrol_cli import enrol_node
 
+    regional.add_command(enrol_node)
     cli.add_command(regional)
 
 
@@ -22,6 +24,8 @@ def settings() -> tuple[Setting, ...]:
     """The regional server's address, database, catalog and sealing keys ([regional])."""
     return (
         Setting("regional.host", "127.0.0.1", "Address `simpul regional serve` listens on."),
+        Setting("regional.public_url", "", "Base URL nodes use to reach this server (put in enrolment tokens); "
+                "empty: http://HOST:PORT with a warning. Use https:// beyond the local network."),
         Setting("regional.port", 8090, "Port `simpul regional serve` listens on.",
                 check=checks.port),
         Setting("regional.db", "var/regional.db", "Regional server SQLite database file.", path=True),

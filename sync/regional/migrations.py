@@ -184,3 +184,18 @@ def m008_node_health(db: sqlite_utils.Database) -> None:
     # any request), clock_offset_s the node's clock minus ours at that push.
     for sql in NODE_HEALTH_SQL:
         db.execute(sql)
+
+
+@migrations()
+def m009_enrolments(db: sqlite_utils.Database) -> None:
+    # One-time enrolment codes (`simpul regional enrol-node`): only a hash of
+    # the code is kept; used_at burns it (a second use is refused).
+    db.execute("""
+        CREATE TABLE enrolments (
+            code_hash TEXT PRIMARY KEY,
+            node_id TEXT NOT NULL REFERENCES nodes(id),
+            name TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT
+        )""")

@@ -23,11 +23,23 @@ import sqlite_utils
 from gateway import clock
 from gateway.cases.records import STATUSES, can_move
 from gateway.storage.store import Store, connect
-from sync.errors import AlreadyExists, RegionalError, ReplayError
+from sync.errors import AlreadyExists, EnrolmentRefused, RegionalError, ReplayError
 from sync.protocol.wire import b64, content_digest, event_digest
 from sync.regional import audit_chain, sealkeys
 from sync.regional.migrations import migrations
 from sync.regional.sealkeys import RegionalKeys, RegionalOpener, Unopenable, note_text
+
+
+def enrolment_problem(row: Any, node_id: str, now: str) -> str | None:
+    """Why an enrolment row (node_id, expires_at, used_at) cannot be redeemed now, or None."""
+    if row is None or row[0] != node_id:
+        return "unknown enrolment code"
+    if row[2] is not None:
+        return "this token was already used"
+    if row[1] <= now:
+        return "this token has expired"
+    return None
+
 
 CASE_STATUSES = ("in_progress", "ready", "rejected", "closed")
 NOT_APPLIED, APPLIED_MOVE, APPLIED_NOTE = 0, 1, 2  # events.applied
@@ -98,6 +110,13 @@ class RegionalStore(ABC):
     def set_password_hash(self, username: str, password_hash: str) -> None: ...
     @abstractmethod
     def stats(self) -> dict[str, int]: ...
+    @abstractmethod
+    def add_enrolment(self, node_id: str, name: str, code_hash: str, expires_at: str) -> None: ...
+
+    @abstractmethod
+    def redeem_enrolment(self, node_id: str, code_hash: str) -> str:
+        """Burn the code and give the node a fresh HMAC secret (returned); EnrolmentRefused if not valid."""
+
     @abstractmethod
     def close(self) -> None: ...
 
@@ -554,6 +573,28 @@ class SQLiteRegionalStore(RegionalStore):
             "flagged_nodes": db.execute(
                 "SELECT count(DISTINCT node_id) FROM node_flags WHERE resolved_at IS NULL").fetchone()[0],
         }
+
+    # --- enrolment (sync.regional.enrol) -----------------------------------
+    def add_enrolment(self, node_id: str, name: str, code_hash: str, expires_at: str) -> None:
+        self._store.write(lambda db: db.execute(
+            "INSERT INTO enrolments (code_hash, node_id, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            [code_hash, node_id, name, clock.utcnow(), expires_at]))
+
+    def redeem_enrolment(self, node_id: str, code_hash: str) -> str:
+        now = clock.utcnow()
+        secret = secrets.token_urlsafe(32)
+
+        def job(db: sqlite_utils.Database) -> str:
+            row = db.execute("SELECT node_id, expires_at, used_at FROM enrolments WHERE code_hash = ?",
+                             [code_hash]).fetchone()
+            problem = enrolment_problem(row, node_id, now)
+            if problem:
+                raise EnrolmentRefused(problem)
+            db.execute("UPDATE enrolments SET used_at = ? WHERE code_hash = ?", [now, code_hash])
+            db.execute("UPDATE nodes SET secret = ? WHERE id = ?", [secret, node_id])
+            return secret
+
+        return self._store.write(job)
 
     def close(self) -> None:
         self._store.close()
