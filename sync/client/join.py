@@ -207,7 +207,11 @@ def node_join(token: str) -> None:
     from gateway.cli import Context
 
     ctx = click.get_current_context().find_object(Context)
+    explicit = ctx.config_path if ctx else None
     if token == "-":
         token = sys.stdin.readline()
-    locale = ctx.locale if ctx else "id"
-    sys.exit(join(token, ctx.config_path if ctx else None, locale))
+    chosen = choose_path(explicit)
+    # A blank box has no config file yet: the locale then comes from the defaults and env only.
+    locale = (ctx.locale if ctx and chosen is not None and chosen.exists()
+              else load_config(os.devnull)["node.default_locale"])
+    sys.exit(join(token, explicit, locale))
