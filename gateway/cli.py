@@ -284,9 +284,11 @@ def retention_purge(ctx: Context, dry_run: bool) -> None:
 def _register_parts() -> parts.PartError | None:
     """Add the parts' commands; a part that fails to load is reported by ``run``, naming it
     (raised here, at import, it would be a bare traceback)."""
+    from gateway.ops import cli as ops_cli
     from gateway.privacy import keys_cli
 
     keys_cli.register(main)
+    ops_cli.register(main)
     try:
         parts.call("register_commands", main)
     except parts.PartError as exc:

@@ -31,6 +31,12 @@ def register_jobs(scheduler, app) -> None:  # noqa: ANN001 - APScheduler and Fla
     register(scheduler, app)
 
 
+def doctor_checks(config):  # noqa: ANN001, ANN201 - a Config; list of gateway.ops.doctor.Check
+    from sync.health import checks
+
+    return checks(config)
+
+
 def settings() -> tuple[Setting, ...]:
     """The node side of sync ([sync] in config.toml); the core reads `sync.regional_key` too, tolerating its absence."""
     return (

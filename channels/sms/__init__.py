@@ -57,6 +57,12 @@ def personal_data(db, subject):  # noqa: ANN001, ANN201 - sqlite_utils.Database,
     return report(db, subject)
 
 
+def doctor_checks(config):  # noqa: ANN001, ANN201 - a Config; list of gateway.ops.doctor.Check
+    from channels.sms.health import checks
+
+    return checks(config)
+
+
 def settings() -> tuple[Setting, ...]:
     """Provider choice, pacing and the reply-storm guard ([sms] in config.toml)."""
     return (
