@@ -32,7 +32,7 @@ def register_jobs(scheduler, app) -> None:  # noqa: ANN001 - APScheduler and Fla
 
 
 def doctor_checks(config):  # noqa: ANN001, ANN201 - a Config; list of gateway.ops.doctor.Check
-    from sync.health import checks
+    from sync.client.ping import checks
 
     return checks(config)
 

@@ -40,7 +40,7 @@ def checks(config: Any) -> list[Check]:
     if not Path(config["storage.path"]).exists():
         return [Check("sync", FAIL, Message("no database yet"), Message("run `simpul init-db`"))]
     from gateway.node import Node
-    from sync.runner import make_transport
+    from sync.client.runner import make_transport
 
     node = Node(config)
     try:
