@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from gateway.i18n import gettext
+from gateway.i18n import Message
 
 
 def _ctx():  # noqa: ANN202 - gateway.cli.Context (imported late: gateway.cli imports this module)
@@ -67,8 +67,8 @@ def backup(dest: str) -> None:
     except BackupError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
-    click.echo(gettext(ctx.locale, "Backup written: %(file)s (personal data stays sealed; keep the recovery "
-                                   "code apart from it).", file=str(target)))
+    click.echo(Message("Backup written: %(file)s (personal data stays sealed; keep the recovery "
+                       "code apart from it).", file=str(target)).render(ctx.locale))
 
 
 @click.command()
@@ -84,9 +84,9 @@ def restore(src: str) -> None:
     except SimpulError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
-    click.echo(gettext(ctx.locale, "Restored %(src)s into %(db)s.", src=src, db=ctx.config["storage.path"]))
+    click.echo(Message("Restored %(src)s into %(db)s.", src=src, db=ctx.config["storage.path"]).render(ctx.locale))
     if kept:
-        click.echo(gettext(ctx.locale, "The replaced database is kept as %(file)s.", file=str(kept)))
+        click.echo(Message("The replaced database is kept as %(file)s.", file=str(kept)).render(ctx.locale))
 
 
 @click.command("install-service")
@@ -104,7 +104,7 @@ def install_service(regional: bool, root: str) -> None:
         sys.exit(2)
     for line in done:
         click.echo(line)
-    click.echo(gettext(_safe_locale(), "Next steps:"))
+    click.echo(Message("Next steps:").render(_safe_locale()))
     for step in service.next_steps(regional):
         click.echo(f"  {step}")
 
