@@ -17,7 +17,7 @@ from gateway import parts
 from gateway.cases import records as cases
 from gateway.config.loader import Config, load_config
 from gateway.errors import ConfigError, SimpulError
-from gateway.i18n import gettext
+from gateway.i18n import Message, gettext
 from gateway.intake import codes
 from gateway.intake.catalog import check_text, read_catalog_text
 from gateway.intake.pipeline import Submission
@@ -88,17 +88,25 @@ def main(click_ctx: click.Context, config_path: str | None) -> None:
 def init_db(ctx: Context) -> None:
     """Create the database or migrate it to the current schema."""
     ctx.node.store  # noqa: B018 - opening migrates (and, on a fresh node, creates its keys)
-    click.echo(ctx._("Database ready: %(path)s", path=ctx.config["storage.path"]))
+    database_ready(ctx.config["storage.path"], ctx.locale)
     show_recovery_code(ctx)
+
+
+def database_ready(path: str, locale: str) -> None:
+    click.echo(Message("Database ready: %(path)s", path=path).render(locale))
 
 
 def show_recovery_code(ctx: Context) -> None:
     """Show a just-made recovery code, once, on the operator's terminal (never a log)."""
-    code = ctx.node.new_recovery_code
+    print_recovery_code(ctx.node.new_recovery_code, ctx.locale)
+
+
+def print_recovery_code(code: str | None, locale: str) -> None:
+    """The recovery code on stderr with what it is for (also used by `simpul node join`)."""
     if code:
-        click.echo(ctx._("This node's sealing key was created. Recovery code (shown once, write it down "
-                         "and keep it offline; it opens sealed personal data if every officer password "
-                         "is lost):"), err=True)
+        click.echo(Message("This node's sealing key was created. Recovery code (shown once, write it down "
+                           "and keep it offline; it opens sealed personal data if every officer password "
+                           "is lost):").render(locale), err=True)
         click.echo(f"\n    {code}\n", err=True)
 
 

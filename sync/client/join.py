@@ -142,6 +142,7 @@ def update_config(target: Plan, token: Token) -> None:
 
 def join(token_text: str, explicit_config: str | None, locale: str, now: float | None = None) -> int:
     """The whole command; returns the exit code (0 joined or already joined, 1 first sync failed, 2 refused)."""
+    from gateway.cli import database_ready, print_recovery_code
     from gateway.node import Node
 
     def _(msgid: str, **params: Any) -> str:
@@ -174,12 +175,8 @@ def join(token_text: str, explicit_config: str | None, locale: str, now: float |
     node = Node(config)
     try:
         node.store  # noqa: B018 - initialise the database (and make the node's keys)
-        if node.new_recovery_code:
-            click.echo(_("This node's sealing key was created. Recovery code (shown once, write it down and "
-                         "keep it offline; it opens sealed personal data if every officer password is lost):"),
-                       err=True)
-            click.echo(f"\n    {node.new_recovery_code}\n", err=True)
-        click.echo(_("Database ready: %(path)s", path=config["storage.path"]))
+        database_ready(config["storage.path"], locale)
+        print_recovery_code(node.new_recovery_code, locale)
         from sync.client.runner import run_pass
 
         result = run_pass(node)
