@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 import requests
@@ -27,6 +28,7 @@ from gateway.errors import ConfigError
 from gateway.i18n import Message, gettext
 from gateway.privacy.sealing import SealError, open_sealed, public_bytes
 from gateway.storage.files import StorageError, write_private
+from sync.client.transport import is_loopback
 from sync.errors import SyncError
 from sync.protocol.enrolment import ENROL_PATH, Token, TokenError, decode, secret_aad
 
@@ -125,6 +127,10 @@ def update_config(target: Plan, token: Token) -> None:
         "sync": {"url": token.url, "regional_key": token.regional_key_b64,
                  "secret_file": _relative(target.secret_path, target.config_path.parent)},
     }
+    parts = urlsplit(token.url)
+    if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
+        # The regional operator issued a plain-http token on purpose (--insecure): honour it.
+        values["sync"]["allow_plain_http"] = True
     for section, keys in values.items():
         table = doc.get(section)
         if table is None:
