@@ -70,7 +70,9 @@ def run(ctx: Any, fail: Any) -> None:
     import waitress
 
     from gateway.app import create_app
+    from gateway.ops import logs
 
+    logs.setup()
     config = ctx.config
     host, port = config["http.host"], config["http.port"]
     try:

@@ -64,8 +64,10 @@ def regional_serve(host: str | None, port: int | None) -> None:
     """Serve the sync API, the case workers' web view and /healthz with waitress."""
     import waitress
 
+    from gateway.ops import logs
     from sync.regional.app import create_regional_app
 
+    logs.setup()
     config = _ctx().config
     host = host or config["regional.host"]
     port = port or config["regional.port"]
