@@ -48,9 +48,10 @@ def sync_once(ctx: Any) -> int:
     except SyncError:
         transport = None  # run_pass reports the configuration problem
     progress = None
-    if transport is not None:
+    # A short pass needs no progress; a backlog (a village offline for days) shows it moves.
+    if transport is not None and sum(totals.values()) >= PROGRESS_THRESHOLD:
         progress = Progress(ctx.locale, totals, lambda: transport.bytes_up + transport.bytes_down,
-                            tty=sys.stderr.isatty() and counts["requests"] >= PROGRESS_THRESHOLD)
+                            tty=sys.stderr.isatty())
     try:
         result = run_pass(node, transport=transport, progress=progress)
     finally:

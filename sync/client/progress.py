@@ -59,13 +59,16 @@ class Progress:
     def __call__(self, stage: str, n: int) -> None:
         now = time.monotonic()
         st = self._stages.get(stage)
+        if n <= 0 and st is None:
+            return
         if st is None:
             self._finish_bar()
             st = self._stages[stage] = _Stage(self.totals.get(stage), now, self.bytes_now())
             self._current = stage
             if self.tty:
                 st.bar = click.progressbar(length=st.total or None, label=self._label(stage), show_eta=True,
-                                           show_pos=True, file=click.get_text_stream("stderr"),
+                                           show_pos=True, show_percent=True,
+                                           file=click.get_text_stream("stderr"),
                                            item_show_func=lambda _item: self._bytes_text(stage))
                 st.bar.__enter__()
         st.done += n
