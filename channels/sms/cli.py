@@ -12,9 +12,10 @@ import sys
 
 import click
 
-from channels.sms import gammu, providers, sender
+from channels.sms import providers, sender
 from channels.sms.errors import SmsError
 from channels.sms.inbound import Handler
+from channels.sms.providers import gammu
 from gateway.i18n import Message, gettext
 from gateway.outbox import delivery
 from gateway.outbox import queue as outbound

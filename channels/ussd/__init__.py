@@ -21,6 +21,7 @@ from channels.ussd import screens
 from channels.ussd.errors import BadRequest
 from channels.ussd.handler import Handler, UssdRequest
 from gateway.app import node_of
+from gateway.config import checks
 from gateway.config.settings import Setting
 
 log = logging.getLogger(__name__)
@@ -85,8 +86,25 @@ def migrations():
 
 
 def settings() -> tuple[Setting, ...]:
-    """Session lifetimes ([ussd] in config.toml)."""
+    """Session lifetimes, who may call, and the generic aggregator's fields ([ussd] in config.toml)."""
     return (
         Setting("ussd.session_timeout_seconds", 180, "A USSD session is forgotten after this long."),
         Setting("ussd.resume_minutes", 10, "An unfinished USSD form is offered for resumption this long."),
+        Setting("ussd.format", "africastalking", "USSD aggregator: 'africastalking' or 'http' ([ussd.http] field "
+                "names); the other format's route answers 404.", check=checks.one_of("africastalking", "http")),
+        Setting("ussd.allowed_sources", [], "Client addresses or CIDR ranges (e.g. [\"10.0.0.0/8\"]) whose USSD "
+                "requests are accepted without ?token=; empty: only SIMPUL_USSD_TOKEN authenticates.",
+                item=str, check=checks.ip_networks),
+        Setting("ussd.http.session_field", "sessionId", "Generic USSD aggregator: the field holding the session id."),
+        Setting("ussd.http.phone_field", "msisdn", "Generic USSD aggregator: the field holding the caller's number."),
+        Setting("ussd.http.text_field", "input", "Generic USSD aggregator: the field holding the caller's input."),
+        Setting("ussd.http.service_code_field", "serviceCode", "Generic USSD aggregator: the field holding the "
+                "dialled code."),
+        Setting("ussd.http.input_mode", "path", "Generic USSD aggregator: 'path' (every input so far, 1*2*3) or "
+                "'last' (only the newest input).", check=checks.one_of("path", "last")),
+        Setting("ussd.http.reply", "text", "Generic USSD aggregator: reply as 'text' (with the prefixes below) or "
+                "'json' ({\"text\": ..., \"end\": true|false}).", check=checks.one_of("text", "json")),
+        Setting("ussd.http.continue_prefix", "CON ", "Generic USSD aggregator: text-reply prefix of a screen that "
+                "waits for input."),
+        Setting("ussd.http.end_prefix", "END ", "Generic USSD aggregator: text-reply prefix of the last screen."),
     )
