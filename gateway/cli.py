@@ -144,7 +144,8 @@ def submit(ctx: Context, service: str, values: tuple[str, ...], phone: str | Non
             fail(ctx._("%(item)s: expected FIELD=VALUE", item=item), 2)
         fields[name.strip()] = value
     receipt = ctx.node.pipeline.submit(
-        Submission(channel="cli", service=service, values=fields, sender=phone, locale=locale or ctx.locale)
+        Submission(channel="cli", service=service, values=fields, sender=phone, locale=locale or ctx.locale,
+                   assisted=True)
     )
     if not receipt.ok:
         lines = receipt.render_problems(ctx.locale)

@@ -49,7 +49,8 @@ class Node:
     @cached_property
     def pipeline(self) -> Pipeline:
         return Pipeline(self.store, self._initial_catalog(), self.vault,
-                        default_locale=self.config["node.default_locale"])
+                        default_locale=self.config["node.default_locale"],
+                        max_per_phone_per_hour=int(self.config["intake.max_per_phone_per_hour"]))
 
     @property
     def catalog(self) -> Catalog:

@@ -101,6 +101,8 @@ def run(ctx: Any, fail: Any) -> None:
     warning = public_url_warning(config, ctx._)
     if warning:
         click.echo(warning, err=True)
+    for part_warning in app.extensions.get("simpul_start_warnings", []):  # a part's unsafe or inert setting
+        click.echo(ctx._("Warning: %(text)s", text=part_warning.render(ctx.locale)), err=True)
     click.echo(ctx._("Simpul node %(id)s on http://%(host)s:%(port)s",
                      id=config["node.id"], host=host, port=server.effective_port))
     sys.stdout.flush()

@@ -120,7 +120,8 @@ class Node:
         self.workdir = workdir
         self.db = workdir / "simpul.db"
         self.config = workdir / "simpul.toml"
-        self.config.write_text(f'[storage]\npath = "{self.db}"\n', encoding="utf-8")
+        self.config.write_text(f'[storage]\npath = "{self.db}"\n[ussd]\nallowed_sources = ["127.0.0.1"]\n',
+                               encoding="utf-8")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL")}
         self.env.update(SIMPUL_TWILIO_AUTH_TOKEN=TOKEN, SIMPUL_SECRET_KEY="stolen-disk-secret-key")
         init = self.cli("init-db")

@@ -147,6 +147,8 @@ class Handler:
                 return self._replayed(seen)
             reply = replies.submitted(command.service, receipt.tracking_code or "", receipt.locale)
             kind = "submit"
+        elif receipt.limited:  # over intake.max_per_phone_per_hour: nothing stored, told politely
+            reply, kind = receipt.limit_text, "limited"
         else:
             reply = replies.rejected(command.service, receipt.problems, receipt.locale)
             kind = "rejected"

@@ -97,6 +97,9 @@ CORE: tuple[Setting, ...] = (
     Setting("catalog.path", "", "Service catalog TOML; empty uses the shipped demo catalog."),
     # --- background jobs ---------------------------------------------------
     Setting("jobs.enabled", True, "Run background jobs (outbound SMS, sync, clean-up) inside `simpul serve`."),
+    # --- intake ------------------------------------------------------------
+    Setting("intake.max_per_phone_per_hour", 10, "Self-service submissions (SMS, USSD, portal) one phone may make per "
+            "hour; over it the citizen is told politely and nothing is stored. Kiosk and CLI are not limited. 0: no limit."),
     # --- retention ---------------------------------------------------------
     Setting("retention.days", 30, "Days after closing (and regional acknowledgement) before personal fields are purged.",
             check=checks.non_negative),
