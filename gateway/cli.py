@@ -20,7 +20,7 @@ from gateway.errors import ConfigError, SimpulError
 from gateway.i18n import Message, gettext
 from gateway.intake import codes
 from gateway.intake.catalog import check_text, read_catalog_text
-from gateway.intake.pipeline import Submission
+from gateway.intake.pipeline import ASSISTED_CHANNEL, Submission
 from gateway.node import Node
 
 
@@ -144,7 +144,7 @@ def submit(ctx: Context, service: str, values: tuple[str, ...], phone: str | Non
             fail(ctx._("%(item)s: expected FIELD=VALUE", item=item), 2)
         fields[name.strip()] = value
     receipt = ctx.node.pipeline.submit(
-        Submission(channel="cli", service=service, values=fields, sender=phone, locale=locale or ctx.locale,
+        Submission(channel=ASSISTED_CHANNEL, service=service, values=fields, sender=phone, locale=locale or ctx.locale,
                    assisted=True)
     )
     if not receipt.ok:

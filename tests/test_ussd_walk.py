@@ -26,8 +26,7 @@ from gateway.intake import codes
 from gateway.intake.catalog import Catalog, Field, parse_catalog
 from gateway.intake.pipeline import Submission
 from tests.conftest import NIK
-from tests.test_ussd_app import OTHER, PHONE, ROUTE, check_reply, set_locale
-from tests.test_ussd_app import ussd_config
+from tests.test_ussd_app import OTHER, PHONE, ROUTE, check_reply, set_locale, ussd_config
 
 pytestmark = pytest.mark.slow
 

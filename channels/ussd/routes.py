@@ -12,7 +12,7 @@ refused, and ``simpul serve`` warns at start.
 ``sessionId, phoneNumber, text, serviceCode``; reply ``CON …``/``END …``) or
 ``http`` (``[ussd.http]`` field names; reply text with the configured
 prefixes, or JSON ``{"text", "end"}``). The route of the other format
-answers 404, so an unused form cannot be probed.
+answers 404 (after the 403 check), so an unused form cannot be probed.
 
 Once authenticated, every failure becomes a polite, localized END screen:
 aggregators show a 4xx/5xx or an unprefixed body as a bare network error.
@@ -120,10 +120,10 @@ def _error_reply(app: Flask, phone: str) -> str:
 def _serve(handler: Handler, fmt: str, read: Callable[[], UssdRequest], answer: Callable[[str], Response]
            ) -> Response:
     config: Config = current_app.config["SIMPUL"]
-    if config["ussd.format"] != fmt:
-        return Response("Not Found\n", status=404, mimetype="text/plain")
     if not authenticated(config):
         return _forbidden()
+    if config["ussd.format"] != fmt:
+        return Response("Not Found\n", status=404, mimetype="text/plain")
     phone = ""
     try:
         if request.method != "POST":

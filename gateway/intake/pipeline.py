@@ -40,6 +40,7 @@ from gateway.storage.store import Store
 
 OnCommit = Callable[[sqlite_utils.Database, dict[str, Any]], None]
 MAX_CODE_DRAWS = 8
+ASSISTED_CHANNEL = "cli"  # the core's own command line (gateway/cli.py)
 LIMITED = N_("Too many requests from this number in the last hour. Please try again later.")
 
 
@@ -210,8 +211,9 @@ class Pipeline:
                 [row["channel"], row["channel_message_id"]]).fetchone():
             return False
         since = clock.to_iso(clock.parse(row["created_at"]) - dt.timedelta(hours=1))
-        (count,) = db.execute("SELECT count(*) FROM requests WHERE phone = ? AND created_at > ? AND officer IS NULL",
-                              [row["phone"], since]).fetchone()
+        # Assisted entries (an officer's, the core's own CLI) never eat the citizen's allowance.
+        (count,) = db.execute("SELECT count(*) FROM requests WHERE phone = ? AND created_at > ? AND officer IS NULL "
+                              "AND channel != ?", [row["phone"], since, ASSISTED_CHANNEL]).fetchone()
         return count >= limit
 
     @staticmethod
