@@ -21,6 +21,7 @@ from gateway.cases import records as cases
 from gateway.errors import StatusError
 from gateway.intake import codes
 from gateway.intake.catalog import labelled_fields
+from gateway.outbox import states as outbox_states
 from gateway.privacy import lookup, vault
 
 EVENT_NAMESPACE = uuid.UUID("6f1c63b2-5d0e-4d55-9a43-6a1f3c0e9b11")
@@ -80,6 +81,8 @@ def _detail(row: dict, *, error: str | None = None, status: int = 200):
     return render_template(
         "kiosk/detail.html", row=row, service=service, fields=fields, opened=opened,
         history=cases.history(db, row["id"], opener),
+        messages=outbox_states.for_request(db, row["id"]), message_label=outbox_states.LABELS,
+        stuck=outbox_states.stuck, no_report=outbox_states.NO_REPORT,
         status_label=_label, error=error, done=request.args.get("done"),
         actions=[s for s in ACTIONS if cases.can_move(row["status"], s)],
         form_token=csrf.new_form_token(binding),
