@@ -78,3 +78,23 @@ def test_sms_doctor_names_what_to_fix(tmp_path, node):
     ok = run_cli("--config", str(cfg), "sms", "doctor", cwd=tmp_path,
                  env={"SIMPUL_ANDROID_PASSWORD": "p", "SIMPUL_ANDROID_WEBHOOK_SECRET": "s"})
     assert ok.returncode == 0, ok.stdout
+
+
+def test_sms_panel_counts_states_and_flags_a_silent_phone(app, node):
+    from channels.sms import panel
+    from channels.sms.providers import android
+    from gateway.panels import PanelRequest
+    from gateway.storage import kv
+
+    request_with_messages(node)
+    data = panel.view(PanelRequest(app=app, locale="id", officer={"username": "siti"}))
+    assert data["counts"] == {"queued": 1, "sending": 0, "sent": 2, "delivered": 1, "undelivered": 0,
+                              "failed": 1, "stuck": 1}
+    assert data["provider"] == "" and data["phone_silent"] is False
+    node.config["sms.provider"] = "android"
+    long_ago = clock.to_iso(clock.now() - dt.timedelta(minutes=20))
+    node.store.write(lambda db: kv.put(db, android.PING_KEY, long_ago))
+    data = panel.view(PanelRequest(app=app, locale="id", officer={"username": "siti"}))
+    assert data["phone_silent"] is True and data["phone_seen"] == long_ago
+    [contributed] = panel.panels()
+    assert contributed.id == "sms" and (contributed.templates / contributed.template).is_file()

@@ -63,6 +63,13 @@ def doctor_checks(config):  # noqa: ANN001, ANN201 - a Config; list of gateway.o
     return checks(config)
 
 
+def kiosk_panels() -> list:
+    """The SMS gateway's health and the outbox by delivery state (channels/sms/panel.py)."""
+    from channels.sms.panel import panels
+
+    return panels()
+
+
 def settings() -> tuple[Setting, ...]:
     """Provider choice, pacing, the reply-storm guard and each provider's rows ([sms] in config.toml).
 
