@@ -8,7 +8,7 @@ from channels.sms import grammar
 from gateway.i18n import gettext
 from gateway.intake.catalog import load_catalog
 from tests.sms_helpers import NIK, OTHER_PHONE, PHONE, TOKEN, post_sms, reply_text
-from tests.test_ussd_app import Dialer
+from tests.test_ussd_app import Dialer, ussd_config
 
 CATALOG = load_catalog()
 SUBMIT = f"DOMISILI#{NIK}#Siti Aminah#Dusun Krajan RT 02/03"
@@ -19,6 +19,12 @@ SPOKEN = {
     "su": {"set": "Basa diganti jadi basa Sunda", "received": "Pamundut Surat Katerangan Domisili tos ditampi",
            "status": "tos ditampi", "help": "Layanan SMS", "menu": "1 Ngajukeun pamundut\n2 Pariksa status"},
 }
+
+
+@pytest.fixture
+def config(tmp_path):
+    """USSD comes from 127.0.0.1, an allowed source (USSD routes answer 403 otherwise)."""
+    return ussd_config(tmp_path)
 
 
 @pytest.fixture(autouse=True)
