@@ -9,6 +9,8 @@ from __future__ import annotations
 from functools import cached_property
 
 from gateway.config.loader import Config
+from gateway.errors import ConfigError
+from gateway.intake import guard
 from gateway.intake.catalog import Catalog, load_catalog
 from gateway.intake.pipeline import Pipeline
 from gateway.privacy.keyring import Keyring
@@ -57,23 +59,37 @@ class Node:
         return self.pipeline.catalog
 
     def replace_catalog(self, catalog: Catalog) -> None:
-        """Switch atomically: readers see the old or the new catalog, never a mix."""
+        """Switch atomically: readers see the old or the new catalog, never a mix.
+
+        Raises CatalogRefused, switching nothing, when ``catalog`` would store
+        in clear a field this node seals (see ``privacy_downgrades``).
+        """
+        guard.accept(self.store, catalog)
         self.pipeline.catalog = catalog
 
-    def _initial_catalog(self) -> Catalog:
+    @cached_property
+    def _start_catalog(self) -> Catalog:
         # A catalog received from the regional server (newer version) wins
-        # over the configured file; sync stores it in kv under 'catalog'.
+        # over the configured file; sync stores it in kv under 'catalog_toml'.
         from gateway.cases.records import get_kv
 
         local = load_catalog(self.config["catalog.path"] or None)
+        chosen = local
         published = get_kv(self.store.read(), "catalog_toml")
         if published:
             from gateway.intake.catalog import check_text
 
             remote, errors = check_text(published)
             if remote is not None and remote.version > local.version:
-                return remote
-        return local
+                chosen = remote
+        try:
+            guard.accept(self.store, chosen)
+        except guard.CatalogRefused as exc:
+            raise ConfigError(f"catalog.path: {exc}") from None
+        return chosen
+
+    def _initial_catalog(self) -> Catalog:
+        return self._start_catalog
 
     def close(self) -> None:
         if "store" in self.__dict__:
