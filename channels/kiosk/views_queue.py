@@ -22,7 +22,7 @@ from gateway.errors import StatusError
 from gateway.intake import codes
 from gateway.intake.catalog import labelled_fields
 from gateway.outbox import states as outbox_states
-from gateway.privacy import lookup, vault
+from gateway.privacy import audit, lookup, vault
 
 EVENT_NAMESPACE = uuid.UUID("6f1c63b2-5d0e-4d55-9a43-6a1f3c0e9b11")
 ACTIONS = ("in_progress", "ready", "rejected", "closed")
@@ -54,6 +54,12 @@ def queue_list():
         lookup.catch_up(_node().store, opener)  # rows received since login become findable
     db = _node().store.read()
     rows, more, understood, sealed = queue.find(db, filters, node_keys)
+    kinds = sorted({kind for kind, _v in queue.search_terms(filters.q) if kind != queue.CODE}) \
+        if filters.q.strip() else []
+    if kinds and node_keys:  # a person was looked up by NIK or phone: audited, without the value
+        actor = g.officer["username"]
+        _node().store.write(lambda wdb: audit.record_access(wdb, actor=actor, via=audit.VIA_QUEUE_SEARCH,
+                                                            by=",".join(kinds)))
     return render_template("kiosk/queue.html", rows=rows, more=more, understood=understood, filters=filters,
                            search_sealed=sealed,
                            statuses=cases.STATUSES, services=_node().catalog.services,
@@ -76,6 +82,10 @@ def _detail(row: dict, *, error: str | None = None, status: int = 200):
     service = _node().catalog.service(row["service"])
     opener = session_opener()
     values, opened = vault.fields_for_view(opener, row, service)
+    if opened and row.get("sealed") is not None and request.method == "GET":
+        actor = g.officer["username"]
+        _node().store.write(lambda wdb: audit.record_access(wdb, actor=actor, via=audit.VIA_DETAIL,
+                                                            subject=row["id"]))
     fields = labelled_fields(service, values, locale())
     binding = form_binding()
     return render_template(

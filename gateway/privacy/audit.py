@@ -59,6 +59,34 @@ def head(db: sqlite_utils.Database) -> tuple[int, str]:
     return (row[0], row[1]) if row else (0, GENESIS)
 
 
+# Where a look-up of a person by NIK or phone happened (``data_access`` entries).
+VIA_QUEUE_SEARCH = "queue_search"
+VIA_DETAIL = "detail_view"
+VIA_ACCESS_PAGE = "access_page"
+
+
+def record_access(db: sqlite_utils.Database, *, actor: str, via: str, by: str | None = None,
+                  subject: str | None = None) -> str:
+    """Audit a look-up of personal data: who, where (``via``), by what kind of key; never the value.
+
+    ``subject`` is a request id for a detail view, never a NIK, phone or name.
+    """
+    details = {"via": via, **({"by": by} if by else {})}
+    return append(db, actor=actor, action=DATA_ACCESS, subject=subject, details=details)
+
+
+def data_access_log(db: sqlite_utils.Database, limit: int = 100) -> list[dict[str, Any]]:
+    """The newest look-ups, for the admin: at, actor, via, by, subject."""
+    rows = db.execute("SELECT at, actor, subject, details FROM audit_log WHERE action = ? "
+                      "ORDER BY seq DESC LIMIT ?", [DATA_ACCESS, limit]).fetchall()
+    out = []
+    for at, actor, subject, details in rows:
+        info = json.loads(details or "{}")
+        out.append({"at": at, "actor": actor, "subject": subject,
+                    "via": info.get("via", VIA_ACCESS_PAGE), "by": info.get("by", "")})
+    return out
+
+
 def append(db: sqlite_utils.Database, *, actor: str, action: str, subject: str | None = None,
            details: dict[str, Any] | None = None, at: str | None = None) -> str:
     """Append one entry inside the caller's write transaction; return its hash."""
