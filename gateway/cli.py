@@ -269,6 +269,31 @@ def audit_list(ctx: Context, as_json: bool, limit: int) -> None:
         click.echo(f"{r['seq']:>6}  {r['at']}  {r['actor']:<12} {r['action']:<14} {r['subject'] or ''}  {r['details']}")
 
 
+@audit_group.command("breach-report")
+@click.option("--since", required=True, help="Start of the window to examine (YYYY-MM-DD or ISO-8601, UTC).")
+@click.option("--until", default=None, help="End of the window (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (no template).")
+@pass_ctx
+def audit_breach_report(ctx: Context, since: str, until: str | None, as_json: bool) -> None:
+    """What a breach notice needs (UU 27/2022 Pasal 46): data held, accesses, sealing, a template."""
+    from gateway import clock
+    from gateway.privacy import breach
+
+    bounds = []
+    for name, value, end_of_day in (("--since", since, False), ("--until", until, True)):
+        try:
+            bounds.append(clock.parse_day_or_instant(value, end_of_day=end_of_day) if value else clock.utcnow())
+        except ValueError:
+            fail(ctx._("%(option)s: not a date (YYYY-MM-DD) or ISO-8601 time: %(value)s",
+                       option=name, value=value), 2)
+    start, end = bounds
+    report = breach.gather(ctx.node.store.read(), ctx.node.catalog, start, end)
+    if as_json:
+        click.echo(json.dumps({**report.as_dict(), "disk_exposes": report.disk_exposes}, indent=2))
+        return
+    click.echo(breach.render(report, ctx.locale, office=ctx.config["node.name"], node_id=ctx.config["node.id"]))
+
+
 @main.group("retention")
 def retention_group() -> None:
     """Personal data retention (UU 27/2022)."""

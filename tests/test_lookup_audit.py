@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from gateway.intake import codes
 from tests.conftest import NIK
 from tests.kiosk_support import add_officer, login
 from tests.test_kiosk_access import _access_entries, admin, people  # noqa: F401 - fixtures
@@ -23,8 +24,10 @@ def test_queue_search_by_nik_or_phone_is_audited_without_the_value(admin, node, 
 
 
 def test_a_search_by_tracking_code_or_a_plain_listing_is_not_a_person_lookup(admin, node, people):  # noqa: F811
+    code = next(c for c in iter(codes.generate, None) if sum(ch.isalpha() for ch in c) >= 3)
     admin.get("/kiosk/queue")
-    admin.get(f"/kiosk/queue?q={people['dom']['tracking_code']}")
+    admin.get(f"/kiosk/queue?q={code}")
+    admin.get("/kiosk/queue?status=received")
     assert _entries(node) == []
 
 
@@ -47,5 +50,5 @@ def test_admin_lists_who_looked_up_what_kind_of_key(admin, node, people):  # noq
     admin.get(f"/kiosk/queue?q={NIK}")
     admin.get(f"/kiosk/requests/{people['other']['tracking_code']}")
     page = admin.get("/kiosk/access").get_data(as_text=True)
-    assert "queue search" in page and "request opened" in page and "kades" in page
+    assert "pencarian antrean" in page and "permohonan dibuka" in page and "kades" in page
     assert NIK not in page
