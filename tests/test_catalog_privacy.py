@@ -146,3 +146,21 @@ def test_a_request_with_no_sealed_copy_is_sealed_at_start_without_a_key(tmp_path
         "SELECT fields, sealed FROM requests WHERE tracking_code = ?", [receipt.tracking_code]).fetchone()
     assert "jalan" not in fields and sealed is not None
     node.close()
+
+
+def test_old_nodes_get_free_text_spelled_out_as_personal_and_no_reason_key():
+    from gateway.intake.catalog_format import text_for
+
+    text = DEMO.replace(PURPOSE, '  name = "purpose"\n  type = "text"\n').replace(
+        'max_length = 480\n  personal = true\n', 'max_length = 480\n  personal = false\n'
+        '  reason = "complaints about public works only"\n', 1)
+    if "format = 2" not in text:
+        text = text.replace("version = 1", "version = 1\nformat = 2", 1)
+    new, errors = check_text(text)
+    assert errors == [] and new.service("SKTM").field("purpose").personal
+    old_copy = text_for(text, 1)
+    assert "reason" not in old_copy.replace('name = "reason"', "")
+    old, errors = check_text(old_copy)
+    assert errors == [], errors
+    assert old.service("SKTM").field("purpose").personal
+    assert old.service("ADUAN").field("message").personal  # no reason key for old nodes: sealed anyway
