@@ -14,9 +14,10 @@ import sys
 import click
 
 from gateway import parts
+from gateway.cases import actions
 from gateway.cases import records as cases
 from gateway.config.loader import Config, load_config
-from gateway.errors import ConfigError, SimpulError
+from gateway.errors import ConfigError, NoteTooLong, SimpulError, StatusError
 from gateway.i18n import Message, gettext
 from gateway.intake import codes
 from gateway.intake.catalog import check_text, read_catalog_text
@@ -189,6 +190,41 @@ def status(ctx: Context, code: str) -> None:
     for event in cases.history(ctx.node.store.read(), row["id"]):
         note = f"  {event['note']}" if event["note"] else ""
         click.echo(f"  {event['at']}  {cases.status_label(event['status'], ctx.locale):<14} {event['actor']}{note}")
+
+
+@main.command("set-status")
+@click.argument("code")
+@click.argument("new_status", metavar="STATUS", type=click.Choice(cases.STATUSES))
+@click.option("--note", default=None, help="A note; on 'rejected' it is the reason. Reaches the citizen "
+              "by SMS unless --internal.")
+@click.option("--internal", is_flag=True, help="Keep the note internal (sealed; never sent or shown). "
+              "Not possible for a rejection's reason.")
+@click.option("--reopen", is_flag=True, help="Allow moving a closed request back to in_progress (audited).")
+@click.option("--actor", default="cli", show_default=True, help="Who made the change (audit log).")
+@pass_ctx
+def set_status(ctx: Context, code: str, new_status: str, note: str | None, internal: bool, reopen: bool,
+               actor: str) -> None:
+    """Change a request's status the way the kiosk does; the citizen is told by SMS.
+
+    Exit 2: malformed code, refused transition or a note too long for the
+    SMS (3 segments); exit 1: unknown code.
+    """
+    node = ctx.node
+    try:
+        row = cases.get_by_code(node.store.read(), code)
+    except codes.CodeError:
+        fail(ctx._("%(code)s is not a valid tracking code: check the code and try again.", code=code), 2)
+    if row is None:
+        fail(ctx._("No request with code %(code)s.", code=codes.normalize(code)), 1)
+    try:
+        event = actions.set_status(node, row, new_status, actor=actor, note=note, internal=internal, reopen=reopen)
+    except NoteTooLong as exc:
+        fail(ctx._("The note is too long: the SMS would take %(n)d segments (at most %(max)d). "
+                   "Shorten it or use --internal.", n=exc.segments, max=exc.limit), 2)
+    except StatusError as exc:
+        fail(ctx._("Refused: %(reason)s.", reason=str(exc)), 2)
+    sms = ctx._("SMS queued for the citizen.") if event and event.get("notified") else ctx._("No SMS.")
+    click.echo(f"{row['tracking_code']}  {cases.status_label(new_status, ctx.locale)}  {sms}")
 
 
 @main.group()

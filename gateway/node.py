@@ -13,6 +13,7 @@ from gateway.errors import ConfigError
 from gateway.intake import guard
 from gateway.intake.catalog import Catalog, load_catalog
 from gateway.intake.pipeline import Pipeline
+from gateway.outbox.notices import Notifier
 from gateway.privacy.keyring import Keyring
 from gateway.privacy.vault import Vault, parse_public_key
 from gateway.storage.store import Store, open_store
@@ -57,6 +58,11 @@ class Node:
     @property
     def catalog(self) -> Catalog:
         return self.pipeline.catalog
+
+    @property
+    def notifier(self) -> Notifier:
+        """Tells citizens about changes to their case (``cases.change_status``), with today's catalog."""
+        return Notifier(self.catalog, self.config["node.default_locale"])
 
     def replace_catalog(self, catalog: Catalog) -> None:
         """Switch atomically: readers see the old or the new catalog, never a mix.

@@ -12,6 +12,7 @@ def _closed_synced(node, values, service="SKTM", days_ago=0):
     receipt = node.pipeline.submit(Submission("sms", service, values, sender="081234567890"))
     rid = receipt.request["id"]
     at = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    node.store.write(lambda db: cases.change_status(db, rid, "ready", actor="ani", at=at))  # the table: ready first
     node.store.write(lambda db: cases.change_status(db, rid, "closed", actor="ani", note="diambil Siti", at=at))
     node.store.write(lambda db: db.execute("UPDATE requests SET synced = 1 WHERE id = ?", [rid]))
     return rid

@@ -214,8 +214,11 @@ def test_status_change_pulled_from_the_regional_server_is_texted_in_the_stored_l
         assert out.returncode == 0, out.stderr
         sent = dict(box.query('SELECT "to", body FROM outbound WHERE key LIKE \'status:%\''))
         assert sent == {
-            "+6281234567890": f"Panyuwunan DOMISILI {codes['+6281234567890']}: wis siap dipundhut ing kantor desa.",
-            "+6281311112222": f"Pamundut DOMISILI {codes['+6281311112222']}: tos siap dicandak di kantor désa.",
+            # #12: the service by its catalog name in the citizen's language
+            "+6281234567890": f"Panyuwunan Surat Katrangan Domisili {codes['+6281234567890']}: "
+                              "wis siap dipundhut ing kantor desa.",
+            "+6281311112222": f"Pamundut Surat Katerangan Domisili {codes['+6281311112222']}: "
+                              "tos siap dicandak di kantor désa.",
         }
     finally:
         server.stop()

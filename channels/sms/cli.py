@@ -22,7 +22,7 @@ from gateway.outbox import queue as outbound
 
 OUTBOX_FIELDS = ("id", "to", "body", "status", "provider", "created_at", "updated_at", "attempts",
                  "last_error", "kind", "provider_id", "provider_status", "error_code", "sent_at",
-                 "next_attempt_at", "request_id", "key")
+                 "next_attempt_at", "request_id", "key", "segments", "locale")
 
 
 def _ctx():
