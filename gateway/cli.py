@@ -25,7 +25,7 @@ from gateway.intake.pipeline import ASSISTED_CHANNEL, Submission
 from gateway.node import Node
 
 
-class ConfigProblem(click.ClickException):
+class ConfigProblem(click.ClickException, SimpulError):
     """A bad config stops the command with exit 2, as docs/cli.md promises (click's default is 1)."""
 
     exit_code = 2

@@ -99,8 +99,7 @@ def _detail(row: dict, *, error: str | None = None, status: int = 200, segments_
     return render_template(
         "kiosk/detail.html", row=row, service=service, fields=fields, opened=opened,
         history=cases.history(db, row["id"], opener),
-        messages=outbox_states.for_request(db, row["id"]), message_label=outbox_states.LABELS,
-        stuck=outbox_states.stuck, no_report=outbox_states.NO_REPORT,
+        no_report=outbox_states.NO_REPORT,
         notifications=sent_notices.for_request(db, _node().catalog, row),
         status_label=_label, error=error, done=request.args.get("done"), segments_text=segments_text,
         sms_status_label=lambda s: sent_notices.status_label(s, locale()),

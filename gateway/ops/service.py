@@ -17,13 +17,15 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from gateway.errors import SimpulError
+
 PLACEHOLDER = "/opt/simpul/.venv/bin/simpul"
 USER = "simpul"
 NODE_UNITS = ("simpul-node.service", "simpul-gammu-smsd.service")
 REGIONAL_UNITS = ("simpul-regional.service",)
 
 
-class ServiceError(Exception):
+class ServiceError(SimpulError):
     """Installation cannot go on (not root, no systemd, no useradd)."""
 
 

@@ -105,5 +105,6 @@ def purge_request(db: sqlite_utils.Database, request_id: str) -> None:
 
 def for_request(db: sqlite_utils.Database, request_id: str) -> list[dict[str, Any]]:
     """Every message queued about one request, oldest first (the kiosk's history)."""
-    return list(db.query("SELECT id, key, kind, status, body, locale, segments, created_at, sent_at, updated_at "
-                         "FROM outbound WHERE request_id = ? ORDER BY id", [request_id]))
+    return list(db.query("SELECT id, key, kind, status, body, locale, segments, created_at, sent_at, updated_at, "
+                         "provider, last_error, error_code FROM outbound WHERE request_id = ? ORDER BY id",
+                         [request_id]))

@@ -12,15 +12,12 @@ from typing import Any
 
 import sqlite_utils
 
-from gateway.i18n import DEFAULT_LOCALE, N_, gettext
+from gateway.i18n import DEFAULT_LOCALE, gettext
 from gateway.intake.catalog import Catalog
-from gateway.outbox import notices, queue
+from gateway.outbox import notices, queue, states
 
 STATUS_KEY = "status:"
-STATUS_LABELS = {
-    "queued": N_("queued"), "sending": N_("sending"), "sent": N_("sent"),
-    "delivered": N_("delivered"), "undelivered": N_("not delivered"), "failed": N_("failed"),
-}
+STATUS_LABELS = states.LABELS
 
 
 def status_label(status: str, locale: str) -> str:
@@ -44,5 +41,8 @@ def for_request(db: sqlite_utils.Database, catalog: Catalog, request: dict[str, 
                 locale = row["locale"] or request.get("locale") or DEFAULT_LOCALE
                 text, rerendered = notices.text_for(catalog, request, event[0], locale, note), True
         shown.append({"at": row["created_at"], "status": row["status"], "kind": row["kind"],
-                      "segments": row["segments"], "text": text, "rerendered": rerendered})
+                      "segments": row["segments"], "text": text, "rerendered": rerendered,
+                      "provider": row["provider"], "stuck": states.stuck(row),
+                      "error": row["error_code"] or row["last_error"]
+                      if row["status"] in ("failed", "undelivered") else None})
     return shown
