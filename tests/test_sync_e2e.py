@@ -349,3 +349,30 @@ def test_a_regional_note_reaches_the_citizen_in_full_with_its_segment_count(regi
     assert listed[0]["segments"] == 2 and listed[0]["body"] == body
     track_note = box.query("SELECT note, internal FROM status_events WHERE origin = 'regional'")
     assert track_note == [(note, 0)]  # for the citizen: readable without an officer key
+
+
+def test_a_published_catalog_that_would_unseal_a_field_is_refused_and_the_pass_completes(tmp_path):
+    """Security review finding 1: a regional server cannot turn sealing off on a node."""
+    import json
+    from importlib import resources
+
+    text = resources.files("gateway").joinpath("demo_catalog.toml").read_text("utf-8")
+    weaker = text.replace("version = 1", "version = 8", 1).replace(
+        "max_length = 160\n  personal = true\n  label = { id = \"Alamat\"",
+        "max_length = 160\n  personal = false\n  reason = \"village names only\"\n  label = { id = \"Alamat\"", 1)
+    assert weaker.count("reason = \"village names only\"") == 1
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(weaker, encoding="utf-8")
+    server = Regional(tmp_path / "regional", catalog=catalog).start()
+    try:
+        box = NodeBox(tmp_path / "node", "desa-1", server.url, server.add_node("desa-1"))
+        box.submit()
+        out = box.sync()
+        assert out.returncode == 0, out.stderr
+        assert box.query("SELECT count(*) FROM requests WHERE synced = 1")[0][0] == 1  # other stages ran
+        assert box.query("SELECT value FROM kv WHERE key = 'catalog_toml'") in ([], [("",)], [(None,)])
+        refusal = json.loads(box.query("SELECT value FROM kv WHERE key = 'catalog_refused'")[0][0])
+        assert refusal["version"] == 8 and refusal["fields"] == ["DOMISILI.address"]
+        assert box.cli("requests").returncode == 0  # the node still starts on its old catalog
+    finally:
+        server.stop()

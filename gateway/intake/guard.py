@@ -62,4 +62,4 @@ def record_refusal(db: Any, refused: CatalogRefused) -> None:
 
 def last_refusal(db: Any) -> dict[str, Any] | None:
     raw = get_kv(db, REFUSED_KEY)
-    return json.loads(raw) if raw else None
+    return json.loads(raw) if raw else None  # "" once a later catalog was taken

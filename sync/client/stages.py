@@ -20,6 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from gateway.cases.records import change_status, set_kv
+from gateway.intake import guard
 from gateway.intake.catalog import CATALOG_FORMAT, check_text
 from gateway.node import Node
 from gateway.outbox.notices import Notifier
@@ -317,9 +318,19 @@ def fetch_catalog(ctx: PassContext) -> str:
     catalog, errors = check_text(text)
     if catalog is None or catalog.version != answer["version"]:
         raise ProtocolError("published catalog is invalid: " + "; ".join(errors[:3]))
+    downgrades = guard.check(ctx.node.store.read(), catalog)
+    if downgrades:
+        # Never store in clear what this node seals: keep the running catalog, remember why for the
+        # officers, and let the pass go on (only this stage is refused).
+        refused = guard.CatalogRefused(catalog.version, downgrades)
+        ctx.node.store.write(lambda db: guard.record_refusal(db, refused))
+        ctx.moved["catalog_version"] = have
+        ctx.moved["catalog_refused"] = 1
+        return Status.COMPLETED
 
     def store(db: sqlite_utils.Database) -> None:
         set_kv(db, "catalog_toml", text)
+        set_kv(db, guard.REFUSED_KEY, "")
         state.put(db, "catalog_version", catalog.version)
 
     ctx.node.store.write(store)
