@@ -96,6 +96,12 @@ class People:
         self.typed.texts.add(value)
         return value
 
+    def purpose(self) -> str:
+        """An SKTM purpose: free text where health or family matters get written (personal by default)."""
+        value = f"Berobat jantung anak {self.name()} di RSUD kelas {self.rng.randint(1, 3)}"
+        self.typed.texts.add(value)
+        return value
+
     def phone(self, prefix: str = "+62812") -> str:
         self.phones += 1
         return prefix + str(self.rng.randrange(10**7)).zfill(7)
@@ -178,7 +184,7 @@ class Citizens:
         if service == "DOMISILI":
             return f"DOMISILI#{p.nik()}#{p.name()}#{p.address()}"
         if service == "SKTM":
-            return f"SKTM#{p.nik()}#{p.name()}#biaya sekolah anak"
+            return f"SKTM#{p.nik()}#{p.name()}#{p.purpose()}"
         if service == "KTP":
             return f"KTP#{p.nik()}#{p.name()}#hilang"
         if service == "LAHIR":
@@ -203,7 +209,7 @@ class Citizens:
         if service == "DOMISILI":
             return ["1", "1", p.nik(), p.name(), p.address()]
         if service == "SKTM":
-            return ["1", "2", p.nik(), p.name(), "biaya berobat ibu"]
+            return ["1", "2", p.nik(), p.name(), p.purpose()]
         return ["1", "5", p.complaint()]
 
     def ussd(self, service: str, finish: bool = True) -> str | None:
@@ -237,7 +243,7 @@ class Citizens:
     def portal(self, service: str) -> str:
         p = self.people
         values = {"DOMISILI": lambda: {"nik": p.nik(), "name": p.name(), "address": p.address()},
-                  "SKTM": lambda: {"nik": p.nik(), "name": p.name(), "purpose": "beasiswa"},
+                  "SKTM": lambda: {"nik": p.nik(), "name": p.name(), "purpose": p.purpose()},
                   "ADUAN": lambda: {"message": p.complaint()}}[service]()
         url = f"{self.base}/services/{service}/apply"
         page = self.http.get(url, timeout=30)
