@@ -278,10 +278,7 @@ def _seal_old_requests(store: Any, vault: Vault, catalog: Any) -> int:
             plain, personal = service.split_personal(values)
         if not personal:
             continue
-        sealed, sealed_regional = vault.seal(request_id, personal)
-        args = [json.dumps(plain, ensure_ascii=False, sort_keys=True), sealed, sealed_regional, request_id]
-        store.write(lambda db, args=args: db.execute(
-            "UPDATE requests SET fields = ?, sealed = ?, sealed_regional = ?, index_key = NULL WHERE id = ?", args))
+        _write_sealed(store, vault, request_id, plain, personal, None)
         done += 1
     store.write(lambda db: set_kv(db, "plaintext_sealed", clock.utcnow()))
     return done
@@ -305,6 +302,16 @@ CLEAR_PERSONAL_PENDING = "clear_personal_pending"
 def _clear_personal(catalog: Any, service_code: str, fields: dict[str, Any]) -> tuple[dict, dict]:
     service = catalog.service(service_code)
     return service.split_personal(fields) if service is not None else ({}, fields)
+
+
+def _write_sealed(store: Any, vault: Vault, request_id: str, plain: dict[str, Any], personal: dict[str, Any],
+                  was: bytes | None) -> None:
+    """Replace a row's clear fields and sealed copies, unless its sealed copy changed meanwhile (``was``)."""
+    node_copy, regional_copy = vault.seal(request_id, personal)
+    args = [json.dumps(plain, ensure_ascii=False, sort_keys=True), node_copy, regional_copy, request_id, was]
+    store.write(lambda db: db.execute(
+        "UPDATE requests SET fields = ?, sealed = ?, sealed_regional = ?, index_key = NULL "
+        "WHERE id = ? AND sealed IS ?", args))
 
 
 def _seal_newly_personal(store: Any, vault: Vault, catalog: Any) -> int:
@@ -332,11 +339,7 @@ def _seal_newly_personal(store: Any, vault: Vault, catalog: Any) -> int:
         if sealed is not None:
             waiting += 1
             continue
-        node_copy, regional_copy = vault.seal(request_id, personal)
-        args = [json.dumps(plain, ensure_ascii=False, sort_keys=True), node_copy, regional_copy, request_id]
-        store.write(lambda db, args=args: db.execute(
-            "UPDATE requests SET fields = ?, sealed = ?, sealed_regional = ?, index_key = NULL "
-            "WHERE id = ? AND sealed IS NULL", args))
+        _write_sealed(store, vault, request_id, plain, personal, None)
         done += 1
 
     def mark(db: sqlite_utils.Database) -> None:
@@ -363,12 +366,7 @@ def merge_clear_personal(store: Any, vault: Vault, opener: RequestOpener, catalo
         except SealError:
             left += 1  # sealed to a key this session lacks: a later login does it
             continue
-        node_copy, regional_copy = vault.seal(request_id, merged)
-        args = [json.dumps(plain, ensure_ascii=False, sort_keys=True), node_copy, regional_copy,
-                request_id, sealed]
-        store.write(lambda db, args=args: db.execute(
-            "UPDATE requests SET fields = ?, sealed = ?, sealed_regional = ?, index_key = NULL "
-            "WHERE id = ? AND sealed = ?", args))
+        _write_sealed(store, vault, request_id, plain, merged, sealed)
         done += 1
     store.write(lambda db: set_kv(db, CLEAR_PERSONAL_PENDING, str(left) if left else ""))
     if done:
