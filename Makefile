@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := chromium gammu-smsd gammu faketime iproute2
 
-.PHONY: run test install system-deps lint locales-extract locales-update locales-review locales-compile clean bench soak
+.PHONY: run test install system-deps lint screenshots locales-extract locales-update locales-review locales-compile clean bench soak
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -33,10 +33,16 @@ system-deps:
 
 test: install system-deps
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q -n 2
+
+# Browser tests write screenshots to a temp dir; this refreshes the ones in docs/screenshots/.
+screenshots: install system-deps
+	SIMPUL_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q -m browser -p no:cacheprovider
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # One Babel domain per locales/<domain>.cfg (see locales/README.md).
 DOMAINS = $(basename $(notdir $(wildcard locales/*.cfg)))

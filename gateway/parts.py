@@ -20,11 +20,17 @@ hook is optional; a part defines only the ones it needs:
 ``personal_data(db, subject)``
     its section of the right-of-access report;
 ``kiosk_panels()``
-    panels it adds to the officers' kiosk.
+    panels it adds to the officers' kiosk;
+``doctor_checks(config)``
+    its ``gateway.ops.doctor.Check`` rows for ``simpul doctor`` and the kiosk's health page.
 
 A hook is a function of the part's top-level module. No submodule of a part
 may share a hook's name (``migrations.py``, ``settings.py``): importing it
 would replace the function with the module.
+
+A part that takes requests from citizens names its channel(s) in a
+``channels = ("sms",)`` attribute: the value requests carry in ``channel``
+(the kiosk's queue filter lists them).
 
 Entry points come in no set order, so a part states its place: an integer
 ``order`` (lower first; Simpul's own parts use 10–60, default 100) and an
@@ -44,7 +50,7 @@ from gateway.errors import SimpulError
 
 GROUP = "simpul.parts"
 HOOKS = ("settings", "migrations", "init_app", "register_commands", "register_jobs",
-         "purge_request", "personal_data", "kiosk_panels")
+         "purge_request", "personal_data", "kiosk_panels", "doctor_checks")
 DEFAULT_ORDER = 100
 
 
@@ -64,6 +70,10 @@ class Part:
     @property
     def after(self) -> tuple[str, ...]:
         return tuple(getattr(self.module, "after", ()))
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return tuple(getattr(self.module, "channels", ()))
 
     def hook(self, name: str) -> Callable[..., Any] | None:
         if name not in HOOKS:
@@ -131,3 +141,8 @@ def call(hook: str, *args: Any) -> list[Any]:
 
 def names() -> list[str]:
     return [p.name for p in parts()]
+
+
+def channels() -> list[str]:
+    """Every channel the installed parts declare, in part order."""
+    return [channel for part in parts() for channel in part.channels]

@@ -8,8 +8,10 @@ tell the officer the secret is wrong).
 
 from __future__ import annotations
 
+from gateway.errors import SimpulError
 
-class SyncError(Exception):
+
+class SyncError(SimpulError):
     """Root of every error the sync package raises on purpose."""
 
 
@@ -61,10 +63,6 @@ class Interrupted(SyncError):
     """The pass was stopped before it completed (Ctrl-C, shutdown)."""
 
 
-class AuthError(SyncError):
-    """Server side: the request is not from a known node or its signature is wrong (401)."""
-
-
 class ReplayError(SyncError):
     """Server side: the request id is not newer than the last one accepted (409)."""
 
@@ -79,3 +77,7 @@ class RegionalError(SyncError):
 
 class AlreadyExists(RegionalError):
     """Server side: the node or user is already registered."""
+
+
+class EnrolmentRefused(RegionalError):
+    """An enrolment code is unknown, used or expired (the reason is the message)."""

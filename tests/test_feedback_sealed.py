@@ -50,7 +50,7 @@ def test_comment_is_sealed_and_shown_only_with_the_sessions_key(client, node):
 
 
 def test_gather_opens_with_an_opener_only(client, node):
-    from channels.kiosk import access
+    from gateway.privacy import access
 
     row = _closed_with_comment(client, node)
     db = node.store.read()
@@ -60,8 +60,10 @@ def test_gather_opens_with_an_opener_only(client, node):
     stranger = node.vault.opener({"0" * 16: X25519PrivateKey.generate()})
     assert access.gather(db, node.catalog, stranger, phone=PHONE).requests == []
     opened = access.gather(db, node.catalog, node.vault.opener(held), phone=PHONE)
-    assert opened.requests[0]["feedback"]["comment"] == COMMENT
-    assert opened.requests[0]["feedback"]["rating"] == 5
+    given = opened.section("feedback").rows
+    assert given[0]["request_id"] == opened.requests[0]["id"] == row["id"]
+    assert given[0]["comment"] == COMMENT
+    assert given[0]["rating"] == 5
     assert feedback.opened_comment(None, row["id"], db.execute(
         "SELECT comment_sealed FROM feedback").fetchone()[0]) == vault.SEALED
     assert feedback.get(db, row["id"])["rating"] == 5 and "comment" not in feedback.get(db, row["id"])

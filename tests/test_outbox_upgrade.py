@@ -1,6 +1,6 @@
 """A database made before the outbox moved to the core upgrades in place.
 
-Commit e7889f7 (the last main before the parts refactor) made ``outbound``
+The previous release (the last main before the parts refactor) made ``outbound``
 through the sms part's set ``simpul.channels``; today the core set makes it.
 The old code itself builds the database here (``git archive`` of that commit
 run in a subprocess), so the test checks what a real node on disk holds.
@@ -20,9 +20,7 @@ import sqlite_utils
 
 from gateway.outbox.queue import enqueue, list_outbound
 from gateway.storage.schema import migrate, pending
-
-REPO = Path(__file__).resolve().parent.parent
-OLD = "e7889f7"
+from tests.release_support import unpack_release
 
 MAKE_OLD_DB = """
 import sys, sqlite_utils
@@ -47,13 +45,7 @@ def _indexes(db: sqlite_utils.Database) -> set[str]:
 
 @pytest.fixture(scope="module")
 def old_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if shutil.which("git") is None or subprocess.run(["git", "-C", str(REPO), "cat-file", "-e", OLD],
-                                                     capture_output=True).returncode != 0:
-        pytest.skip(f"commit {OLD} not available")
-    src = tmp_path_factory.mktemp("old_src")
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", OLD, "gateway", "channels", "sync"],
-                             capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    src = unpack_release(tmp_path_factory.mktemp("old_src"), "gateway", "channels", "sync")
     path = tmp_path_factory.mktemp("old_db") / "simpul.db"
     env = {**os.environ, "PYTHONPATH": str(src)}
     subprocess.run([sys.executable, "-c", MAKE_OLD_DB, str(path)], cwd=src, env=env, check=True)

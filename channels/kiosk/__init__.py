@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
         views_access,
         views_admin,
         views_officers,
+        views_panels,
         views_password,
         views_queue,
         views_submit,
@@ -28,9 +29,11 @@ def init_app(app: Flask) -> None:
 
     install_ui(app)
     app.register_blueprint(blueprint)
+    views_panels.install(app)
 
 
 order = 30
+channels = ("kiosk",)  # requests.channel values this part writes
 after = ("web",)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import current_app, g, render_template, request
 
-from channels.kiosk import access, officer_keys
+from channels.kiosk import officer_keys
 from channels.kiosk.blueprint import blueprint, session_opener
 from channels.kiosk.views_officers import _admin_only
 from gateway import clock
@@ -18,14 +18,15 @@ from gateway.app import node_of
 from gateway.cases import records as cases
 from gateway.intake import validators
 from gateway.intake.catalog import labelled_fields
-from gateway.privacy import audit, lookup
+from gateway.privacy import access, audit, lookup
 from gateway.web.ui import _, locale
 
 
 @blueprint.get("/access")
 def access_form():
     _admin_only()
-    return render_template("kiosk/access.html", report=None, error=None, by="nik", value="")
+    return render_template("kiosk/access.html", report=None, error=None, by="nik", value="",
+                           lookups=audit.data_access_log(node_of(current_app).store.read()))
 
 
 @blueprint.post("/access")
@@ -49,8 +50,7 @@ def access_report():
     lookup.catch_up(node.store, opener)  # requests received since login become findable
     report = access.gather(node.store.read(), node.catalog, opener, **{by: value})
     actor = g.officer["username"]
-    node.store.write(lambda db: audit.append(db, actor=actor, action=audit.DATA_ACCESS, subject=None,
-                                             details={"by": by}))
+    node.store.write(lambda db: audit.record_access(db, actor=actor, via=audit.VIA_ACCESS_PAGE, by=by))
     current_app.logger.info("kiosk: data access by %s (%s)", actor, by)
     catalog = node.catalog
     for row in report.requests:
@@ -59,4 +59,5 @@ def access_report():
         row["labelled"] = labelled_fields(service, row["fields"] or {}, locale())
     return render_template("kiosk/access.html", report=report, error=None, by=by, value=value,
                            retention_days=node.config["retention.days"], now=clock.utcnow(),
+                           codes={r["id"]: r["tracking_code"] for r in report.requests},
                            status_label=lambda s: cases.status_label(s, locale()))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from gateway.errors import SimpulError
 
-class UssdError(Exception):
+
+class UssdError(SimpulError):
     """Root of every error this package raises on purpose."""
 
 

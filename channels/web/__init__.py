@@ -34,3 +34,17 @@ def _seal_legacy_feedback(app: Flask) -> None:
 
 
 order = 25
+channels = ("web",)  # requests.channel values this part writes
+
+
+def personal_data(db, subject):  # noqa: ANN001, ANN201 - sqlite_utils.Database, access.Subject
+    """The person's feedback, comments opened with the session's keys (right of access)."""
+    from channels.web import feedback
+
+    return feedback.report(db, subject)
+
+
+def purge_request(db, request_id: str) -> None:  # noqa: ANN001 - sqlite_utils.Database
+    from channels.web import feedback
+
+    feedback.purge_request(db, request_id)

@@ -16,8 +16,9 @@ from typing import Any
 import sqlite_utils
 
 from gateway import clock
-from gateway.i18n import Message
+from gateway.i18n import N_, Message
 from gateway.privacy import vault
+from gateway.privacy.access import Column, Section, Subject, placeholders
 from gateway.privacy.sealing import SealError
 from gateway.privacy.vault import RequestOpener, Vault
 
@@ -76,6 +77,28 @@ def opened_comment(opener: RequestOpener | None, request_id: str, sealed: bytes 
         return str(opener.personal(request_id, sealed, purpose=PURPOSE).get("comment", ""))
     except SealError:
         return vault.SEALED
+
+
+def report(db: sqlite_utils.Database, subject: Subject) -> Section:
+    """The right-of-access section: the person's ratings and opened comments."""
+    section = Section("feedback", N_("Feedback"), (
+        Column("request_id", N_("Request"), "request"), Column("rating", N_("Rating")),
+        Column("created_at", N_("Created"), "when"), Column("comment", N_("Comment"))))
+    ids = list(subject.request_ids)
+    if ids:
+        rows = db.execute("SELECT request_id, rating, comment, locale, created_at, comment_sealed FROM feedback "
+                          f"WHERE request_id IN ({placeholders(ids)})", ids).fetchall()
+        order = {request_id: i for i, request_id in enumerate(ids)}
+        for request_id, rating, comment, locale, created_at, sealed in sorted(rows, key=lambda r: order[r[0]]):
+            section.rows.append({"request_id": request_id, "rating": rating, "locale": locale,
+                                 "created_at": created_at,
+                                 "comment": opened_comment(subject.opener, request_id, sealed, comment)})
+    return section
+
+
+def purge_request(db: sqlite_utils.Database, request_id: str) -> None:
+    """Retention: the comment is free text and goes; the rating stays for the statistics."""
+    db.execute("UPDATE feedback SET comment = '', comment_sealed = NULL WHERE request_id = ?", [request_id])
 
 
 def seal_legacy(store: Any, node_vault: Vault) -> int:

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import secrets
 
+from gateway.errors import SimpulError
+
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 VALUES = {ch: i for i, ch in enumerate(ALPHABET)}
 VALUES.update({"O": 0, "I": 1, "L": 1})
@@ -30,7 +32,7 @@ PRIME = 37
 _INV10 = pow(LENGTH, -1, PRIME)
 
 
-class CodeError(ValueError):
+class CodeError(SimpulError, ValueError):
     """Base for a code that cannot be used as typed."""
 
 

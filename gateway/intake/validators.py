@@ -13,6 +13,7 @@ import re
 
 import phonenumbers
 
+from gateway.errors import SimpulError
 from gateway.i18n import Message
 
 PROVINCE_CODES = frozenset(
@@ -22,7 +23,7 @@ PROVINCE_CODES = frozenset(
 DEFAULT_REGION = "ID"
 
 
-class Invalid(ValueError):
+class Invalid(SimpulError, ValueError):
     """A value that does not satisfy its field; ``message`` says why."""
 
     def __init__(self, message: Message):

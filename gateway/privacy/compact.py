@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 import zlib
 
+from gateway.errors import SimpulError
+
 V1 = b"\x01"
 DICTIONARY_V1 = (
     b'Jl. Jalan Gang Gg. Dusun Desa Kampung Kp. Perumahan Blok Lingkungan Kelurahan Kel. Kecamatan Kec. '
@@ -33,7 +35,7 @@ _DIGITS = re.compile(rb"[0-9]{8,64}")
 _MAX_INFLATED = 1 << 20
 
 
-class CompactError(ValueError):
+class CompactError(SimpulError, ValueError):
     """Not a compact plaintext (damaged, or an unknown version)."""
 
 

@@ -12,7 +12,6 @@ while the writer writes.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from collections import deque
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlite_utils
+
+from gateway.storage.files import StorageError, private_database
 
 T = TypeVar("T")
 MAX_BATCH = 256
@@ -42,12 +43,27 @@ PRAGMAS = (
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:
-    """A connection with the durability pragmas every writer must use."""
+    """A connection with the durability pragmas every writer must use.
+
+    The folder is made 0700 and the file 0600 first (``gateway.storage.files``);
+    a folder SQLite cannot write (no WAL file) is a :class:`StorageError`
+    naming it, not a traceback.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
-    for pragma in PRAGMAS:
-        conn.execute(pragma)
+    private_database(path)
+    try:
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            for pragma in PRAGMAS:
+                conn.execute(pragma)
+        except sqlite3.OperationalError:
+            conn.close()
+            raise
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise
+        raise StorageError(f"cannot write {path.parent}: {exc}; make the folder writable by this "
+                           "user or point storage.path elsewhere") from None
     return sqlite_utils.Database(conn)
 
 
@@ -190,26 +206,3 @@ def open_store(path: str | Path) -> Store:
     finally:
         db.conn.close()
     return Store(path)
-
-
-def private_files(path: str | Path) -> None:
-    """Make a database's folder 0700 and the file with its WAL and shared-memory files 0600.
-
-    SQLite creates files with the process umask (usually 0644): readable by
-    every account on the machine. A missing file is created 0600 before
-    SQLite opens it (the -wal and -shm files then follow its mode), and a
-    file left readable by an older version is tightened. The folder is
-    tightened unless it is the working directory (``regional.db`` given
-    without a folder must not lock the operator's current folder).
-    """
-    path = Path(path)
-    folder = path.parent
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if folder.resolve() != Path.cwd().resolve():
-        os.chmod(folder, 0o700)
-    if not path.exists():
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        candidate = Path(f"{path}{suffix}")
-        if candidate.exists():
-            os.chmod(candidate, 0o600)

@@ -30,7 +30,3 @@ def next_counter(db: sqlite_utils.Database, at_least: int = 0) -> int:
     db.execute("UPDATE sync_state SET value = max(value + 1, ?) WHERE name = 'request_counter'",
                [int(at_least)])
     return get(db, "request_counter")
-
-
-def all_state(db: sqlite_utils.Database) -> dict[str, int]:
-    return {name: int(value) for name, value in db.execute("SELECT name, value FROM sync_state")}

@@ -17,7 +17,7 @@ from gateway.errors import CatalogError
 from gateway.intake import catalog_format
 from gateway.intake.catalog import CATALOG_FORMAT, Catalog, check_text, read_catalog_text
 from gateway.web.proxy import SECURE_COOKIES
-from sync.regional import api, web
+from sync.regional import api, enrol, web
 from sync.regional.sealkeys import load_keys
 from sync.regional.store import RegionalStore, open_regional_store
 
@@ -81,5 +81,6 @@ def create_regional_app(config: Config, store: RegionalStore | None = None) -> F
                        **api.store_of(app).stats())
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(enrol.bp)
     web.init_app(app)
     return app

@@ -25,7 +25,7 @@ from gateway.i18n import N_
 from gateway.privacy import sealing
 from gateway.privacy.sealing import EpochOpener, SealError
 from gateway.privacy.vault import aad, decode_personal
-from sync.errors import RegionalError
+from sync.errors import RegionalError, SyncError
 
 ENV = "SIMPUL_REGIONAL_SEAL_KEY"
 DEFAULT_FILE = "regional_seal_key"
@@ -146,7 +146,7 @@ def note_text(opened: dict[str, Any]) -> str | None:
     return str(next(iter(opened.values()))) if len(opened) == 1 else None
 
 
-class Unopenable(Exception):
+class Unopenable(SyncError):
     """A regional copy this server cannot open; ``problem`` says why (stored, shown, never fatal)."""
 
     def __init__(self, problem: str):
