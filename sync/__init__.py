@@ -48,3 +48,10 @@ def settings() -> tuple[Setting, ...]:
         Setting("sync.allow_plain_http", False, "Allow an http:// sync.url to a host other than loopback (pulls "
                 "carry phone numbers and notes: only behind a VPN or similar)."),
     )
+
+
+def kiosk_panels() -> list:
+    """The kiosk's sync panel at /kiosk/sync (sync/panel.py)."""
+    from sync.panel import panels
+
+    return panels()
