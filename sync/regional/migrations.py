@@ -228,3 +228,12 @@ def m009_enrolments(db: sqlite_utils.Database) -> None:
             expires_at TEXT NOT NULL,
             used_at TEXT
         )""")
+
+
+@migrations()
+def m020_parcels(db: sqlite_utils.Database) -> None:
+    # Sneakernet files applied or written (sync.regional.parcel_log): a file
+    # applies once by its id, whatever the node's HTTP request counter says.
+    from sync.regional.parcel_log import TABLE_SQL
+
+    db.execute(TABLE_SQL)

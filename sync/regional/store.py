@@ -26,8 +26,9 @@ from gateway.cases.records import STATUSES, can_move
 from gateway.storage.store import Store, connect
 from sync.errors import AlreadyExists, EnrolmentRefused, RegionalError, ReplayError
 from sync.protocol.wire import b64, content_digest, event_digest
-from sync.regional import audit_chain, sealkeys
+from sync.regional import audit_chain, parcel_log, sealkeys
 from sync.regional.migrations import migrations
+from sync.regional.parcel_log import ParcelClaim
 from sync.regional.sealkeys import RegionalKeys, RegionalOpener, Unopenable, note_text
 
 
@@ -119,6 +120,10 @@ class RegionalStore(ABC):
         """Burn the code and give the node a fresh HMAC secret (returned); EnrolmentRefused if not valid."""
 
     @abstractmethod
+    def parcels(self, node_id: str) -> list[dict[str, Any]]:
+        """The sneakernet files of a node, applied or written (sync.regional.parcel_log.rows)."""
+
+    @abstractmethod
     def close(self) -> None: ...
 
 
@@ -135,8 +140,14 @@ def health_update(node_id: str, health: dict[str, Any] | None, now: Any) -> tupl
              health["disk_free_mb"], offset, health["audit_seq"], health["audit_hash"], node_id])
 
 
-def _claim(db: sqlite_utils.Database, node_id: str, counter: int, now: str) -> None:
-    """Advance the node's counter or raise ReplayError (first statement of every job)."""
+def _claim(db: sqlite_utils.Database, node_id: str, counter: int | ParcelClaim, now: str) -> None:
+    """Advance the node's counter or raise ReplayError (first statement of every job).
+
+    A batch from a file claims its file id instead (AlreadyImported if seen).
+    """
+    if isinstance(counter, ParcelClaim):
+        parcel_log.record(db, node_id, counter, now)
+        return
     cur = db.execute("UPDATE nodes SET last_counter = ?, last_seen_at = ? WHERE id = ? AND last_counter < ?",
                      [counter, now, node_id, counter])
     if cur.rowcount != 1:
@@ -604,6 +615,9 @@ class SQLiteRegionalStore(RegionalStore):
             return secret
 
         return self._store.write(job)
+
+    def parcels(self, node_id: str) -> list[dict[str, Any]]:
+        return parcel_log.rows(self._read(), node_id)
 
     def close(self) -> None:
         self._store.close()
