@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
         auth,
         views_access,
         views_admin,
+        views_inbox,
         views_officers,
         views_panels,
         views_password,

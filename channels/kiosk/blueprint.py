@@ -17,6 +17,7 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 
 from channels.kiosk import officer_keys, sessions
 from gateway.app import node_of
+from gateway.inbox import threads
 from gateway.web import csrf
 from gateway.web.sessions import Sessions, Timeouts, hash_id
 from gateway.web.ui import _
@@ -104,4 +105,5 @@ def _kiosk_context():
         context["csrf_token"] = csrf.token(session["csrf_secret"])
         context["keys_sealed"] = not officer_keys.holds_current(node_of(current_app).store.read(),
                                                                 session_keys())
+        context["inbox_open"] = threads.open_threads(node_of(current_app).store.read())  # the menu's count
     return context
