@@ -214,6 +214,7 @@ def regional_nodes(as_json: bool) -> None:
              "last_sync_at": r["last_sync_at"], "requests": r["requests"], "queue_depth": r["queue_depth"],
              "oldest_unsynced_age_s": r["oldest_unsynced_age_s"], "version": r["version"],
              "disk_free_mb": r["disk_free_mb"], "clock_offset_s": r["clock_offset_s"],
+             "open_threads": r["open_threads"],
              "audit_seq": r["audit_seq"], "audit_head": r["audit_head"], "flagged": r["flagged"],
              "flags": [{"id": f["id"], "kind": f["kind"], "at": f["at"], **f["detail"]}
                        for f in flags.get(r["id"], [])]} for r in rows], indent=2))

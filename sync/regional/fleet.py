@@ -14,7 +14,7 @@ from typing import Any
 from gateway import clock
 
 SORTS = ("id", "name", "last_sync_at", "requests", "queue_depth", "oldest_unsynced_age_s", "version",
-         "disk_free_mb", "clock_offset_s")
+         "disk_free_mb", "clock_offset_s", "open_threads")
 SHOWS = ("all", "silent", "flagged")
 
 

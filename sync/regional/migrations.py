@@ -237,3 +237,15 @@ def m020_parcels(db: sqlite_utils.Database) -> None:
     from sync.regional.parcel_log import TABLE_SQL
 
     db.execute(TABLE_SQL)
+
+
+# Plain SQL so the PostgreSQL schema can run the same statement.
+OPEN_THREADS_SQL = "ALTER TABLE nodes ADD COLUMN open_threads INTEGER"
+
+
+@migrations()
+def m013_node_open_threads(db: sqlite_utils.Database) -> None:
+    # How many citizens wait for an answer in the node's inbox (push health
+    # "open_threads"; the questions themselves never leave the node). NULL:
+    # the node predates the inbox or has not pushed since.
+    db.execute(OPEN_THREADS_SQL)

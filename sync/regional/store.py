@@ -134,10 +134,11 @@ def health_update(node_id: str, health: dict[str, Any] | None, now: Any) -> tupl
         return "UPDATE nodes SET last_sync_at = ? WHERE id = ?", [at, node_id]
     offset = round((clock.parse(health["clock"]) - now).total_seconds())
     return ("UPDATE nodes SET last_sync_at = ?, health_at = ?, queue_depth = ?, oldest_unsynced_age_s = ?, "
-            "version = ?, disk_free_mb = ?, clock_offset_s = ?, reported_audit_seq = ?, reported_audit_hash = ? "
-            "WHERE id = ?",
+            "version = ?, disk_free_mb = ?, clock_offset_s = ?, reported_audit_seq = ?, reported_audit_hash = ?, "
+            "open_threads = ? WHERE id = ?",
             [at, at, health["queue_depth"], health["oldest_unsynced_age_s"], health["version"],
-             health["disk_free_mb"], offset, health["audit_seq"], health["audit_hash"], node_id])
+             health["disk_free_mb"], offset, health["audit_seq"], health["audit_hash"], health.get("open_threads"),
+             node_id])
 
 
 def _claim(db: sqlite_utils.Database, node_id: str, counter: int | ParcelClaim, now: str) -> None:
@@ -253,7 +254,7 @@ class SQLiteRegionalStore(RegionalStore):
     def nodes(self) -> list[dict[str, Any]]:
         rows = list(self._read().query(
             "SELECT n.id, n.name, n.created_at, n.last_seen_at, n.last_sync_at, n.queue_depth, "
-            "n.oldest_unsynced_age_s, n.version, n.disk_free_mb, n.clock_offset_s, n.health_at, "
+            "n.oldest_unsynced_age_s, n.version, n.disk_free_mb, n.clock_offset_s, n.health_at, n.open_threads, "
             "(SELECT count(*) FROM requests r WHERE r.node_id = n.id) AS requests, "
             "(SELECT a.seq FROM audit_entries a WHERE a.node_id = n.id ORDER BY a.seq DESC LIMIT 1) AS audit_seq, "
             "(SELECT a.hash FROM audit_entries a WHERE a.node_id = n.id ORDER BY a.seq DESC LIMIT 1) AS audit_head, "
