@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
@@ -22,33 +21,23 @@ from typing import Any
 import sqlite_utils
 
 from gateway import clock
-from gateway.cases.records import STATUSES, can_move
+from gateway.cases.records import STATUSES
 from gateway.storage.store import Store, connect
 from sync.errors import AlreadyExists, EnrolmentRefused, RegionalError, ReplayError
 from sync.protocol.wire import b64, content_digest, event_digest
 from sync.regional import audit_chain, parcel_log, sealkeys
+from sync.regional.casework import APPLIED_MOVE, case_event, node_event_applies
+from sync.regional.enrol import enrolment_problem
+from sync.regional.fleet import health_update
 from sync.regional.migrations import migrations
 from sync.regional.parcel_log import ParcelClaim
 from sync.regional.sealkeys import RegionalKeys, RegionalOpener, Unopenable, note_text
 
-
-def enrolment_problem(row: Any, node_id: str, now: str) -> str | None:
-    """Why an enrolment row (node_id, expires_at, used_at) cannot be redeemed now, or None."""
-    if row is None or row[0] != node_id:
-        return "unknown enrolment code"
-    if row[2] is not None:
-        return "this token was already used"
-    if row[1] <= now:
-        return "this token has expired"
-    return None
-
-
 CASE_STATUSES = ("in_progress", "ready", "rejected", "closed")
-NOT_APPLIED, APPLIED_MOVE, APPLIED_NOTE = 0, 1, 2  # events.applied
 PULL_SCAN_FACTOR = 20
 PULL_SCAN_MAX = 100_000
 PULL_SQL = (
-    "SELECT e.seq AS cursor, e.id, e.request_id, e.status, e.actor, e.at, e.note, "
+    "SELECT e.seq AS cursor, e.id, e.request_id, e.status, e.actor, e.at, e.note, e.internal, "
     "(e.origin = 'regional' OR (e.applied = 1 AND EXISTS (SELECT 1 FROM events r WHERE "
     "r.request_id = e.request_id AND r.origin = 'regional' AND r.seq < e.seq))) AS relay "
     "FROM events e WHERE e.node_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?")
@@ -97,7 +86,9 @@ class RegionalStore(ABC):
     @abstractmethod
     def history(self, request_id: str) -> list[dict[str, Any]]: ...
     @abstractmethod
-    def set_status(self, request_id: str, status: str, *, actor: str, note: str | None = None) -> dict[str, Any]: ...
+    def set_status(self, request_id: str, status: str, *, actor: str, note: str | None = None,
+                   internal: bool = False, reopen: bool = False) -> dict[str, Any]:
+        """A case worker's change, checked against ``gateway.cases.transitions`` (MoveRefused if refused)."""
     @abstractmethod
     def conflicts(self, *, request_id: str | None = None) -> list[dict[str, Any]]: ...
     @abstractmethod
@@ -125,20 +116,6 @@ class RegionalStore(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
-
-
-def health_update(node_id: str, health: dict[str, Any] | None, now: Any) -> tuple[str, list[Any]]:
-    """Portable UPDATE (SQL, args) recording a push at ``now`` (a datetime) and its health."""
-    at = clock.to_iso(now)
-    if health is None:
-        return "UPDATE nodes SET last_sync_at = ? WHERE id = ?", [at, node_id]
-    offset = round((clock.parse(health["clock"]) - now).total_seconds())
-    return ("UPDATE nodes SET last_sync_at = ?, health_at = ?, queue_depth = ?, oldest_unsynced_age_s = ?, "
-            "version = ?, disk_free_mb = ?, clock_offset_s = ?, reported_audit_seq = ?, reported_audit_hash = ?, "
-            "open_threads = ? WHERE id = ?",
-            [at, at, health["queue_depth"], health["oldest_unsynced_age_s"], health["version"],
-             health["disk_free_mb"], offset, health["audit_seq"], health["audit_hash"], health.get("open_threads"),
-             node_id])
 
 
 def _claim(db: sqlite_utils.Database, node_id: str, counter: int | ParcelClaim, now: str) -> None:
@@ -370,16 +347,12 @@ class SQLiteRegionalStore(RegionalStore):
                                                 dict(_event_detail(e, node_id), problem="unknown request"),
                                                 event_digest(e), now)
                 continue
-            if e["status"] == e["before"]:
-                applied = APPLIED_NOTE  # a note: history only, never moves the case
-            elif e["status"] == req[0] or can_move(req[0], e["status"]):
-                applied = APPLIED_MOVE
-            else:
-                applied = NOT_APPLIED  # the regional server already moved past it
+            applied, reopen = node_event_applies(req[0], e)
             db.execute("INSERT INTO events (id, request_id, node_id, status, actor, at, note, origin, "
-                       "received_at, applied, note_problem) VALUES (?, ?, ?, ?, ?, ?, ?, 'node', ?, ?, ?)",
+                       "received_at, applied, note_problem, internal, reopen) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, 'node', ?, ?, ?, ?, ?)",
                        [e["id"], e["request_id"], node_id, e["status"], e["actor"], e["at"], e["note"], now,
-                        applied, e["note_problem"]])
+                        applied, e["note_problem"], int(bool(e.get("internal"))), int(reopen)])
             if applied == APPLIED_MOVE and e["status"] != req[0]:
                 db.execute("UPDATE requests SET status = ?, updated_at = ? WHERE id = ?",
                            [e["status"], now, e["request_id"]])
@@ -526,10 +499,11 @@ class SQLiteRegionalStore(RegionalStore):
 
     def history(self, request_id: str) -> list[dict[str, Any]]:
         return list(self._read().query(
-            "SELECT id, status, actor, at, note, origin, received_at, applied, note_problem FROM events "
-            "WHERE request_id = ? ORDER BY seq", [request_id]))
+            "SELECT id, status, actor, at, note, origin, received_at, applied, note_problem, internal, reopen "
+            "FROM events WHERE request_id = ? ORDER BY seq", [request_id]))
 
-    def set_status(self, request_id: str, status: str, *, actor: str, note: str | None = None) -> dict[str, Any]:
+    def set_status(self, request_id: str, status: str, *, actor: str, note: str | None = None,
+                   internal: bool = False, reopen: bool = False) -> dict[str, Any]:
         if status not in CASE_STATUSES:
             raise RegionalError(f"status must be one of: {', '.join(CASE_STATUSES)}")
         now = clock.utcnow()
@@ -538,11 +512,8 @@ class SQLiteRegionalStore(RegionalStore):
             row = db.execute("SELECT status, node_id FROM requests WHERE id = ?", [request_id]).fetchone()
             if row is None:
                 raise RegionalError("no such request")
-            if row[0] == status and not note:
-                raise RegionalError(f"request is already {status}")
-            event = {"id": str(uuid.uuid4()), "request_id": request_id, "node_id": row[1], "status": status,
-                     "actor": actor, "at": now, "note": note or None, "origin": "regional",
-                     "received_at": now, "applied": 1}
+            event = case_event(row[0], row[1], request_id, status, actor=actor, note=note, internal=internal,
+                               reopen=reopen, now=now)
             db["events"].insert(event)
             db.execute("UPDATE requests SET status = ?, updated_at = ? WHERE id = ?", [status, now, request_id])
             return event
