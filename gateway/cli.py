@@ -359,11 +359,13 @@ def _register_parts() -> parts.PartError | None:
     (raised here, at import, it would be a bare traceback)."""
     from gateway.inbox import cli as inbox_cli
     from gateway.ops import cli as ops_cli
+    from gateway.outreach import cli as outreach_cli
     from gateway.privacy import keys_cli
 
     keys_cli.register(main)
     inbox_cli.register(main)
     ops_cli.register(main)
+    outreach_cli.register(main)
     try:
         parts.call("register_commands", main)
     except parts.PartError as exc:
