@@ -25,6 +25,18 @@ def _fail(message: Message | str, locale: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def _run(step, folder: Path, locale: str):  # noqa: ANN001, ANN202 - sneakernet.export / import_dir and their result
+    """Run one sneakernet step on this node; every refusal is one clear line on stderr and exit 2, never a traceback."""
+    try:
+        return step(_ctx().node, folder)
+    except ParcelError as exc:
+        _fail(exc.message, locale)
+    except NotConfigured as exc:
+        _fail(describe_error(exc, locale), locale)
+    except StorageError as exc:
+        _fail(str(exc), locale)
+
+
 @click.command("export")
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 def export_command(folder: Path) -> None:
@@ -35,16 +47,8 @@ def export_command(folder: Path) -> None:
     """
     from sync.client import sneakernet
 
-    ctx = _ctx()
-    locale = ctx.locale
-    try:
-        result = sneakernet.export(ctx.node, folder)
-    except ParcelError as exc:
-        _fail(exc.message, locale)
-    except NotConfigured as exc:
-        _fail(describe_error(exc, locale), locale)
-    except StorageError as exc:
-        _fail(str(exc), locale)
+    locale = _ctx().locale
+    result = _run(sneakernet.export, folder, locale)
     click.echo(Message("Wrote %(files)d files to %(dir)s: %(requests)d requests, %(events)d status events and "
                        "%(audit)d audit entries the regional server has not confirmed yet.",
                        files=len(result.files), dir=str(folder), requests=result.moved["requests"],
@@ -60,14 +64,8 @@ def import_command(folder: Path) -> None:
     """Apply the files the regional server wrote for this node (`simpul regional export-for`) from FOLDER."""
     from sync.client import sneakernet
 
-    ctx = _ctx()
-    locale = ctx.locale
-    try:
-        result = sneakernet.import_dir(ctx.node, folder)
-    except ParcelError as exc:
-        _fail(exc.message, locale)
-    except NotConfigured as exc:
-        _fail(describe_error(exc, locale), locale)
+    locale = _ctx().locale
+    result = _run(sneakernet.import_dir, folder, locale)
     moved = result.moved
     click.echo(Message("Confirmed by the regional server: %(requests)d requests, %(events)d status events, "
                        "%(audit)d audit entries. Applied %(pulled)d updates (%(notified)d SMS queued); "
