@@ -47,6 +47,7 @@ def test_poster_lists_every_service_with_format_example_and_a_qr(tmp_path, local
     assert "*123*45#" in text and "0812 3456 7890" in text and PUBLIC_URL in text
     for word in grammar.STATUS_WORDS:
         assert f"{word} <" in text
+    assert f"{grammar.ASK_WORDS[0]} <" in text  # how to ask the office a question (the citizen inbox)
     # The QR is inline SVG and encodes the portal address, module for module.
     assert qr_modules(inline_svg(page)) == expected_modules(PUBLIC_URL)
     # Self-contained: the stylesheet is inlined, nothing is fetched.

@@ -27,10 +27,8 @@ def items(config: Any, locale: str) -> list[PosterItem]:
             locale, N_("Send your tracking code; the reply tells you where your request is.")),
             codes=tuple(f"{word} <{code}>" for word in grammar.STATUS_WORDS)),
     ]
-    ask_words = getattr(grammar, "ASK_WORDS", ())
-    if ask_words:
-        question = gettext(locale, N_("question"))
-        found.append(PosterItem(ASK_RANK, gettext(locale, N_("Ask the office")), gettext(
-            locale, N_("An officer reads your question and answers by SMS.")),
-            codes=(f"{ask_words[0]} <{question}>",)))
+    question = gettext(locale, N_("question"))
+    found.append(PosterItem(ASK_RANK, gettext(locale, N_("Ask the office")), gettext(
+        locale, N_("An officer reads your question and answers by SMS.")),
+        codes=(f"{grammar.ASK_WORDS[0]} <{question}>",)))
     return found
