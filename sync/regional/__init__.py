@@ -23,6 +23,14 @@ def settings() -> tuple[Setting, ...]:
         Setting("regional.host", "127.0.0.1", "Address `simpul regional serve` listens on."),
         Setting("regional.port", 8090, "Port `simpul regional serve` listens on."),
         Setting("regional.db", "var/regional.db", "Regional server SQLite database file."),
+        Setting("regional.database_url", "", "Empty: the SQLite file regional.db. `postgresql://user@host:port/db`: "
+                "PostgreSQL (no password here: env SIMPUL_REGIONAL_DATABASE_PASSWORD, PGPASSFILE or peer auth)."),
+        Setting("regional.read_database_url", "", "Optional PostgreSQL hot standby the fleet view, analytics and "
+                "/transparansi read from (writes and sync always go to database_url)."),
+        Setting("regional.workers", 1, "Processes serving `simpul regional serve` behind one port (gunicorn); "
+                "more than 1 needs PostgreSQL."),
+        Setting("regional.timezone", "Asia/Jakarta", "IANA zone of the district: analytics months and dates shown "
+                "to case workers."),
         Setting("regional.catalog", "", "Catalog the regional server publishes to nodes; empty = shipped demo catalog."),
         Setting("regional.seal_key_file", "", "File with the regional server's private sealing keys (base64, newest "
                 "first; made 0600 on first use); empty: `regional_seal_key` next to regional.db. Env "

@@ -17,8 +17,9 @@ from gateway.errors import CatalogError
 from gateway.intake import catalog_format
 from gateway.intake.catalog import CATALOG_FORMAT, check_text, read_catalog_text
 from sync.regional import api, web
+from sync.regional.engines import open_store
 from sync.regional.sealkeys import load_keys
-from sync.regional.store import RegionalStore, open_regional_store
+from sync.regional.store import RegionalStore
 
 MAX_BODY = 16 * 1024 * 1024
 
@@ -59,8 +60,9 @@ def create_regional_app(config: Config, store: RegionalStore | None = None) -> F
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
     app.config["SESSION_COOKIE_NAME"] = "simpul_regional"
-    store = store or open_regional_store(config["regional.db"])
-    if store.keys is None:  # the private sealing keys: env or the 0600 key file (made on first use)
+    if store is None:  # the private sealing keys: env or the 0600 key file (made on first use)
+        store = open_store(config, load_keys(config))
+    elif store.keys is None:
         store.keys = load_keys(config)
     app.extensions["simpul_regional"] = store
     app.extensions["simpul_regional_catalog"] = published_catalog(config)
