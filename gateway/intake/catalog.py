@@ -89,6 +89,8 @@ class Service:
     fee: dict[str, str]
     processing_time: dict[str, str]
     fields: tuple[Field, ...]
+    processing_days: float | None = None  # the number behind processing_time (analytics: past due)
+    reject_reasons: tuple[Option, ...] = ()  # categories a rejection is filed under
 
     def text(self, attr: str, locale: str) -> str:
         return _text(getattr(self, attr), locale)
@@ -206,10 +208,22 @@ def _locale_texts(errors: _Errors, where: str, value: Any, required: bool = True
     return {k: v for k, v in value.items() if isinstance(v, str) and v}
 
 
+def _options(errors: _Errors, where: str, raw: list[Any]) -> list[Option]:
+    """A list of {code, label} tables (choice options, reject reasons)."""
+    options = []
+    for j, opt in enumerate(raw):
+        ow = f"{where}[{j}]"
+        if not isinstance(opt, dict) or not isinstance(opt.get("code"), str):
+            errors.add(ow, "needs a code and a label")
+            continue
+        options.append(Option(opt["code"], _locale_texts(errors, f"{ow}.label", opt.get("label"))))
+    return options
+
+
 _FIELD_KEYS = {"name", "type", "label", "prompt", "required", "personal", "max_length",
                "min_length", "not_future", "min", "max", "options"}
 _SERVICE_KEYS = {"code", "keywords", "name", "description", "requirements", "fee",
-                 "processing_time", "fields"}
+                 "processing_time", "processing_days", "reject_reasons", "fields"}
 
 
 def _parse_field(errors: _Errors, where: str, data: Any) -> Field | None:
@@ -238,12 +252,7 @@ def _parse_field(errors: _Errors, where: str, data: Any) -> Field | None:
         if not isinstance(raw, list) or not raw:
             errors.add(f"{where}.options", "a choice needs a non-empty list of options")
         else:
-            for j, opt in enumerate(raw):
-                ow = f"{where}.options[{j}]"
-                if not isinstance(opt, dict) or not isinstance(opt.get("code"), str):
-                    errors.add(ow, "needs a code and a label")
-                    continue
-                options.append(Option(opt["code"], _locale_texts(errors, f"{ow}.label", opt.get("label"))))
+            options = _options(errors, f"{where}.options", raw)
     def _int(key: str, default: int | None) -> int | None:
         value = data.get(key, default)
         return value if isinstance(value, int) and not isinstance(value, bool) else default
@@ -334,10 +343,28 @@ def parse_catalog(data: dict[str, Any]) -> tuple[Catalog | None, list[str]]:
             fee=_locale_texts(errors, f"{where}.fee", raw.get("fee"), False),
             processing_time=_locale_texts(errors, f"{where}.processing_time", raw.get("processing_time"), False),
             fields=tuple(fields),
+            processing_days=_processing_days(errors, where, raw.get("processing_days")),
+            reject_reasons=_reject_reasons(errors, where, raw.get("reject_reasons", [])),
         ))
     if errors:
         return None, list(errors)
     return Catalog(version=version, services=tuple(services), format=fmt), []
+
+
+def _processing_days(errors: _Errors, where: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 3650:
+        errors.add(f"{where}.processing_days", "must be a number of days above 0")
+        return None
+    return value
+
+
+def _reject_reasons(errors: _Errors, where: str, value: Any) -> tuple[Option, ...]:
+    if not isinstance(value, list):
+        errors.add(f"{where}.reject_reasons", "must be an array of tables ([[services.reject_reasons]])")
+        return ()
+    return tuple(_options(errors, f"{where}.reject_reasons", value))
 
 
 def read_catalog_text(path: str | Path | None) -> tuple[str, str]:

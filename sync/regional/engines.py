@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from gateway.config.loader import Config
 from gateway.errors import ConfigError
+from gateway.intake.catalog import check_text, read_catalog_text
+from sync.regional.analytics import Analytics
 from sync.regional.sealkeys import RegionalKeys
 from sync.regional.store import RegionalStore, open_regional_store
 
@@ -24,14 +26,23 @@ def engine_of(config: Config) -> str:
     raise ConfigError("regional.database_url must be empty (SQLite file regional.db) or postgresql://…")
 
 
+def analytics_of(config: Config) -> Analytics:
+    """Catalog facts (processing_days, categories) and the district's timezone for the tallies."""
+    catalog, _errors = check_text(read_catalog_text(config["regional.catalog"] or None)[1])
+    return Analytics.from_catalog(catalog, config["regional.timezone"])
+
+
 def open_store(config: Config, keys: RegionalKeys | None = None) -> RegionalStore:
     if engine_of(config) == "sqlite":
         if config["regional.read_database_url"].strip():
             raise ConfigError("regional.read_database_url needs regional.database_url (PostgreSQL)")
-        return open_regional_store(config["regional.db"], keys)
-    from sync.regional.pg_store import PostgresRegionalStore
+        store = open_regional_store(config["regional.db"], keys)
+    else:
+        from sync.regional.pg_store import PostgresRegionalStore
 
-    read_url = config["regional.read_database_url"].strip() or None
-    if read_url is not None and not read_url.startswith(SCHEMES):
-        raise ConfigError("regional.read_database_url must be a postgresql:// URL")
-    return PostgresRegionalStore(config["regional.database_url"].strip(), keys, read_url)
+        read_url = config["regional.read_database_url"].strip() or None
+        if read_url is not None and not read_url.startswith(SCHEMES):
+            raise ConfigError("regional.read_database_url must be a postgresql:// URL")
+        store = PostgresRegionalStore(config["regional.database_url"].strip(), keys, read_url)
+    store.analytics = analytics_of(config)
+    return store

@@ -13,7 +13,7 @@ from typing import Any
 from gateway.cases.records import STATUSES, can_move
 from sync.errors import RegionalError, ReplayError
 from sync.protocol.wire import b64, content_digest, event_digest
-from sync.regional import audit_chain, sealkeys
+from sync.regional import analytics, audit_chain, sealkeys
 from sync.regional.dbapi import Db
 from sync.regional.sealkeys import RegionalOpener, Unopenable, note_text
 
@@ -113,8 +113,9 @@ def prepare_requests(db: Db, node_id: str, requests: list[dict[str, Any]], epoch
 
 
 def insert_requests_rowwise(db: Db, node_id: str, rows: list[dict[str, Any]], now: str,
-                            summary: dict[str, int]) -> None:
-    """SQLite: one INSERT … ON CONFLICT per request, then the same checks a batch makes."""
+                            summary: dict[str, int]) -> list[str]:
+    """SQLite: one INSERT … ON CONFLICT per request, then the same checks a batch makes; the new ids."""
+    new = []
     for r in rows:
         cur = db.execute(
             "INSERT INTO requests (id, node_id, node_seq, tracking_code, service, channel, phone, locale, "
@@ -131,6 +132,7 @@ def insert_requests_rowwise(db: Db, node_id: str, rows: list[dict[str, Any]], no
                 summary["conflicts"] += content_conflict(db, node_id, r, now)
             continue
         summary["new"] += 1
+        new.append(r["id"])
         summary["unopenable"] += r["problem"] is not None
         clash = db.execute("SELECT id, node_id FROM requests WHERE tracking_code = ? AND id != ? LIMIT 1",
                            [r["tracking_code"], r["id"]]).fetchone()
@@ -139,6 +141,7 @@ def insert_requests_rowwise(db: Db, node_id: str, rows: list[dict[str, Any]], no
         db.execute("INSERT INTO events (id, request_id, node_id, status, actor, at, note, origin, received_at) "
                    "VALUES (?, ?, ?, 'received', ?, ?, NULL, 'node', ?)",
                    [f"recv:{r['id']}", r["id"], node_id, r["officer"] or r["channel"], r["created_at"], now])
+    return new
 
 
 def open_notes(events: list[dict[str, Any]], opener: RegionalOpener | None,
@@ -191,5 +194,9 @@ def apply_events(store: Any, db: Db, node_id: str, events: list[dict[str, Any]],
         if applied == APPLIED_MOVE and e["status"] != req[0]:
             db.execute("UPDATE requests SET status = ?, updated_at = ? WHERE node_id = ? AND id = ?",
                        [e["status"], now, node_id, e["request_id"]])
+        if applied == APPLIED_MOVE:
+            analytics.on_status(db, store.analytics, node_id, e["request_id"], e["status"], e["at"],
+                                e.get("reason"))
+        analytics.on_rating(db, store.analytics, node_id, e["request_id"], e.get("rating"))
         summary["new"] += 1
     return summary

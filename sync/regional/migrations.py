@@ -160,3 +160,24 @@ def m006_sealed(db: sqlite_utils.Database) -> None:
     # Notes on node events arrive sealed too; the server opens them on receipt
     # and keeps them in clear (case workers' own notes are clear anyway).
     db.execute("ALTER TABLE events ADD COLUMN note_problem TEXT")
+
+
+@migrations()
+def m007_analytics(db: sqlite_utils.Database) -> None:
+    # Facts the district analytics count once (sync/regional/analytics.py):
+    # when a request first became ready / rejected, the reason category, the
+    # citizen's rating (never the comment); and the tallies kept at ingest.
+    for column, kind in (("ready_at", "TEXT"), ("rejected_at", "TEXT"), ("reject_reason", "TEXT"),
+                         ("rating", "INTEGER")):
+        db.execute(f"ALTER TABLE requests ADD COLUMN {column} {kind}")
+    db.execute("""
+        CREATE TABLE tallies (
+            node_id TEXT NOT NULL,
+            month TEXT NOT NULL,
+            service TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            metric TEXT NOT NULL,
+            key TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (node_id, month, service, channel, metric, key)
+        ) WITHOUT ROWID""")

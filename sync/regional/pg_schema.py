@@ -138,6 +138,20 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             PRIMARY KEY (node_id, id)
         );
     """),
+    ("m002_analytics", """
+        ALTER TABLE requests ADD COLUMN ready_at text, ADD COLUMN rejected_at text,
+            ADD COLUMN reject_reason text, ADD COLUMN rating integer;
+        CREATE TABLE tallies (
+            node_id text NOT NULL,
+            month text NOT NULL,
+            service text NOT NULL,
+            channel text NOT NULL,
+            metric text NOT NULL,
+            key text NOT NULL,
+            n bigint NOT NULL,
+            PRIMARY KEY (node_id, month, service, channel, metric, key)
+        );
+    """),
 )
 
 PARTITIONED = ("requests", "events")

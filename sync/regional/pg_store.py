@@ -157,7 +157,7 @@ class PostgresRegionalStore(SqlRegionalStore):
 
     # --- batch ingest ---------------------------------------------------------
     def insert_requests(self, db: Db, node_id: str, rows: list[dict[str, Any]], now: str,
-                        summary: dict[str, int]) -> None:
+                        summary: dict[str, int]) -> list[str]:
         conn = db.conn  # type: ignore[attr-defined]
         with conn.cursor() as cur:
             with cur.copy(f"COPY incoming ({', '.join(INCOMING_COLS)}) FROM STDIN") as copy:
@@ -191,6 +191,7 @@ class PostgresRegionalStore(SqlRegionalStore):
             for request_id, other_id, other_node in clashes:
                 summary["code_clashes"] += ingest.code_clash(db, node_id, by_id[request_id], other_id,
                                                              other_node, now)
+        return list(new)
 
     def insert_event(self, db: Db, event: dict[str, Any]) -> None:
         db.execute("INSERT INTO event_keys (id, node_id, month) VALUES (?, ?, ?)",

@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 
 from gateway import clock
 from sync.errors import AlreadyExists, RegionalError
-from sync.regional import audit_chain, ingest, sealkeys
+from sync.regional import analytics, audit_chain, ingest, sealkeys
+from sync.regional.analytics import Analytics
 from sync.regional.dbapi import Db
 from sync.regional.sealkeys import RegionalKeys, RegionalOpener, Unopenable
 
@@ -108,6 +109,7 @@ class SqlRegionalStore(RegionalStore):
     # (SQLite: the tables themselves; PostgreSQL: the unpartitioned key tables).
     request_dir = "requests"
     event_dir = "events"
+    analytics: Analytics = Analytics()  # catalog facts and timezone; open_store sets them from the config
 
     @abstractmethod
     def write(self, job: Callable[[Db], T]) -> T:
@@ -123,8 +125,9 @@ class SqlRegionalStore(RegionalStore):
 
     # --- engine hooks ---------------------------------------------------------
     def insert_requests(self, db: Db, node_id: str, rows: list[dict[str, Any]], now: str,
-                        summary: dict[str, int]) -> None:
-        ingest.insert_requests_rowwise(db, node_id, rows, now, summary)
+                        summary: dict[str, int]) -> list[str]:
+        """Store the rows new by UUID, record resends and conflicts; returns the new ids."""
+        return ingest.insert_requests_rowwise(db, node_id, rows, now, summary)
 
     def insert_event(self, db: Db, event: dict[str, Any]) -> None:
         cols = [c for c in ingest.EVENT_COLUMNS if c in event]
@@ -193,7 +196,10 @@ class SqlRegionalStore(RegionalStore):
             rows = ingest.prepare_requests(db, node_id, requests, epochs or {}, opener, now)
             summary = dict(EMPTY_PUSH)
             if rows:
-                self.insert_requests(db, node_id, rows, now, summary)
+                new = set(self.insert_requests(db, node_id, rows, now, summary))
+                analytics.on_new_requests(db, self.analytics, node_id, [r for r in rows if r["id"] in new])
+                for r in requests:
+                    analytics.on_rating(db, self.analytics, node_id, r["id"], r.get("rating"))
             return summary
 
         return self.write(job)
@@ -363,7 +369,9 @@ class SqlRegionalStore(RegionalStore):
             "SELECT id, status, actor, at, note, origin, received_at, applied, note_problem FROM events "
             "WHERE node_id = ? AND request_id = ? ORDER BY seq", [self.locate(db, request_id), request_id])
 
-    def set_status(self, request_id: str, status: str, *, actor: str, note: str | None = None) -> dict[str, Any]:
+    def set_status(self, request_id: str, status: str, *, actor: str, note: str | None = None,
+                   reason: str | None = None) -> dict[str, Any]:
+        """A case worker moves the case (``reason``: a reject_reasons category of the service)."""
         if status not in CASE_STATUSES:
             raise RegionalError(f"status must be one of: {', '.join(CASE_STATUSES)}")
         now = clock.utcnow()
@@ -382,6 +390,7 @@ class SqlRegionalStore(RegionalStore):
             self.insert_event(db, event)
             db.execute("UPDATE requests SET status = ?, updated_at = ? WHERE node_id = ? AND id = ?",
                        [status, now, node_id, request_id])
+            analytics.on_status(db, self.analytics, node_id, request_id, status, now, reason)
             return event
 
         return self.write(job)
