@@ -29,6 +29,8 @@ from sync.regional.store import SqlRegionalStore
 
 T = TypeVar("T")
 PASSWORD_ENV = "SIMPUL_REGIONAL_DATABASE_PASSWORD"
+REPLICA_TIMEOUT = 2  # seconds to reach the standby before a page falls back to the primary
+LAG_SECONDS = 60  # a standby further behind than this is reported as lagging
 INCOMING = """
     CREATE TEMP TABLE IF NOT EXISTS incoming (
         ord integer NOT NULL, id text NOT NULL, node_seq bigint NOT NULL, tracking_code text NOT NULL,
@@ -82,10 +84,11 @@ def connect(url: str, **kwargs: Any) -> Any:
     import psycopg
 
     params = _dsn(url)
+    params.update(kwargs)
     params.setdefault("connect_timeout", 10)
     params.setdefault("application_name", "simpul-regional")
     try:
-        return psycopg.connect(autocommit=True, **params, **kwargs)
+        return psycopg.connect(autocommit=True, **params)
     except psycopg.OperationalError as exc:
         raise RegionalError(f"cannot connect to regional.database_url: {str(exc).strip()}") from None
 
@@ -116,10 +119,10 @@ class PostgresRegionalStore(SqlRegionalStore):
             conn.close()
 
     # --- connections ----------------------------------------------------------
-    def _conn(self, slot: str, url: str) -> Any:
+    def _conn(self, slot: str, url: str, **kwargs: Any) -> Any:
         conn = getattr(self._local, slot)
         if conn is None or conn.closed or conn.broken:
-            conn = connect(url)
+            conn = connect(url, **kwargs)
             setattr(self._local, slot, conn)
             with self._lock:
                 self._all.append(conn)
@@ -141,10 +144,25 @@ class PostgresRegionalStore(SqlRegionalStore):
     def read(self) -> Db:
         return PgDb(self._conn("read", self.url))
 
-    def read_replica(self) -> Db:
+    def reader(self) -> tuple[Db, str, str]:
         if self.read_url is None:
-            return self.read()
-        return PgDb(self._conn("replica", self.read_url))
+            return super().reader()
+        import psycopg
+
+        try:
+            conn = self._conn("replica", self.read_url, connect_timeout=REPLICA_TIMEOUT)
+            caught_up, replayed = conn.execute(
+                "SELECT pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn(), "
+                "to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+            ).fetchone()
+        except (psycopg.Error, RegionalError):
+            self._local.replica = None
+            return self.read(), clock.utcnow(), "standby_down"
+        if caught_up:  # everything received is applied: as fresh as the link
+            return PgDb(conn), clock.utcnow(), "standby"
+        as_of = replayed or clock.utcnow()
+        lag = clock.age_seconds(as_of) or 0
+        return PgDb(conn), as_of, "lagging" if lag > LAG_SECONDS else "standby"
 
     def close(self) -> None:
         with self._lock:

@@ -119,9 +119,16 @@ class SqlRegionalStore(RegionalStore):
     def read(self) -> Db:
         """A connection for reads in this thread (no transaction held)."""
 
-    def read_replica(self) -> Db:
-        """Where the many readers (fleet, analytics, transparency) go; the primary unless a standby is set."""
-        return self.read()
+    def reader(self) -> tuple[Db, str, str]:
+        """Where the many readers (fleet, analytics, transparency) go: (db, data as of, source).
+
+        Source "primary" (no standby: as of now), "standby", "lagging" (the
+        standby is behind) or "standby_down" (it did not answer: the primary).
+        """
+        return self.read(), clock.utcnow(), "primary"
+
+    def reader_nodes(self, db: Db) -> list[dict[str, Any]]:
+        return db.query("SELECT id AS node_id FROM nodes ORDER BY id")
 
     # --- engine hooks ---------------------------------------------------------
     def insert_requests(self, db: Db, node_id: str, rows: list[dict[str, Any]], now: str,
