@@ -42,14 +42,15 @@ def cell(n: int, public: bool) -> str:
     return "<5" if public and 0 < n < SMALL else str(n)
 
 
-def _hours(h: int | None, locale_gettext: Any) -> str:
+def _hours(h: int | None, _: Any) -> str:
+    """A bucket's upper edge for people (the figure is "at most this long")."""
     if h is None:
         return "–"
     if h >= 100_000:
-        return locale_gettext("more than 60 days")
+        return _("more than 60 days")
     if h < 48:
-        return locale_gettext("≤ %(n)d hours", n=h)
-    return locale_gettext("≤ %(n)d days", n=h // 24)
+        return _("≤ %(n)d hours", n=h)
+    return _("≤ %(n)d days", n=h // 24)
 
 
 def _catalog(app: Flask) -> Any:
