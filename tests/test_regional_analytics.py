@@ -18,6 +18,9 @@ FACTS = Analytics({"DOMISILI": ServiceFacts(1, None, ("incomplete", "mismatch"))
                    "ADUAN": ServiceFacts(7, ("road", "light"), ())}, "Asia/Jakarta")
 
 
+NOW = "2026-11-20T00:00:00Z"
+
+
 def _at(monkeypatch, when: str) -> None:
     moment = dt.datetime.fromisoformat(when.replace("Z", "+00:00"))
     monkeypatch.setattr(clock, "now", lambda: moment)
@@ -115,7 +118,7 @@ def seeded(regional_engine, monkeypatch):
     store = regional_engine.store()
     app = create_regional_app(config, store)
     _seed(store, monkeypatch)
-    monkeypatch.undo()
+    _at(monkeypatch, NOW)  # the pages show the 12 months up to this day
     yield app, store
     store.close()
 

@@ -10,7 +10,7 @@ from sync.regional import pg_store
 from sync.regional.app import create_regional_app
 from sync.regional.engines import open_store
 from tests import pg_support
-from tests.test_regional_analytics import _seed
+from tests.test_regional_analytics import NOW, _at, _seed
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def replicated(pair, tmp_path, monkeypatch):
     store = open_store(config)
     app = create_regional_app(config, store)
     _seed(store, monkeypatch)
-    monkeypatch.undo()
+    _at(monkeypatch, NOW)
     primary.wait_replayed(standby)
     yield app, store, primary, standby
     store.close()
