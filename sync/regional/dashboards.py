@@ -54,10 +54,14 @@ def _hours(h: int | None, _: Any) -> str:
 
 
 def _catalog(app: Flask) -> Any:
+    """The published catalog, parsed once per published text (labels, reasons, categories)."""
     from gateway.intake.catalog import check_text
 
     text = app.extensions["simpul_regional_catalog"][1]
-    return check_text(text)[0]
+    cached = app.extensions.get("simpul_regional_catalog_parsed")
+    if cached is None or cached[0] is not text:
+        cached = app.extensions["simpul_regional_catalog_parsed"] = (text, check_text(text)[0])
+    return cached[1]
 
 
 def view_model(public: bool) -> dict[str, Any]:
