@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from gateway.intake.codes import generate  # noqa: E402
 from gateway.privacy import sealing  # noqa: E402
 from gateway.privacy.vault import aad, encode_personal  # noqa: E402
-from sync import wire  # noqa: E402
+from sync.protocol import signing, wire  # noqa: E402
 from tests import pg_support  # noqa: E402
 from tests.syncenv import TEST_SEAL_PUBLIC, Regional, citizen  # noqa: E402
 
@@ -77,9 +77,9 @@ class SimNode:
         with self.lock:
             self.counter += 1
             counter = self.counter
-            full = wire.PREFIX + path
-            headers = {wire.H_NODE: self.node_id, wire.H_REQUEST: str(counter), "Content-Type": "application/x-simpul-batch",
-                       wire.H_SIGNATURE: wire.sign(self.secret, "POST", full, self.node_id, counter, body)}
+            full = signing.PREFIX + path
+            headers = {signing.H_NODE: self.node_id, signing.H_REQUEST: str(counter), "Content-Type": "application/x-simpul-batch",
+                       signing.H_SIGNATURE: signing.sign(self.secret, "POST", full, self.node_id, counter, body)}
             start = time.perf_counter()
             resp = session.post(url + full, data=body, headers=headers, timeout=120)
             took = time.perf_counter() - start

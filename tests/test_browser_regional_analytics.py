@@ -10,7 +10,7 @@ import pytest
 from gateway import clock
 from gateway.config.loader import load_config
 from gateway.intake.codes import generate
-from sync import wire
+from sync.protocol import wire
 from sync.regional.engines import open_store
 from sync.regional.web import hash_password
 from tests.browser_support import shot

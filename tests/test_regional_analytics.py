@@ -8,7 +8,7 @@ import pytest
 
 from gateway import clock
 from gateway.intake.codes import generate
-from sync import wire
+from sync.protocol import wire
 from sync.regional import analytics
 from sync.regional.analytics import Analytics, ServiceFacts
 from sync.regional.app import create_regional_app

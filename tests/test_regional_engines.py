@@ -15,8 +15,8 @@ from gateway import clock
 from gateway.config.loader import load_config
 from gateway.errors import ConfigError
 from gateway.intake.codes import generate
-from sync import wire
 from sync.errors import RegionalError
+from sync.protocol import wire
 from tests.syncenv import NodeBox, Regional, assert_exactly_once
 
 
