@@ -27,9 +27,11 @@ from gateway.intake import validators
 
 FIELD_TYPES = ("nik", "text", "date", "choice", "phone", "integer")
 DEMO_CATALOG = "demo_catalog.toml"
-CATALOG_FORMAT = 2  # the newest catalog format this code understands
+CATALOG_FORMAT = 3  # the newest catalog format this code understands
 # Per format: locales a text must have, locales it may have.
-FORMAT_LOCALES = {1: (("id", "en"), ("id", "en")), 2: (("id",), LOCALES)}
+FORMAT_LOCALES = {1: (("id", "en"), ("id", "en")), 2: (("id",), LOCALES), 3: (("id",), LOCALES)}
+# Service keys and the format that introduced them (an older node refuses them).
+SERVICE_KEYS_SINCE = {"processing_days": 3, "reject_reasons": 3}
 
 
 def _text(texts: dict[str, str], locale: str) -> str:
@@ -304,6 +306,8 @@ def parse_catalog(data: dict[str, Any]) -> tuple[Catalog | None, list[str]]:
         for key in raw:
             if key not in _SERVICE_KEYS:
                 errors.add(f"{where}.{key}", "unknown key")
+            elif SERVICE_KEYS_SINCE.get(key, 1) > errors.format:
+                errors.add(f"{where}.{key}", f"needs format = {SERVICE_KEYS_SINCE[key]}")
         code = raw.get("code")
         if not isinstance(code, str) or not code.isalnum() or code != code.upper():
             errors.add(f"{where}.code", "must be upper-case letters and digits")
