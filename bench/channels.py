@@ -1,9 +1,11 @@
 """Channel benchmarks through a real `simpul serve` (waitress) process.
 
-SMS part: signed Twilio webhook requests/s and latency percentiles from 8
-concurrent keep-alive connections, against the trivial ``GET /bench/sms-hello``
-route on the same server in the same run (added by the bench-only part in
-``bench/parts/``, put on the server's ``PYTHONPATH`` here; production has no such route).
+SMS part: signed Twilio webhook and Android gateway phone webhook
+(``sms:received``, ``?secret=`` plus the app's X-Signature HMAC) requests/s
+and latency percentiles from 8 concurrent keep-alive connections, against
+the trivial ``GET /bench/sms-hello`` route on the same server in the same
+run (added by the bench-only part in ``bench/parts/``, put on the server's
+``PYTHONPATH`` here; production has no such route).
 
 Load comes from 2 client processes x 4 connections (a single Python client
 process saturates on its own GIL before the server does). Every webhook
@@ -17,7 +19,10 @@ group-committed insert (request + status event + inbound log), TwiML.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
 import http.client
+import json
 import multiprocessing as mp
 import os
 import platform
@@ -36,6 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_PARTS = Path(__file__).resolve().parent / "parts"  # the bench-only part serving the baseline route
 SIMPUL = str(Path(sys.executable).with_name("simpul"))
 TOKEN = "bench-twilio-token"
+ANDROID_SECRET = "bench-android-secret"
+ANDROID_KEY = "bench-android-signing-key"
 CLIENT_PROCESSES = 2
 CONNECTIONS_PER_PROCESS = 4  # 8 connections in all
 NIK = "3201011708900001"
@@ -63,11 +70,32 @@ def sms_requests(port: int, n: int, kind: str, seed: int) -> list[tuple[str, str
     return out
 
 
+def android_requests(port: int, n: int, kind: str, seed: int) -> list[tuple[str, str, bytes, dict[str, str]]]:
+    """``sms:received`` webhooks exactly as SMS Gateway for Android posts them, signed."""
+    stamp = str(int(time.time()))
+    out = []
+    for i in range(n):
+        phone = f"+62813{(seed * 1000003 + i) % 10**7:07d}"
+        text = f"DOMISILI#{NIK}#Siti Aminah {i}#Dusun Krajan RT 02/03" if kind == "submit" else "HELP"
+        body = json.dumps({"deviceId": "ffffffffceb0b1db0000018e937c815b", "event": "sms:received",
+                           "id": secrets.token_urlsafe(15), "webhookId": "bench",
+                           "payload": {"messageId": secrets.token_hex(8), "message": text, "phoneNumber": phone,
+                                       "simNumber": 1, "receivedAt": f"2026-12-01T10:{i % 60:02d}:{seed % 60:02d}"
+                                                                     f".{i:06d}+07:00"}}).encode()
+        signature = hmac.new(ANDROID_KEY.encode(), body + stamp.encode(), hashlib.sha256).hexdigest()
+        headers = {"Content-Type": "application/json", "X-Timestamp": stamp, "X-Signature": signature}
+        out.append(("POST", f"/channels/sms/android?secret={ANDROID_SECRET}", body, headers))
+    return out
+
+
+PREPARE = {"sms": sms_requests, "android": android_requests}
+
+
 def _client_process(port: int, target: str, kind: str, seconds: float, seed: int, queue) -> None:
     import threading
 
     per_thread = int(seconds * 1500) + 200
-    prepared = [sms_requests(port, per_thread, kind, seed * 100 + t) if target == "sms" else None
+    prepared = [PREPARE[target](port, per_thread, kind, seed * 100 + t) if target in PREPARE else None
                 for t in range(CONNECTIONS_PER_PROCESS)]
     latencies: list[list[float]] = [[] for _ in range(CONNECTIONS_PER_PROCESS)]
     errors = [0] * CONNECTIONS_PER_PROCESS
@@ -126,6 +154,7 @@ def start_server(tmp: Path, threads: int) -> tuple[subprocess.Popen, int]:
     cfg.write_text(f'[storage]\npath = "{tmp / "bench.db"}"\n[http]\nthreads = {threads}\n[jobs]\nenabled = false\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL")}
     env.update(SIMPUL_TWILIO_AUTH_TOKEN=TOKEN, SIMPUL_SECRET_KEY="bench",
+               SIMPUL_ANDROID_WEBHOOK_SECRET=ANDROID_SECRET, SIMPUL_ANDROID_SIGNING_KEY=ANDROID_KEY,
                PYTHONPATH=os.pathsep.join(filter(None, [str(BENCH_PARTS), env.get("PYTHONPATH", "")])))
     proc = subprocess.Popen([SIMPUL, "--config", str(cfg), "serve", "--port", str(port)], cwd=tmp, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -162,11 +191,12 @@ def bench_sms(seconds: float, threads: int, kind: str) -> dict[str, dict[str, fl
             run_load(port, "hello", kind, 1.0)  # warm-up
             hello = measured(proc, port, "hello", kind, seconds)
             sms = measured(proc, port, "sms", kind, seconds)
+            android = measured(proc, port, "android", kind, seconds)
             hello_again = measured(proc, port, "hello", kind, seconds)  # the machine is shared: bracket it
         finally:
             proc.terminate()
             proc.wait(timeout=10)
-    return {"hello": hello, "sms": sms, "hello_after": hello_again}
+    return {"hello": hello, "sms": sms, "android": android, "hello_after": hello_again}
 
 
 def main() -> None:
@@ -183,9 +213,10 @@ def main() -> None:
     for name, r in result.items():
         print(f"{name:<12} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  "
               f"max {r['max_ms']:7.1f} ms  server CPU {r['server_cpu_us']:5.0f} us/req  errors {r['errors']}")
-    ratio = result["sms"]["rps"] / baseline
-    ok = ratio >= 0.70 and result["sms"]["p99_ms"] < 50
-    print(f"sms/hello = {ratio:.0%} (target >= 70%, p99 < 50 ms): {'MET' if ok else 'NOT MET'}")
+    for name in ("sms", "android"):
+        ratio = result[name]["rps"] / baseline
+        ok = ratio >= 0.70 and result[name]["p99_ms"] < 50
+        print(f"{name}/hello = {ratio:.0%} (target >= 70%, p99 < 50 ms): {'MET' if ok else 'NOT MET'}")
 
 
 if __name__ == "__main__":

@@ -143,7 +143,8 @@ def sync_campaign(root: Path, rounds: int, rng: random.Random) -> dict[str, int]
 
 def start_serve(root: Path, clock: FakeClock) -> tuple[subprocess.Popen, str]:
     cfg = root / "serve.toml"
-    cfg.write_text(f'[storage]\npath = "{root / "serve.db"}"\n[jobs]\nenabled = false\n', encoding="utf-8")
+    cfg.write_text(f'[storage]\npath = "{root / "serve.db"}"\n[jobs]\nenabled = false\n'
+                   '[ussd]\nallowed_sources = ["127.0.0.1"]\n', encoding="utf-8")
     port = free_port()
     log = open(root / "serve.log", "ab")  # noqa: SIM115 - the server owns it for its life
     proc = subprocess.Popen([SIMPUL, "--config", str(cfg), "serve", "--port", str(port), "--no-jobs"],

@@ -42,7 +42,8 @@ def free_port() -> int:
 
 def write_config(workdir: Path, db_path: Path) -> Path:
     cfg = workdir / "soak.toml"
-    cfg.write_text(f'[storage]\npath = "{db_path}"\n', encoding="utf-8")
+    cfg.write_text(f'[storage]\npath = "{db_path}"\n[ussd]\nallowed_sources = ["127.0.0.1"]\n',
+                   encoding="utf-8")
     return cfg
 
 

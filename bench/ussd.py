@@ -59,7 +59,8 @@ def free_port() -> int:
 def start_server(tmp: Path, threads: int) -> tuple[subprocess.Popen, int]:
     port = free_port()
     cfg = tmp / "config.toml"
-    cfg.write_text(f'[storage]\npath = "{tmp / "node.db"}"\n[http]\nport = {port}\nthreads = {threads}\n')
+    cfg.write_text(f'[storage]\npath = "{tmp / "node.db"}"\n[http]\nport = {port}\nthreads = {threads}\n'
+                   '[ussd]\nallowed_sources = ["127.0.0.1"]\n')
     env = {"SIMPUL_SECRET_KEY": "bench", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     subprocess.run([SIMPUL, "--config", str(cfg), "init-db"], check=True, env=env, capture_output=True)
     proc = subprocess.Popen([SIMPUL, "--config", str(cfg), "serve", "--no-jobs"], env=env,

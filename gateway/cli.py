@@ -14,14 +14,21 @@ import sys
 import click
 
 from gateway import parts
+from gateway.cases import actions
 from gateway.cases import records as cases
 from gateway.config.loader import Config, load_config
-from gateway.errors import ConfigError, SimpulError
-from gateway.i18n import gettext
+from gateway.errors import ConfigError, NoteTooLong, SimpulError, StatusError
+from gateway.i18n import Message, gettext
 from gateway.intake import codes
 from gateway.intake.catalog import check_text, read_catalog_text
-from gateway.intake.pipeline import Submission
+from gateway.intake.pipeline import ASSISTED_CHANNEL, Submission
 from gateway.node import Node
+
+
+class ConfigProblem(click.ClickException, SimpulError):
+    """A bad config stops the command with exit 2, as docs/cli.md promises (click's default is 1)."""
+
+    exit_code = 2
 
 
 class Context:
@@ -38,7 +45,7 @@ class Context:
             try:
                 self._config = load_config(self.config_path)
             except ConfigError as exc:
-                raise click.ClickException(f"config: {exc}") from None
+                raise ConfigProblem(f"config: {exc}") from None
         return self._config
 
     @property
@@ -82,30 +89,36 @@ def main(click_ctx: click.Context, config_path: str | None) -> None:
 def init_db(ctx: Context) -> None:
     """Create the database or migrate it to the current schema."""
     ctx.node.store  # noqa: B018 - opening migrates (and, on a fresh node, creates its keys)
-    click.echo(ctx._("Database ready: %(path)s", path=ctx.config["storage.path"]))
+    database_ready(ctx.config["storage.path"], ctx.locale)
     show_recovery_code(ctx)
+
+
+def database_ready(path: str, locale: str) -> None:
+    click.echo(Message("Database ready: %(path)s", path=path).render(locale))
 
 
 def show_recovery_code(ctx: Context) -> None:
     """Show a just-made recovery code, once, on the operator's terminal (never a log)."""
-    code = ctx.node.new_recovery_code
+    print_recovery_code(ctx.node.new_recovery_code, ctx.locale)
+
+
+def print_recovery_code(code: str | None, locale: str) -> None:
+    """The recovery code on stderr with what it is for (also used by `simpul node join`)."""
     if code:
-        click.echo(ctx._("This node's sealing key was created. Recovery code (shown once, write it down "
-                         "and keep it offline; it opens sealed personal data if every officer password "
-                         "is lost):"), err=True)
+        click.echo(Message("This node's sealing key was created. Recovery code (shown once, write it down "
+                           "and keep it offline; it opens sealed personal data if every officer password "
+                           "is lost):").render(locale), err=True)
         click.echo(f"\n    {code}\n", err=True)
 
 
 @main.command()
 @click.option("--host", default=None, help="Override http.host.")
-@click.option("--port", type=int, default=None, help="Override http.port.")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Override http.port.")
 @click.option("--no-jobs", is_flag=True, help="Do not start background jobs (outbound SMS, sync).")
 @pass_ctx
 def serve(ctx: Context, host: str | None, port: int | None, no_jobs: bool) -> None:
     """Serve the node (SMS/USSD webhooks, kiosk, portal) with waitress."""
-    import waitress
-
-    from gateway.app import create_app
+    from gateway import serving
 
     config = ctx.config
     if host:
@@ -114,21 +127,7 @@ def serve(ctx: Context, host: str | None, port: int | None, no_jobs: bool) -> No
         config["http.port"] = port
     if no_jobs:
         config["jobs.enabled"] = False
-    app = create_app(config=config, node=ctx.node)
-    # Started on a fresh database without `simpul init-db`: the keys were made
-    # just now, and this terminal is the only place the recovery code can go.
-    show_recovery_code(ctx)
-    if config["jobs.enabled"]:
-        from gateway.jobs import start_jobs
-
-        try:
-            app.extensions["simpul_scheduler"] = start_jobs(app)
-        except ConfigError as exc:  # a job refuses a setting (e.g. sync.url without sync.regional_key)
-            fail(f"config: {exc}", 2)
-    click.echo(ctx._("Simpul node %(id)s on http://%(host)s:%(port)s",
-                     id=config["node.id"], host=config["http.host"], port=config["http.port"]))
-    waitress.serve(app, host=config["http.host"], port=config["http.port"],
-                   threads=config["http.threads"], ident="simpul", _quiet=True)
+    serving.run(ctx, fail)
 
 
 @main.command()
@@ -146,7 +145,8 @@ def submit(ctx: Context, service: str, values: tuple[str, ...], phone: str | Non
             fail(ctx._("%(item)s: expected FIELD=VALUE", item=item), 2)
         fields[name.strip()] = value
     receipt = ctx.node.pipeline.submit(
-        Submission(channel="cli", service=service, values=fields, sender=phone, locale=locale or ctx.locale)
+        Submission(channel=ASSISTED_CHANNEL, service=service, values=fields, sender=phone, locale=locale or ctx.locale,
+                   assisted=True)
     )
     if not receipt.ok:
         lines = receipt.render_problems(ctx.locale)
@@ -190,6 +190,41 @@ def status(ctx: Context, code: str) -> None:
     for event in cases.history(ctx.node.store.read(), row["id"]):
         note = f"  {event['note']}" if event["note"] else ""
         click.echo(f"  {event['at']}  {cases.status_label(event['status'], ctx.locale):<14} {event['actor']}{note}")
+
+
+@main.command("set-status")
+@click.argument("code")
+@click.argument("new_status", metavar="STATUS", type=click.Choice(cases.STATUSES))
+@click.option("--note", default=None, help="A note; on 'rejected' it is the reason. Reaches the citizen "
+              "by SMS unless --internal.")
+@click.option("--internal", is_flag=True, help="Keep the note internal (sealed; never sent or shown). "
+              "Not possible for a rejection's reason.")
+@click.option("--reopen", is_flag=True, help="Allow moving a closed request back to in_progress (audited).")
+@click.option("--actor", default="cli", show_default=True, help="Who made the change (audit log).")
+@pass_ctx
+def set_status(ctx: Context, code: str, new_status: str, note: str | None, internal: bool, reopen: bool,
+               actor: str) -> None:
+    """Change a request's status the way the kiosk does; the citizen is told by SMS.
+
+    Exit 2: malformed code, refused transition or a note too long for the
+    SMS (3 segments); exit 1: unknown code.
+    """
+    node = ctx.node
+    try:
+        row = cases.get_by_code(node.store.read(), code)
+    except codes.CodeError:
+        fail(ctx._("%(code)s is not a valid tracking code: check the code and try again.", code=code), 2)
+    if row is None:
+        fail(ctx._("No request with code %(code)s.", code=codes.normalize(code)), 1)
+    try:
+        event = actions.set_status(node, row, new_status, actor=actor, note=note, internal=internal, reopen=reopen)
+    except NoteTooLong as exc:
+        fail(ctx._("The note is too long: the SMS would take %(n)d segments (at most %(max)d). "
+                   "Shorten it or use --internal.", n=exc.segments, max=exc.limit), 2)
+    except StatusError as exc:
+        fail(ctx._("Refused: %(reason)s.", reason=str(exc)), 2)
+    sms = ctx._("SMS queued for the citizen.") if event and event.get("notified") else ctx._("No SMS.")
+    click.echo(f"{row['tracking_code']}  {cases.status_label(new_status, ctx.locale)}  {sms}")
 
 
 @main.group()
@@ -270,6 +305,31 @@ def audit_list(ctx: Context, as_json: bool, limit: int) -> None:
         click.echo(f"{r['seq']:>6}  {r['at']}  {r['actor']:<12} {r['action']:<14} {r['subject'] or ''}  {r['details']}")
 
 
+@audit_group.command("breach-report")
+@click.option("--since", required=True, help="Start of the window to examine (YYYY-MM-DD or ISO-8601, UTC).")
+@click.option("--until", default=None, help="End of the window (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (no template).")
+@pass_ctx
+def audit_breach_report(ctx: Context, since: str, until: str | None, as_json: bool) -> None:
+    """What a breach notice needs (UU 27/2022 Pasal 46): data held, accesses, sealing, a template."""
+    from gateway import clock
+    from gateway.privacy import breach
+
+    bounds = []
+    for name, value, end_of_day in (("--since", since, False), ("--until", until, True)):
+        try:
+            bounds.append(clock.parse_day_or_instant(value, end_of_day=end_of_day) if value else clock.utcnow())
+        except ValueError:
+            fail(ctx._("%(option)s: not a date (YYYY-MM-DD) or ISO-8601 time: %(value)s",
+                       option=name, value=value), 2)
+    start, end = bounds
+    report = breach.gather(ctx.node.store.read(), ctx.node.catalog, start, end)
+    if as_json:
+        click.echo(json.dumps({**report.as_dict(), "disk_exposes": report.disk_exposes}, indent=2))
+        return
+    click.echo(breach.render(report, ctx.locale, office=ctx.config["node.name"], node_id=ctx.config["node.id"]))
+
+
 @main.group("retention")
 def retention_group() -> None:
     """Personal data retention (UU 27/2022)."""
@@ -294,9 +354,11 @@ def retention_purge(ctx: Context, dry_run: bool) -> None:
 def _register_parts() -> parts.PartError | None:
     """Add the parts' commands; a part that fails to load is reported by ``run``, naming it
     (raised here, at import, it would be a bare traceback)."""
+    from gateway.ops import cli as ops_cli
     from gateway.privacy import keys_cli
 
     keys_cli.register(main)
+    ops_cli.register(main)
     try:
         parts.call("register_commands", main)
     except parts.PartError as exc:

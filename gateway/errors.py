@@ -19,3 +19,15 @@ class CatalogError(SimpulError):
 
 class StatusError(SimpulError):
     """A status change that the request lifecycle does not allow."""
+
+
+class NoteTooLong(StatusError):
+    """A note that would make the citizen's SMS longer than the segment limit.
+
+    Checked where the note is typed (CLI, kiosk, regional web), never cut at
+    send time; ``segments`` is the count the typist is shown.
+    """
+
+    def __init__(self, segments: int, limit: int):
+        super().__init__(f"the SMS would take {segments} segments (at most {limit})")
+        self.segments, self.limit = segments, limit

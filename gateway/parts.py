@@ -20,7 +20,9 @@ hook is optional; a part defines only the ones it needs:
 ``personal_data(db, subject)``
     its section of the right-of-access report;
 ``kiosk_panels()``
-    panels it adds to the officers' kiosk.
+    panels it adds to the officers' kiosk;
+``doctor_checks(config)``
+    its ``gateway.ops.doctor.Check`` rows for ``simpul doctor`` and the kiosk's health page.
 
 A hook is a function of the part's top-level module. No submodule of a part
 may share a hook's name (``migrations.py``, ``settings.py``): importing it
@@ -48,7 +50,7 @@ from gateway.errors import SimpulError
 
 GROUP = "simpul.parts"
 HOOKS = ("settings", "migrations", "init_app", "register_commands", "register_jobs",
-         "purge_request", "personal_data", "kiosk_panels")
+         "purge_request", "personal_data", "kiosk_panels", "doctor_checks")
 DEFAULT_ORDER = 100
 
 

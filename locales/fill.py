@@ -60,7 +60,8 @@ def fill_id_en(domain: str, idmap: dict[str, str]) -> None:
 
 def fill_drafts(locale: str, texts: dict[str, str]) -> None:
     def change(m):
-        if m.id in texts and texts[m.id] and m.string != texts[m.id]:
+        placeholder = any(c.startswith("placeholder") for c in m.user_comments)
+        if m.id in texts and texts[m.id] and (m.string != texts[m.id] or placeholder):
             m.string = texts[m.id]
             _mark(m, UNREVIEWED)
 

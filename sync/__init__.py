@@ -19,14 +19,22 @@ def migrations():
 
 def register_commands(cli) -> None:  # noqa: ANN001 - the click group
     from sync.client.cli import sync_command
+    from sync.client.join import node_group
 
     cli.add_command(sync_command)
+    cli.add_command(node_group)
 
 
 def register_jobs(scheduler, app) -> None:  # noqa: ANN001 - APScheduler and Flask objects
     from sync.client.jobs import register
 
     register(scheduler, app)
+
+
+def doctor_checks(config):  # noqa: ANN001, ANN201 - a Config; list of gateway.ops.doctor.Check
+    from sync.client.ping import checks
+
+    return checks(config)
 
 
 def settings() -> tuple[Setting, ...]:

@@ -77,3 +77,7 @@ class RegionalError(SyncError):
 
 class AlreadyExists(RegionalError):
     """Server side: the node or user is already registered."""
+
+
+class EnrolmentRefused(RegionalError):
+    """An enrolment code is unknown, used or expired (the reason is the message)."""

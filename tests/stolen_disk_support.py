@@ -96,6 +96,12 @@ class People:
         self.typed.texts.add(value)
         return value
 
+    def purpose(self) -> str:
+        """An SKTM purpose: free text where health or family matters get written (personal by default)."""
+        value = f"Berobat jantung anak {self.name()} di RSUD kelas {self.rng.randint(1, 3)}"
+        self.typed.texts.add(value)
+        return value
+
     def phone(self, prefix: str = "+62812") -> str:
         self.phones += 1
         return prefix + str(self.rng.randrange(10**7)).zfill(7)
@@ -120,7 +126,8 @@ class Node:
         self.workdir = workdir
         self.db = workdir / "simpul.db"
         self.config = workdir / "simpul.toml"
-        self.config.write_text(f'[storage]\npath = "{self.db}"\n', encoding="utf-8")
+        self.config.write_text(f'[storage]\npath = "{self.db}"\n[ussd]\nallowed_sources = ["127.0.0.1"]\n',
+                               encoding="utf-8")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL")}
         self.env.update(SIMPUL_TWILIO_AUTH_TOKEN=TOKEN, SIMPUL_SECRET_KEY="stolen-disk-secret-key")
         init = self.cli("init-db")
@@ -177,7 +184,7 @@ class Citizens:
         if service == "DOMISILI":
             return f"DOMISILI#{p.nik()}#{p.name()}#{p.address()}"
         if service == "SKTM":
-            return f"SKTM#{p.nik()}#{p.name()}#biaya sekolah anak"
+            return f"SKTM#{p.nik()}#{p.name()}#{p.purpose()}"
         if service == "KTP":
             return f"KTP#{p.nik()}#{p.name()}#hilang"
         if service == "LAHIR":
@@ -202,7 +209,7 @@ class Citizens:
         if service == "DOMISILI":
             return ["1", "1", p.nik(), p.name(), p.address()]
         if service == "SKTM":
-            return ["1", "2", p.nik(), p.name(), "biaya berobat ibu"]
+            return ["1", "2", p.nik(), p.name(), p.purpose()]
         return ["1", "5", p.complaint()]
 
     def ussd(self, service: str, finish: bool = True) -> str | None:
@@ -236,7 +243,7 @@ class Citizens:
     def portal(self, service: str) -> str:
         p = self.people
         values = {"DOMISILI": lambda: {"nik": p.nik(), "name": p.name(), "address": p.address()},
-                  "SKTM": lambda: {"nik": p.nik(), "name": p.name(), "purpose": "beasiswa"},
+                  "SKTM": lambda: {"nik": p.nik(), "name": p.name(), "purpose": p.purpose()},
                   "ADUAN": lambda: {"message": p.complaint()}}[service]()
         url = f"{self.base}/services/{service}/apply"
         page = self.http.get(url, timeout=30)

@@ -133,6 +133,23 @@ class Regional:
         assert out.returncode == 0, out.stderr
         return json.loads(out.stdout)
 
+    def execute(self, sql: str, args: tuple | list = ()) -> None:
+        """A write straight into the server's database (tests that age or break rows), committed."""
+        if self.database_url:
+            import psycopg
+
+            from sync.regional.dbapi import pg_sql
+
+            with psycopg.connect(self.database_url, autocommit=True) as conn:
+                conn.execute(pg_sql(sql), list(args))
+            return
+        conn = sqlite3.connect(self.db)
+        try:
+            with conn:
+                conn.execute(sql, list(args))
+        finally:
+            conn.close()
+
     def query(self, sql: str, args: tuple = ()) -> list[tuple]:
         if self.database_url:
             import psycopg
@@ -208,6 +225,23 @@ class NodeBox:
                 list(pool.map(one, range(n)))
         finally:
             node.close()
+
+    def execute(self, sql: str, args: tuple | list = ()) -> None:
+        """A write straight into the server's database (tests that age or break rows), committed."""
+        if self.database_url:
+            import psycopg
+
+            from sync.regional.dbapi import pg_sql
+
+            with psycopg.connect(self.database_url, autocommit=True) as conn:
+                conn.execute(pg_sql(sql), list(args))
+            return
+        conn = sqlite3.connect(self.db)
+        try:
+            with conn:
+                conn.execute(sql, list(args))
+        finally:
+            conn.close()
 
     def query(self, sql: str, args: tuple = ()) -> list[tuple]:
         conn = sqlite3.connect(self.db)

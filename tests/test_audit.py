@@ -55,7 +55,7 @@ def _tamper(path, sql):
 ])
 def test_rewritten_history_is_detected_by_cli(tmp_path, node, config, sql, seq, reason):
     rid = _submit(node).request["id"]
-    node.store.write(lambda db: cases.change_status(db, rid, "closed", actor="ani"))
+    node.store.write(lambda db: cases.change_status(db, rid, "ready", actor="ani"))
     node.close()
     (tmp_path / "config.toml").write_text(f'[storage]\npath = "{config["storage.path"]}"\n[jobs]\nenabled = false\n'
                                         '[node]\ndefault_locale = "en"\n')

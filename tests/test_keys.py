@@ -103,11 +103,15 @@ def test_sealed_fields_open_only_for_their_record_and_key(node):
 
 
 def test_non_personal_values_stay_plain_and_personal_ones_do_not(node):
-    rid = _submit(node, {"nik": NIK, "name": "Siti Aminah", "purpose": "beasiswa sekolah"}, service="SKTM")
+    # A choice is not personal; free text (an SKTM purpose) is, by default (security review finding 1).
+    rid = _submit(node, {"nik": NIK, "name": "Siti Aminah", "reason": "new"}, service="KTP")
     row = node.store.read().execute("SELECT fields FROM requests WHERE id = ?", [rid]).fetchone()
-    assert row[0] == '{"purpose": "beasiswa sekolah"}'
+    assert row[0] == '{"reason": "new"}'
+    sktm = _submit(node, {"nik": NIK, "name": "Siti Aminah", "purpose": "beasiswa sekolah"}, service="SKTM")
+    row = node.store.read().execute("SELECT fields FROM requests WHERE id = ?", [sktm]).fetchone()
+    assert row[0] == "{}"
     raw = _raw_bytes(node.config["storage.path"])
-    assert NIK.encode() not in raw and b"Siti Aminah" not in raw
+    assert NIK.encode() not in raw and b"Siti Aminah" not in raw and b"beasiswa" not in raw
 
 
 def test_epochs_rotate_by_record_count_and_every_epoch_opens(node):
@@ -239,12 +243,12 @@ def test_a_database_from_before_sealing_is_sealed_at_start(config, tmp_path):
     again = Node(config)
     again.store  # noqa: B018 - opening the store seals leftovers
     row = _row(again, "old-1")
-    assert row["fields"] == '{"purpose": "sekolah"}'
+    assert row["fields"] == "{}"  # the purpose is free text: personal by default
     held = keys.recover(again.store.read(), code)
     assert again.vault.opener(held).fields(row) == {"name": "Siti Aminah", "nik": NIK, "purpose": "sekolah"}
     again.close()
     raw = _raw_bytes(config["storage.path"])
-    assert NIK.encode() not in raw and b"Siti Aminah" not in raw
+    assert NIK.encode() not in raw and b"Siti Aminah" not in raw and b"sekolah" not in raw
 
 
 def test_notes_stored_in_clear_before_sealing_are_sealed_at_start(config):

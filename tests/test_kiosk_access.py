@@ -100,7 +100,7 @@ def test_audit_entry_holds_neither_nik_nor_phone(admin, node, people):
     _ask(admin, "phone", "081234567890")
     entries = _access_entries(node)
     assert [(e["actor"], e["subject"], json.loads(e["details"])) for e in entries] == [
-        ("kades", None, {"by": "nik"}), ("kades", None, {"by": "phone"})]
+        ("kades", None, {"by": "nik", "via": "access_page"}), ("kades", None, {"by": "phone", "via": "access_page"})]
     text = json.dumps(entries)
     assert NIK not in text and "81234567890" not in text
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from channels.sms import gammu, providers, sender
+from channels.sms import providers, sender
 from channels.sms.inbound import Handler
+from channels.sms.providers import gammu
 from gateway.cases import records as cases
 from gateway.config.loader import load_config
 from gateway.node import Node
@@ -336,7 +337,7 @@ def test_our_sent_texts_leave_gammus_sent_folder_once_recorded(tmp_path):
         unknown.write_bytes(b"x")
 
         # "b" is still `sending` (its sender died before the ack): its file is the only proof it went
-        assert sender.forget_gammu_sent(node) == 1
+        assert gammu.forget_sent(node) == 1
         names = {p.name for p in sent.iterdir()}
         assert not any(n.endswith(f"_simpul{claimed[0]['id']}.txt") for n in names)
         assert any(n.endswith(f"_simpul{claimed[1]['id']}.txt") for n in names)
@@ -364,7 +365,7 @@ def test_without_sent_path_gammus_folder_is_left_alone(tmp_path, gammu_node):
     sent.mkdir()
     for path in (tmp_path / "outbox").iterdir():
         path.replace(sent / path.name)
-    assert sender.forget_gammu_sent(gammu_node) == 0 and len(list(sent.iterdir())) == 1
+    assert gammu.forget_sent(gammu_node) == 0 and len(list(sent.iterdir())) == 1
 
 
 @pytest.mark.slow

@@ -186,18 +186,28 @@ def test_status_only_for_the_owning_number(client, node):
     assert "STATUS <kode>" in reply_text(post_sms(client, "STATUS"))
 
 
-def test_reply_storm_guard(client, node):
-    node.config["sms.max_auto_replies_per_hour"] = 3
-    responses = [post_sms(client, "HELP") for _ in range(3)]
-    assert all(reply_text(r) for r in responses)
+def test_reply_storm_guard_holds_help_but_never_a_tracking_code(client, node):
+    """#12: after 25 HELPs (limit 20) the guard says once that replies pause, then goes quiet;
+    a submission still gets its receipt with the code, and every reply sent is in the outbox."""
+    from gateway.outbox.queue import list_outbound
+
+    node.config["sms.max_auto_replies_per_hour"] = 20
+    answers = [reply_text(post_sms(client, "HELP")) for _ in range(25)]
+    assert all(answers[:20])
+    assert "dijeda" in answers[20] or "paused" in answers[20]  # said once ...
+    assert answers[21:] == [None] * 4  # ... then withheld
     sid = new_sid()
-    silent = post_sms(client, SUBMIT, sid=sid)
-    assert silent.status_code == 200 and reply_text(silent) is None
-    assert b"<Message>" not in silent.data
-    assert count(node, "requests") == 1  # the request is still stored
-    assert reply_text(post_sms(client, SUBMIT, sid=sid)) is None  # redelivery: still silent, not counted again
+    receipt = reply_text(post_sms(client, SUBMIT, sid=sid))
     assert count(node, "requests") == 1
+    code = node.store.read().execute("SELECT tracking_code FROM requests").fetchone()[0]
+    assert receipt and code in receipt
+    assert reply_text(post_sms(client, SUBMIT, sid=sid)) == receipt  # redelivery: the same receipt, nothing new
+    assert count(node, "requests") == 1
+    assert reply_text(post_sms(client, f"STATUS {code}"))  # a status answer is not an error reply
     assert reply_text(post_sms(client, "HELP", sender=OTHER_PHONE))  # other numbers unaffected
+    sent = [r for r in list_outbound(node.store.read()) if r["to"] == PHONE]
+    assert len(sent) == 23 and {r["kind"] for r in sent} == {"reply"} and {r["status"] for r in sent} == {"sent"}
+    assert any(code in r["body"] and r["segments"] == 1 for r in sent)
 
 
 def test_missing_message_sid_is_a_400_not_a_crash(client, node):

@@ -59,8 +59,11 @@ def test_round_trip_push_status_back_and_one_sms_in_the_citizens_language(region
     sms = box.query('SELECT "to", body, key FROM outbound ORDER BY id')
     assert len(sms) == 2
     by_phone = {to: body for to, body, _ in sms}
-    assert by_phone["+6281234567890"] == f"Permohonan DOMISILI {codes[0]}: siap diambil di kantor desa."
-    assert by_phone["+6281311112222"] == f"Request DOMISILI {codes[1]}: ready for pickup at the village office."
+    # #12: the service by its catalog name in the citizen's language
+    assert by_phone["+6281234567890"] == \
+        f"Permohonan Surat Keterangan Domisili {codes[0]}: siap diambil di kantor desa."
+    assert by_phone["+6281311112222"] == \
+        f"Request Domicile certificate {codes[1]}: ready for pickup at the village office."
     assert all(len(body) <= 160 for body in by_phone.values())
 
     # Pulling again applies nothing twice and queues nothing more.
@@ -265,7 +268,7 @@ def test_several_changes_in_one_pull_text_the_citizen_once(regional, box):
         assert regional.cli("regional", "set-status", code, status).returncode == 0
     assert box.sync().returncode == 0
     sms = box.query("SELECT body FROM outbound")
-    assert sms == [(f"Permohonan DOMISILI {code}: siap diambil di kantor desa.",)]
+    assert sms == [(f"Permohonan Surat Keterangan Domisili {code}: siap diambil di kantor desa.",)]
     assert box.query("SELECT count(*) FROM status_events WHERE origin = 'regional'")[0][0] == 2
 
 
@@ -324,3 +327,52 @@ def test_secret_from_the_configured_file(regional, tmp_path):
     secret_file.unlink()
     missing = box.cli("sync", "--once", env={"SIMPUL_SYNC_SECRET": ""})
     assert missing.returncode == 2 and "sync_secret" in missing.stderr
+
+
+def test_a_regional_note_reaches_the_citizen_in_full_with_its_segment_count(regional, box):
+    """#12: a ~200-character case worker's note was dropped; now it is sent whole (2 segments here)."""
+    code = box.submit(name="John Smith", phone="081311112222", locale="en")
+    assert box.sync().returncode == 0
+    note = ("Open Mon-Fri 08:00-14:00 at the village office, counter 2. Bring your original KTP, the family card "
+            "(KK) and one photocopy of each; a relative may collect it with a signed letter from you.")
+    assert len(note) > 160
+    moved = regional.cli("regional", "set-status", code, "ready", "--note", note)
+    assert moved.returncode == 0, moved.stderr
+    assert box.sync().returncode == 0
+    rows = box.query('SELECT "to", body, segments, locale, kind FROM outbound')
+    assert len(rows) == 1
+    to, body, segments, locale, kind = rows[0]
+    assert (to, locale, kind) == ("+6281311112222", "en", "status")
+    assert body == f"Request Domicile certificate {code}: ready for pickup at the village office. Note: {note}"
+    assert segments == 2
+    listed = json.loads(box.cli("outbox", "--json").stdout)
+    assert listed[0]["segments"] == 2 and listed[0]["body"] == body
+    track_note = box.query("SELECT note, internal FROM status_events WHERE origin = 'regional'")
+    assert track_note == [(note, 0)]  # for the citizen: readable without an officer key
+
+
+def test_a_published_catalog_that_would_unseal_a_field_is_refused_and_the_pass_completes(tmp_path):
+    """Security review finding 1: a regional server cannot turn sealing off on a node."""
+    import json
+    from importlib import resources
+
+    text = resources.files("gateway").joinpath("demo_catalog.toml").read_text("utf-8")
+    weaker = text.replace("version = 1", "version = 8", 1).replace(
+        "max_length = 160\n  personal = true\n  label = { id = \"Alamat\"",
+        "max_length = 160\n  personal = false\n  reason = \"village names only\"\n  label = { id = \"Alamat\"", 1)
+    assert weaker.count("reason = \"village names only\"") == 1
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text(weaker, encoding="utf-8")
+    server = Regional(tmp_path / "regional", catalog=catalog).start()
+    try:
+        box = NodeBox(tmp_path / "node", "desa-1", server.url, server.add_node("desa-1"))
+        box.submit()
+        out = box.sync()
+        assert out.returncode == 0, out.stderr
+        assert box.query("SELECT count(*) FROM requests WHERE synced = 1")[0][0] == 1  # other stages ran
+        assert box.query("SELECT value FROM kv WHERE key = 'catalog_toml'") in ([], [("",)], [(None,)])
+        refusal = json.loads(box.query("SELECT value FROM kv WHERE key = 'catalog_refused'")[0][0])
+        assert refusal["version"] == 8 and refusal["fields"] == ["DOMISILI.address"]
+        assert box.cli("requests").returncode == 0  # the node still starts on its old catalog
+    finally:
+        server.stop()

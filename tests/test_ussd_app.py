@@ -47,6 +47,11 @@ class Dialer:
     def text(self) -> str:
         return "*".join(self.inputs)
 
+    @property
+    def key(self) -> str:
+        """The stored session id: the aggregator's id bound to this phone."""
+        return sessions.session_key(self.phone, self.session_id)
+
     def post(self, text: str):
         return self.client.post(ROUTE, data={"sessionId": self.session_id, "serviceCode": "*123#",
                                              "phoneNumber": self.phone, "networkCode": "51010",
@@ -62,6 +67,20 @@ class Dialer:
 
     def resend(self) -> tuple[str, str]:
         return check_reply(self.post(self.text))
+
+
+def ussd_config(tmp_path, per_phone_per_hour: int = 10):
+    """The test client calls from 127.0.0.1: an allowed source, as the aggregator's address would be."""
+    from gateway.config.loader import load_config
+
+    return load_config(overrides={"storage": {"path": str(tmp_path / "simpul.db")}, "jobs": {"enabled": False},
+                                  "ussd": {"allowed_sources": ["127.0.0.1"]},
+                                  "intake": {"max_per_phone_per_hour": per_phone_per_hour}})
+
+
+@pytest.fixture
+def config(tmp_path):
+    return ussd_config(tmp_path)
 
 
 @pytest.fixture
@@ -108,7 +127,8 @@ def test_main_menu_order_and_full_submission_in_indonesian(phone, node):
     assert kind == "END"
     [request] = requests_of(node)
     assert request["tracking_code"] in screen and "SMS" in screen
-    assert request["channel"] == "ussd" and request["channel_message_id"] == phone.session_id
+    assert request["channel"] == "ussd"
+    assert request["channel_message_id"].startswith(f"{PHONE}|{phone.session_id}@")
     assert request["phone"] == PHONE and request["locale"] == "id"
     assert request["fields"] == {"nik": NIK, "name": "Siti Aminah", "address": "Dusun Krajan RT 02/03"}
     [sms] = list_outbound(node.store.read())
@@ -215,8 +235,8 @@ def test_resent_confirm_gives_one_request_and_one_sms(phone, node, app):
                         "values": {"nik": NIK, "name": "Siti", "address": "RT 1"}})
     node.store.write(lambda db: db.execute(
         "UPDATE ussd_sessions SET done = 0, text_mac = ?, state_sealed = ? WHERE session_id = ?",
-        [sessions.text_mac(cipher, phone.session_id, phone.text.rsplit("*", 1)[0]),
-         cipher.seal(state, sessions.state_aad(phone.session_id)), phone.session_id]))
+        [sessions.text_mac(cipher, phone.key, phone.text.rsplit("*", 1)[0]),
+         cipher.seal(state, sessions.state_aad(phone.key)), phone.key]))
     kind, again = phone.resend()
     assert kind == "END" and again == first
     assert len(requests_of(node)) == 1 and len(list_outbound(node.store.read())) == 1
@@ -366,7 +386,7 @@ def test_session_expires(client, node):
     kind, screen = Dialer(client).dial()
     assert "1 Lanjutkan" in screen
     assert node.store.read().execute("SELECT count(*) FROM ussd_sessions WHERE session_id = ?",
-                                     [d.session_id]).fetchone()[0] == 0
+                                     [d.key]).fetchone()[0] == 0
 
 
 def test_type_ahead_dial_applies_menu_choices(client, node):
@@ -418,12 +438,15 @@ def test_huge_input_ends_politely(client, phone):
     assert check_reply(big)[0] == "END"
 
 
-def test_session_of_another_number_is_refused(client, phone, node):
+def test_session_id_of_another_number_starts_a_fresh_session(client, phone, node):
     phone.dial()
-    thief = Dialer(client, phone=OTHER, session_id=phone.session_id)
-    thief.inputs = ["1"]
-    assert thief.resend()[0] == "END"
-    assert phone.send("1")[0] == "CON"
+    phone.send("1")
+    # The same sessionId from another phone is that phone's own new session: it never sees
+    # (or moves) the first caller's screen.
+    other = Dialer(client, phone=OTHER, session_id=phone.session_id)
+    kind, screen = other.dial()
+    assert kind == "CON" and screen.startswith("Layanan Desa")
+    assert phone.send(NIK)[0] == "CON"
 
 
 def test_failed_durable_write_never_claims_success(phone, node):
@@ -452,7 +475,7 @@ def test_unexpected_error_ends_politely(phone, node, monkeypatch):
 
 def test_ended_session_keeps_no_form_values(phone, node, app):
     submit_domisili(phone)
-    row = sessions.load(node.store.read(), phone.session_id, app.extensions["simpul_ussd"].cipher)
+    row = sessions.load(node.store.read(), phone.key, app.extensions["simpul_ussd"].cipher)
     assert row.done and row.state is not None
     assert NIK not in row.state and "Siti" not in row.state
 
@@ -486,9 +509,9 @@ def test_unfinished_session_and_draft_leave_no_typed_values_on_disk(phone, node,
     assert_not_on_disk(node)
     # The rows hold what is needed, sealed: this process opens them.
     cipher = app.extensions["simpul_ussd"].cipher
-    row = sessions.load(db, phone.session_id, cipher)
+    row = sessions.load(db, phone.key, cipher)
     assert NIK in row.state and NIK in row.last_reply
-    assert row.text_mac == sessions.text_mac(cipher, phone.session_id, phone.text)
+    assert row.text_mac == sessions.text_mac(cipher, phone.key, phone.text)
     draft = sessions.load_draft(db, PHONE, "2000-01-01T00:00:00Z", cipher)
     assert draft.values == {"nik": NIK, "name": "Siti Aminah", "address": "Dusun Krajan RT 02/03"}
     # The caller hangs up; the draft is offered again and still never reaches the disk in clear.
@@ -561,15 +584,20 @@ def test_database_error_mid_session_ends_politely(phone, node):
     assert kind == "END" and screen.startswith("Maaf")
 
 
-def test_callback_token_when_configured(monkeypatch, config, node):
+def test_callback_token_when_configured(monkeypatch, tmp_path):
     from gateway.app import create_app
+    from gateway.config.loader import load_config
+    from gateway.node import Node
 
     monkeypatch.setenv("SIMPUL_USSD_TOKEN", "s3cret-token")
-    client = create_app(config=config, node=node).test_client()
-    form = {"sessionId": "tok", "phoneNumber": PHONE, "text": "", "serviceCode": "*123#"}
-    for url in (ROUTE, ROUTE + "?token=wrong", ROUTE + "?token="):
-        kind, screen = check_reply(client.post(url, data=form))
-        assert kind == "END" and screen.startswith("Maaf")
-    assert node.store.read().execute("SELECT count(*) FROM ussd_sessions").fetchone()[0] == 0
-    kind, screen = check_reply(client.post(ROUTE + "?token=s3cret-token", data=form))
-    assert kind == "CON" and screen.startswith("Layanan Desa")
+    node = Node(load_config(overrides={"storage": {"path": str(tmp_path / "t.db")}, "jobs": {"enabled": False}}))
+    try:
+        client = create_app(config=node.config, node=node).test_client()
+        form = {"sessionId": "tok", "phoneNumber": PHONE, "text": "", "serviceCode": "*123#"}
+        for url in (ROUTE, ROUTE + "?token=wrong", ROUTE + "?token="):
+            assert client.post(url, data=form).status_code == 403
+        assert node.store.read().execute("SELECT count(*) FROM ussd_sessions").fetchone()[0] == 0
+        kind, screen = check_reply(client.post(ROUTE + "?token=s3cret-token", data=form))
+        assert kind == "CON" and screen.startswith("Layanan Desa")
+    finally:
+        node.close()

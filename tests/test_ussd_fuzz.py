@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.test_ussd_app import PHONE, ROUTE, Dialer, check_reply
+from tests.test_ussd_app import config as config  # noqa: F401 - USSD from an allowed source
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 entries = st.one_of(

@@ -26,7 +26,8 @@ def free_port() -> int:
 def server(tmp_path):
     port = free_port()
     cfg = write_config(tmp_path / "config.toml",
-                       f'[storage]\npath = "{tmp_path / "node.db"}"\n[http]\nport = {port}\n')
+                       f'[storage]\npath = "{tmp_path / "node.db"}"\n[http]\nport = {port}\n'
+                       '[ussd]\nallowed_sources = ["127.0.0.1"]\n')
     assert run_cli("--config", str(cfg), "init-db", cwd=tmp_path).returncode == 0
     proc = subprocess.Popen([SIMPUL, "--config", str(cfg), "serve", "--no-jobs"], cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -8,7 +8,7 @@ from channels.sms import grammar
 from gateway.i18n import gettext
 from gateway.intake.catalog import load_catalog
 from tests.sms_helpers import NIK, OTHER_PHONE, PHONE, TOKEN, post_sms, reply_text
-from tests.test_ussd_app import Dialer
+from tests.test_ussd_app import Dialer, ussd_config
 
 CATALOG = load_catalog()
 SUBMIT = f"DOMISILI#{NIK}#Siti Aminah#Dusun Krajan RT 02/03"
@@ -19,6 +19,12 @@ SPOKEN = {
     "su": {"set": "Basa diganti jadi basa Sunda", "received": "Pamundut Surat Katerangan Domisili tos ditampi",
            "status": "tos ditampi", "help": "Layanan SMS", "menu": "1 Ngajukeun pamundut\n2 Pariksa status"},
 }
+
+
+@pytest.fixture
+def config(tmp_path):
+    """USSD comes from 127.0.0.1, an allowed source (USSD routes answer 403 otherwise)."""
+    return ussd_config(tmp_path)
 
 
 @pytest.fixture(autouse=True)
@@ -208,8 +214,11 @@ def test_status_change_pulled_from_the_regional_server_is_texted_in_the_stored_l
         assert out.returncode == 0, out.stderr
         sent = dict(box.query('SELECT "to", body FROM outbound WHERE key LIKE \'status:%\''))
         assert sent == {
-            "+6281234567890": f"Panyuwunan DOMISILI {codes['+6281234567890']}: wis siap dipundhut ing kantor desa.",
-            "+6281311112222": f"Pamundut DOMISILI {codes['+6281311112222']}: tos siap dicandak di kantor désa.",
+            # #12: the service by its catalog name in the citizen's language
+            "+6281234567890": f"Panyuwunan Surat Katrangan Domisili {codes['+6281234567890']}: "
+                              "wis siap dipundhut ing kantor desa.",
+            "+6281311112222": f"Pamundut Surat Katerangan Domisili {codes['+6281311112222']}: "
+                              "tos siap dicandak di kantor désa.",
         }
     finally:
         server.stop()

@@ -10,6 +10,7 @@ from channels.web import csrf
 from channels.web.ui import _
 from gateway.app import node_of
 from gateway.privacy import audit, lookup
+from gateway.privacy.vault import merge_clear_personal
 
 
 def login_policy() -> throttle.Policy:
@@ -106,7 +107,9 @@ def login_submit():
         granted = store.write(lambda db: officer_keys.grant_waiting(db, node_keys, actor=username))
         if granted:
             current_app.logger.info("kiosk: node key granted to %d officer(s) by %s", len(granted), username)
-        lookup.catch_up(store, node.vault.opener(node_keys))
+        opener = node.vault.opener(node_keys)
+        merge_clear_personal(store, node.vault, opener, node.catalog)  # before indexing: it re-seals
+        lookup.catch_up(store, opener)
     current_app.logger.info("kiosk login: %s", username)
     response = redirect(_safe_next(request.form.get("next")), 303)
     response.set_cookie(sessions.COOKIE, session_id, path="/kiosk", httponly=True, samesite="Strict",

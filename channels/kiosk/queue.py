@@ -46,10 +46,11 @@ def search_terms(q: str) -> list[tuple[str, str]]:
     digits = re.sub(r"[\s.\-]", "", q)
     if re.fullmatch(r"\d{16}", digits):
         terms.append((lookup.NIK, digits))
-    try:
-        terms.append((lookup.PHONE, validators.phone(q)))
-    except validators.Invalid:
-        pass
+    if not any(ch.isalpha() for ch in q):  # phonenumbers reads letters as keypad digits: codes are not phones
+        try:
+            terms.append((lookup.PHONE, validators.phone(q)))
+        except validators.Invalid:
+            pass
     return terms
 
 

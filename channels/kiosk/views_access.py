@@ -25,7 +25,8 @@ from gateway.privacy import access, audit, lookup
 @blueprint.get("/access")
 def access_form():
     _admin_only()
-    return render_template("kiosk/access.html", report=None, error=None, by="nik", value="")
+    return render_template("kiosk/access.html", report=None, error=None, by="nik", value="",
+                           lookups=audit.data_access_log(node_of(current_app).store.read()))
 
 
 @blueprint.post("/access")
@@ -49,8 +50,7 @@ def access_report():
     lookup.catch_up(node.store, opener)  # requests received since login become findable
     report = access.gather(node.store.read(), node.catalog, opener, **{by: value})
     actor = g.officer["username"]
-    node.store.write(lambda db: audit.append(db, actor=actor, action=audit.DATA_ACCESS, subject=None,
-                                             details={"by": by}))
+    node.store.write(lambda db: audit.record_access(db, actor=actor, via=audit.VIA_ACCESS_PAGE, by=by))
     current_app.logger.info("kiosk: data access by %s (%s)", actor, by)
     catalog = node.catalog
     for row in report.requests:

@@ -12,16 +12,17 @@ import sys
 
 import click
 
-from channels.sms import gammu, providers, sender
+from channels.sms import checkup, providers, sender
 from channels.sms.errors import SmsError
 from channels.sms.inbound import Handler
+from channels.sms.providers import gammu
 from gateway.i18n import Message, gettext
-from gateway.outbox import delivery
+from gateway.outbox import delivery, states
 from gateway.outbox import queue as outbound
 
 OUTBOX_FIELDS = ("id", "to", "body", "status", "provider", "created_at", "updated_at", "attempts",
                  "last_error", "kind", "provider_id", "provider_status", "error_code", "sent_at",
-                 "next_attempt_at", "request_id", "key")
+                 "next_attempt_at", "request_id", "key", "segments", "locale")
 
 
 def _ctx():
@@ -46,17 +47,19 @@ def _send(node) -> sender.PassReport:
 @click.option("--status", type=click.Choice(outbound.STATUSES), default=None, help="Only this status.")
 @click.option("--limit", type=int, default=None, help="At most this many (newest first).")
 def outbox(as_json: bool, status: str | None, limit: int | None) -> None:
-    """List outbound SMS (newest first): what was and was not sent."""
+    """List outbound SMS (newest first): queued, sent, delivered or failed, and sent but never reported."""
     rows = outbound.list_outbound(_ctx().node.store.read(), status=status, limit=limit)
     if as_json:
-        click.echo(json.dumps([{k: r.get(k) for k in OUTBOX_FIELDS} for r in rows], indent=2,
-                              ensure_ascii=False))
+        click.echo(json.dumps([{**{k: r.get(k) for k in OUTBOX_FIELDS}, "stuck": states.stuck(r)} for r in rows],
+                              indent=2, ensure_ascii=False))
         return
     if not rows:
         click.echo(_("The outbox is empty."))
         return
     for r in rows:
         error = f"  ! {r['last_error']}" if r["last_error"] else ""
+        if states.stuck(r):
+            error += "  ! " + _(states.NO_REPORT)
         click.echo(f"{r['id']:>5}  {r['created_at']}  {r['status']:<11} {r['provider'] or '-':<7} "
                    f"x{r['attempts']}  {r['to']}  {r['body'][:60]}{error}")
 
@@ -131,6 +134,18 @@ def requeue(ids: tuple[int, ...]) -> None:
                      ids=", ".join(map(str, missing))), err=True)
         sys.exit(1)
     click.echo(_("%(n)d message(s) queued again.", n=len(ids)))
+
+
+@sms_group.command("doctor")
+def doctor() -> None:
+    """Check the SMS set-up: provider settings, webhook secrets, the Android phone's TLS and health."""
+    node = _ctx().node
+    problems = checkup.problems(node)
+    for problem in problems:
+        click.echo("! " + problem.render(_ctx().locale))
+    if problems:
+        sys.exit(1)
+    click.echo(_("SMS set-up looks right."))
 
 
 def register(group: click.Group) -> None:

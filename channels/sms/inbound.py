@@ -8,9 +8,14 @@ and changes nothing. Submissions are claimed by the pipeline itself (unique
 ``(channel, channel_message_id)``); their log row is written by ``on_commit``
 in the same transaction as the request.
 
-The reply-storm guard lives here too: a reply is only *sent* while the number
-got fewer than ``sms.max_auto_replies_per_hour`` replies in the last hour; the
-message itself is always processed and stored.
+The reply-storm guard lives here too. It limits HELP, INFO and error replies
+(``GUARDED``) only: while the number got fewer than
+``sms.max_auto_replies_per_hour`` of those in the last hour they are sent; the
+next one says once that replies are paused; later ones are withheld. The
+message itself is always processed and stored, and a stored submission
+always gets its receipt with the tracking code. A reply sent inline (Twilio's
+TwiML answer) is recorded in the outbox as sent, so ``simpul outbox`` lists
+every SMS the node sent, with its ``kind``.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from gateway.intake import codes, validators
 from gateway.intake.pipeline import Submission
 from gateway.node import Node
 from gateway.outbox import queue as outbound
+
+# Replies the storm guard may hold back: answers to HELP, INFO and mistakes.
+GUARDED = ("help", "info", "unknown", "format", "rejected")
 
 
 @dataclass(frozen=True)
@@ -121,7 +129,7 @@ class Handler:
         else:
             kind, reply = "help", replies.help_text(catalog, locale)
         row = self.node.store.write(lambda db: self._record(
-            db, sms, phone, kind, reply, None, queue_reply, contact_locale=new_locale))
+            db, sms, phone, kind, reply, None, queue_reply, contact_locale=new_locale, locale=locale))
         return self._outcome(row, kind)
 
     # -- submissions -------------------------------------------------------
@@ -132,7 +140,8 @@ class Handler:
 
         def on_commit(db: sqlite_utils.Database, request: dict[str, Any]) -> None:
             reply = replies.submitted(command.service, request["tracking_code"], request["locale"])
-            recorded.append(self._record(db, sms, phone, "submit", reply, request["id"], queue_reply))
+            recorded.append(self._record(db, sms, phone, "submit", reply, request["id"], queue_reply,
+                                         locale=request["locale"]))
 
         receipt = self.node.pipeline.submit(
             Submission(channel="sms", service=command.service.code, values=command.values,
@@ -147,11 +156,14 @@ class Handler:
                 return self._replayed(seen)
             reply = replies.submitted(command.service, receipt.tracking_code or "", receipt.locale)
             kind = "submit"
+        elif receipt.limited:  # over intake.max_per_phone_per_hour: nothing stored, told politely
+            reply, kind = receipt.limit_text, "limited"
         else:
             reply = replies.rejected(command.service, receipt.problems, receipt.locale)
             kind = "rejected"
         row = self.node.store.write(lambda db: self._record(
-            db, sms, phone, kind, reply, receipt.request["id"] if receipt.request else None, queue_reply))
+            db, sms, phone, kind, reply, receipt.request["id"] if receipt.request else None, queue_reply,
+            locale=receipt.locale))
         return self._outcome(row, kind, receipt.tracking_code)
 
     # -- status ------------------------------------------------------------
@@ -170,25 +182,30 @@ class Handler:
             return replies.status_not_found(code, locale)
         service = self.node.catalog.service(request["service"])
         name = service.text("name", locale) if service else request["service"]
+        reason = cases.citizen_note(self.node.store.read(), request["id"], request["status"])
         return replies.status(code, name, cases.status_label(request["status"], locale),
                               _local_date(request["updated_at"], self.config["node.timezone"]), locale,
-                              service_code=request["service"])
+                              service_code=request["service"], reason=reason)
 
     # -- the claim ---------------------------------------------------------
 
     def _record(self, db: sqlite_utils.Database, sms: InboundSms, phone: str, kind: str, reply: str,
-                request_id: str | None, queue_reply: bool, *, contact_locale: str | None = None
-                ) -> dict[str, Any]:
-        """Claim the message id, apply the storm guard, queue the reply; runs in a write job."""
+                request_id: str | None, queue_reply: bool, *, contact_locale: str | None = None,
+                locale: str | None = None) -> dict[str, Any]:
+        """Claim the message id, apply the storm guard, queue or log the reply; runs in a write job."""
         now = clock.utcnow()
-        since = clock.to_iso(clock.now() - dt.timedelta(hours=1))
-        # Count first, then claim with the verdict: the writer is single, so
-        # nothing can slip in between, and the claim stays one statement.
-        (sent,) = db.execute(
-            "SELECT count(*) FROM sms_inbound WHERE phone = ? AND replied = 1 AND received_at > ?",
-            [phone, since],
-        ).fetchone()
-        replied = sent < self.max_replies
+        replied = True
+        if kind in GUARDED:
+            # Count first, then claim with the verdict: the writer is single, so
+            # nothing can slip in between, and the claim stays one statement.
+            since = clock.to_iso(clock.now() - dt.timedelta(hours=1))
+            (sent,) = db.execute(
+                "SELECT count(*) FROM sms_inbound WHERE phone = ? AND replied = 1 AND received_at > ? "
+                f"AND kind IN ({', '.join('?' * len(GUARDED))})", [phone, since, *GUARDED],
+            ).fetchone()
+            if sent == self.max_replies:
+                reply = replies.replies_paused(locale or self.node.pipeline.default_locale)
+            replied = sent <= self.max_replies
         cursor = db.execute(
             "INSERT INTO sms_inbound (message_id, provider, phone, kind, request_id, reply, replied, received_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(message_id) DO NOTHING",
@@ -199,9 +216,13 @@ class Handler:
                              [sms.message_id]).fetchone()
             return {"kind": row[0], "reply": row[1], "replied": bool(row[2]), "request_id": row[3],
                     "duplicate": True}
-        if replied and queue_reply and phone.startswith("+"):
-            outbound.enqueue(db, to=phone, body=reply, key=f"reply:{sms.message_id}", kind="reply",
-                             request_id=request_id)
+        if replied and phone.startswith("+"):
+            if queue_reply:
+                outbound.enqueue(db, to=phone, body=reply, key=f"reply:{sms.message_id}", kind="reply",
+                                 request_id=request_id, locale=locale)
+            else:  # answered inline in the provider's HTTP response: listed in the outbox as sent
+                outbound.record_sent(db, to=phone, body=reply, key=f"reply:{sms.message_id}", kind="reply",
+                                     provider=sms.provider, request_id=request_id, locale=locale)
         if contact_locale:
             contacts.remember_locale(db, phone, contact_locale, now)
         return {"kind": kind, "reply": reply, "replied": replied, "request_id": request_id, "duplicate": False}

@@ -18,8 +18,9 @@ import logging
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
 
-from channels.sms import gammu, sender
+from channels.sms import sender
 from channels.sms.errors import SmsError
+from channels.sms.providers import gammu
 from gateway import clock
 from gateway.app import node_of
 from gateway.outbox import delivery

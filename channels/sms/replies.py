@@ -80,10 +80,20 @@ def format_hint(service: Service, locale: str) -> str:
 
 
 def status(code: str, service_name: str, status_label: str, date: str, locale: str,
-           service_code: str | None = None) -> str:
-    return _first_fitting(*(Message("Request %(code)s (%(service)s): %(status)s, %(date)s.",
-                                    code=code, service=name, status=status_label, date=date).render(locale)
-                            for name in (service_name, service_code or service_name)))
+           service_code: str | None = None, reason: str | None = None) -> str:
+    """The STATUS answer; the current status's reason or note for the citizen is added when it fits."""
+    names = (service_name, service_code or service_name)
+    plain = [Message("Request %(code)s (%(service)s): %(status)s, %(date)s.",
+                     code=code, service=name, status=status_label, date=date).render(locale) for name in names]
+    with_reason = [" ".join((text, Message("Reason: %(note)s", note=reason).render(locale))) for text in plain] \
+        if reason else []
+    return _first_fitting(*with_reason, *plain)
+
+
+def replies_paused(locale: str) -> str:
+    """Said once when the reply-storm guard starts holding back HELP, INFO and error replies."""
+    return Message("Too many messages: replies to HELP and INFO are paused for an hour. "
+                   "Requests you send still get their code.").render(locale)
 
 
 def status_not_found(code: str, locale: str) -> str:

@@ -46,9 +46,10 @@ class UssdRequest:
     phone: str
     network_code: str
     text: str
+    last_only: bool = False  # the aggregator sends only the newest input, not the whole 1*2*3 path
 
     @classmethod
-    def from_form(cls, form: Any) -> UssdRequest:
+    def from_form(cls, form: Any, *, last_only: bool = False) -> UssdRequest:
         """Read the Africa's Talking fields; raise BadRequest when one is missing or absurd."""
         session_id = (form.get("sessionId") or "").strip()
         phone = (form.get("phoneNumber") or "").strip()
@@ -58,7 +59,7 @@ class UssdRequest:
         if len(text) > MAX_TEXT:
             raise BadRequest("text too long")
         return cls(session_id, (form.get("serviceCode") or "")[:40], phone,
-                   (form.get("networkCode") or "")[:20], text)
+                   (form.get("networkCode") or "")[:20], text, last_only)
 
 
 @lru_cache(maxsize=4096)
@@ -85,11 +86,12 @@ class Handler:
         """The full reply body (``CON …`` / ``END …``)."""
         phone = normalized_phone(req.phone)
         db = self.node.store.read()
-        row = sessions.load(db, req.session_id, self.cipher)
+        # A session is the aggregator's id *for this phone*: the same id from another
+        # phone (a recycled id, or a stranger's guess) is another, fresh session.
+        key = sessions.session_key(phone, req.session_id)
+        row = sessions.load(db, key, self.cipher)
         if row is None:
-            return self._start(db, req, phone)
-        if row.phone != phone:
-            raise BadRequest("sessionId belongs to another number")
+            return self._start(db, req, phone, key)
         if not row.readable:
             # Sealed under the key of a previous process run (a restart): it
             # cannot be opened, so it ends exactly like an expired session
@@ -99,14 +101,20 @@ class Handler:
         locale = State.from_json(row.state or "").locale
         if row.updated_at < sessions.cutoff(self.timeout):
             return self._expired(db, phone, locale)
-        if row.done or sessions.text_mac(self.cipher, row.session_id, req.text) == row.text_mac:
+        if row.done:
+            return row.last_reply or ""
+        if req.last_only:
+            # Only the newest input arrives: chain it to the stored text's MAC, so concurrent
+            # copies still move the session once (an exact resend cannot be told from a repeat).
+            return self._advance(row, f"{row.text_mac}*{req.text}", req.text)
+        if sessions.text_mac(self.cipher, row.session_id, req.text) == row.text_mac:
             return row.last_reply or ""  # a resend: same answer, nothing moves
         entry = sessions.newest_entry(self.cipher, row, req.text)
         if entry is None:
             return row.last_reply or ""  # stale or out of order: show the current screen again
         return self._advance(row, req.text, entry)
 
-    def _start(self, db: sqlite_utils.Database, req: UssdRequest, phone: str) -> str:
+    def _start(self, db: sqlite_utils.Database, req: UssdRequest, phone: str, key: str) -> str:
         locale = self.node.pipeline.locale_for(phone)
         language = None
         if req.text == "":
@@ -115,7 +123,7 @@ class Handler:
         else:
             state, language = self._shortcut(phone, locale, req.text)
         reply = self._reply(state)
-        return sessions.create(self.node.store, self.cipher, session_id=req.session_id, phone=phone,
+        return sessions.create(self.node.store, self.cipher, session_id=key, phone=phone,
                                service_code=req.service_code, text=req.text, state=state, reply=reply,
                                language=language, session_before=sessions.cutoff(self.timeout),
                                draft_before=sessions.cutoff(self.resume_seconds))
@@ -188,12 +196,14 @@ class Handler:
             sessions.delete_draft(db, phone)
 
         sub = Submission(channel="ussd", service=state.service or "", values=dict(state.values),
-                         sender=phone, locale=locale, channel_message_id=row.session_id)
+                         sender=phone, locale=locale, channel_message_id=row.claim_id)
         try:
             receipt = self.node.pipeline.submit(sub, on_commit=on_commit)
         except Exception:
             log.exception("ussd: submission for session %s not stored", row.session_id)
             return menu.not_saved(state), False
+        if receipt.limited:
+            return menu.limited(state), False
         if not receipt.ok or receipt.tracking_code is None:
             return menu.rejected(state, receipt.problems, catalog), False
         return menu.submitted(state, receipt.tracking_code), True

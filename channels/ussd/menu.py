@@ -279,6 +279,11 @@ def not_saved(s: State) -> State:
     return State(locale=s.locale, screen="not_saved", service=s.service)
 
 
+def limited(s: State) -> State:
+    """Over the per-phone limit: nothing was stored; the unfinished form stays for later."""
+    return State(locale=s.locale, screen="limited", service=s.service)
+
+
 def rejected(s: State, problems: list[FieldProblem], catalog: Catalog) -> State:
     """The pipeline refused the form (e.g. the catalog changed): back to the first bad field."""
     service = catalog.service(s.service or "")

@@ -18,8 +18,10 @@ from channels.ussd.fields import accepts_navigation
 from channels.ussd.state import State
 from gateway import clock
 from gateway.cases.records import status_label
-from gateway.i18n import LANGUAGE_NAMES, LOCALES, N_, gettext
+from gateway.i18n import LANGUAGE_NAMES, LOCALES, N_, Message, gettext
+from gateway.i18n import render as render_message
 from gateway.intake.catalog import Catalog, Field, Service
+from gateway.intake.pipeline import LIMITED
 
 LIMIT = 160
 MAX_ITEMS = 97  # list numbers stop before 98 ("more")
@@ -340,6 +342,10 @@ def _not_saved(state: State, catalog: Catalog, tz: str) -> str:
     return _(state.locale, NOT_SAVED)
 
 
+def _limited(state: State, catalog: Catalog, tz: str) -> str:
+    return render_message(Message(LIMITED), state.locale)  # the core's one text for the one rule
+
+
 def _failed(state: State, catalog: Catalog, tz: str) -> str:
     return fit([_(state.locale, FAILED, problem=_notice(state) or "")])
 
@@ -348,7 +354,7 @@ _RENDERERS = {
     "main": _main, "services": _services, "field": _field, "confirm": _confirm,
     "status_entry": _status_entry, "status_result": _status_result, "info": _info,
     "language": _language, "resume": _resume, "sent": _sent, "cancelled": _cancelled,
-    "not_saved": _not_saved, "failed": _failed,
+    "not_saved": _not_saved, "failed": _failed, "limited": _limited,
 }
 
 

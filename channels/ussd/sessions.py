@@ -39,10 +39,21 @@ class SessionRow:
     last_reply: str | None
     done: bool
     updated_at: str
+    created_at: str = ""
+
+    @property
+    def claim_id(self) -> str:
+        """The submission's dedupe id: this session of this phone, never a recycled id's earlier one."""
+        return f"{self.session_id}@{self.created_at}"
 
     @property
     def readable(self) -> bool:
         return self.state is not None and self.last_reply is not None
+
+
+def session_key(phone: str, session_id: str) -> str:
+    """The stored session id: the aggregator's id bound to the caller's number."""
+    return f"{phone}|{session_id}"
 
 
 def state_aad(session_id: str) -> str:
@@ -83,12 +94,12 @@ def _open(cipher: ProcessCipher, blob: bytes | None, aad: str) -> str | None:
 
 def load(db: sqlite_utils.Database, session_id: str, cipher: ProcessCipher) -> SessionRow | None:
     row = db.execute(
-        "SELECT session_id, phone, state_sealed, text_mac, reply_sealed, done, updated_at "
+        "SELECT session_id, phone, state_sealed, text_mac, reply_sealed, done, updated_at, created_at "
         "FROM ussd_sessions WHERE session_id = ?", [session_id]).fetchone()
     if row is None:
         return None
     return SessionRow(row[0], row[1], _open(cipher, row[2], state_aad(row[0])), row[3],
-                      _open(cipher, row[4], reply_aad(row[0])), bool(row[5]), row[6])
+                      _open(cipher, row[4], reply_aad(row[0])), bool(row[5]), row[6], row[7])
 
 
 def load_draft(db: sqlite_utils.Database, phone: str, since: str, cipher: ProcessCipher) -> Draft | None:

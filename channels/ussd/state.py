@@ -18,7 +18,7 @@ from gateway.i18n import Message
 CONTINUE_SCREENS = frozenset({
     "main", "services", "field", "confirm", "status_entry", "status_result", "info", "language", "resume",
 })
-END_SCREENS = frozenset({"sent", "cancelled", "not_saved", "failed"})
+END_SCREENS = frozenset({"sent", "cancelled", "not_saved", "failed", "limited"})
 
 
 @dataclass

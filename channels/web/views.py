@@ -117,6 +117,7 @@ def _track_page(code: str, *, feedback_error: str | None = None, status: int = 2
     binding = csrf.anon_binding()
     return render_template(
         "portal/track.html", row=row, service=service, history=_public_history(db, row["id"]),
+        reason=cases.citizen_note(db, row["id"], row["status"]),
         status_label=lambda s: cases.status_label(s, locale()), new=new,
         qr=qr_svg(url, _("QR code of the tracking link")) if new else "", url=url,
         feedback=feedback.get(db, row["id"]), feedback_error=feedback_error,
@@ -125,10 +126,10 @@ def _track_page(code: str, *, feedback_error: str | None = None, status: int = 2
 
 
 def _public_history(db, request_id: str) -> list[dict]:  # noqa: ANN001 - sqlite_utils.Database
-    """The history without sealed notes: the portal holds no key, and a mask means nothing to a citizen."""
+    """The history with the notes meant for the citizen only: internal notes are never shown."""
     events = cases.history(db, request_id)
     for event in events:
-        if event["note"] == vault.SEALED:
+        if event["internal"] or event["note"] == vault.SEALED:
             event["note"] = None
     return events
 

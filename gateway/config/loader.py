@@ -6,8 +6,16 @@ Which keys exist is the settings table: the core's rows plus each part's
 (``gateway.config.settings.all_settings``). Any key may also be set from the
 environment as ``SIMPUL__SECTION__KEY`` (double underscores between parts; a
 list as comma-separated text), which keeps secrets-free deployment knobs out of
-files when that is handier. Unknown keys and wrong types raise
-:class:`ConfigError` naming the key, so a typo never silently falls back.
+files when that is handier. Unknown keys, wrong types and values a row's check
+refuses (a port above 65535, an unknown time zone) raise :class:`ConfigError`
+naming the key, so a typo never silently falls back.
+
+Path settings (``Setting.is_path``: names ending in ``path``, ``file`` or
+``dir``, plus ``regional.db`` and ``regional.catalog``) given relative in a
+config file resolve against that file's folder: a command started from
+another folder (Gammu's ``RunOnReceive``, a service manager) must open the
+same database, not silently create an empty one. Without a file they stay
+relative to the working folder, as before.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from typing import Any
 from gateway.config.settings import Setting, all_settings
 from gateway.errors import ConfigError
 from gateway.i18n import LOCALES
+from gateway.storage.files import private_dir
 
 ENV_PREFIX = "SIMPUL__"
 
@@ -112,6 +121,14 @@ class Config(dict):
         return Path(self["storage.path"]).resolve().parent
 
 
+def _resolve(setting: Setting, value: Any, folder: Path) -> Any:
+    """A relative path setting from a file, made absolute against the file's folder."""
+    if not setting.is_path or not isinstance(value, str) or not value:
+        return value
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() else folder.resolve() / path)
+
+
 def choose_path(explicit: str | os.PathLike | None) -> Path | None:
     if explicit:
         return Path(explicit)
@@ -142,7 +159,8 @@ def load_config(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{chosen}: not valid TOML: {exc}") from None
         for name, value in _flatten(data, table).items():
-            config[name] = _coerce(table.get(name), name, value, str(chosen))
+            value = _coerce(table.get(name), name, value, str(chosen))
+            config[name] = _resolve(table[name], value, chosen.parent)
         config.source = chosen
     for key, value in environ.items():
         if key.startswith(ENV_PREFIX):
@@ -165,7 +183,7 @@ def secret_key(config: Config, environ: Mapping[str, str] | None = None) -> str:
         return path.read_text().strip()
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     value = secrets.token_hex(32)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -21,9 +21,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.config import checks
 from gateway.errors import ConfigError
 
 SCALARS = (str, int, float, bool)
+PATH_SUFFIXES = ("path", "file", "dir")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Setting:
     help: str
     item: type | None = None  # list settings: each element's type (default str)
     check: Callable[[Any], None] | None = None  # raises ValueError(reason) for a bad value
+    path: bool | None = None  # a file or folder; None: decided by the name's ending (PATH_SUFFIXES)
 
     def __post_init__(self) -> None:
         if isinstance(self.default, tuple):
@@ -55,6 +58,13 @@ class Setting:
             return f"list of {self.item.__name__}"
         return self.type.__name__
 
+    @property
+    def is_path(self) -> bool:
+        """Relative values in a config file resolve against that file's folder (the loader)."""
+        if self.path is not None:
+            return self.path
+        return self.name.rsplit(".", 1)[-1].endswith(PATH_SUFFIXES)
+
     def fresh_default(self) -> object:
         """The default, copied when it is a list (a config must never share one)."""
         return list(self.default) if isinstance(self.default, list) else self.default
@@ -73,21 +83,26 @@ CORE: tuple[Setting, ...] = (
     # --- node identity -----------------------------------------------------
     Setting("node.id", "demo-node", "This node's identity; the regional server knows it by this id."),
     Setting("node.name", "Kantor Desa Demo", "Human name of the village office, shown on receipts and pages."),
-    Setting("node.timezone", "Asia/Jakarta", "IANA zone for dates shown to people (storage is always UTC)."),
+    Setting("node.timezone", "Asia/Jakarta", "IANA zone for dates shown to people (storage is always UTC).",
+            check=checks.timezone),
     Setting("node.default_locale", "id", "Locale for citizens and officers who have not chosen one (id, en, jv or su)."),
     Setting("node.public_url", "", "Base URL people and providers use to reach this node (track links, Twilio signatures behind a proxy). Empty: http://HOST:PORT."),
     # --- storage -----------------------------------------------------------
     Setting("storage.path", "var/simpul.db", "SQLite database file; its folder is the node's data dir."),
     # --- http --------------------------------------------------------------
     Setting("http.host", "127.0.0.1", "Address `simpul serve` listens on."),
-    Setting("http.port", 8080, "Port `simpul serve` listens on."),
-    Setting("http.threads", 8, "Waitress worker threads."),
+    Setting("http.port", 8080, "Port `simpul serve` listens on.", check=checks.port),
+    Setting("http.threads", 8, "Waitress worker threads.", check=checks.at_least(1)),
     # --- catalog -----------------------------------------------------------
     Setting("catalog.path", "", "Service catalog TOML; empty uses the shipped demo catalog."),
     # --- background jobs ---------------------------------------------------
     Setting("jobs.enabled", True, "Run background jobs (outbound SMS, sync, clean-up) inside `simpul serve`."),
+    # --- intake ------------------------------------------------------------
+    Setting("intake.max_per_phone_per_hour", 10, "Self-service submissions (SMS, USSD, portal) one phone may make per "
+            "hour; over it the citizen is told politely and nothing is stored. Kiosk and CLI are not limited. 0: no limit."),
     # --- retention ---------------------------------------------------------
-    Setting("retention.days", 30, "Days after closing (and regional acknowledgement) before personal fields are purged."),
+    Setting("retention.days", 30, "Days after closing (and regional acknowledgement) before personal fields are purged.",
+            check=checks.non_negative),
 )
 
 

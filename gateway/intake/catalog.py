@@ -26,6 +26,12 @@ from gateway.i18n import LOCALES, Message
 from gateway.intake import validators
 
 FIELD_TYPES = ("nik", "text", "date", "choice", "phone", "integer")
+# Free-form types: whatever a citizen types there may be health, family or
+# money circumstances (specific personal data under UU 27/2022), so they are
+# personal unless the catalog says otherwise *and* says why.
+FREE_FORM_TYPES = ("text",)
+# Types that identify a person whatever the catalog says.
+ALWAYS_PERSONAL_TYPES = ("nik", "phone")
 DEMO_CATALOG = "demo_catalog.toml"
 CATALOG_FORMAT = 3  # the newest catalog format this code understands
 # Per format: locales a text must have, locales it may have.
@@ -222,10 +228,47 @@ def _options(errors: _Errors, where: str, raw: list[Any]) -> list[Option]:
     return options
 
 
-_FIELD_KEYS = {"name", "type", "label", "prompt", "required", "personal", "max_length",
+_FIELD_KEYS = {"name", "type", "label", "prompt", "required", "personal", "reason", "max_length",
                "min_length", "not_future", "min", "max", "options"}
 _SERVICE_KEYS = {"code", "keywords", "name", "description", "requirements", "fee",
                  "processing_time", "processing_days", "reject_reasons", "fields"}
+
+
+def _personal(errors: _Errors, where: str, data: dict[str, Any], ftype: Any) -> bool:
+    """Privacy by default: NIK and phone always, free text unless declared otherwise with a reason."""
+    declared = data.get("personal")
+    reason = data.get("reason")
+    if "reason" in data and (not isinstance(reason, str) or not reason.strip()):
+        errors.add(f"{where}.reason", "must be a non-empty text saying why the field is not personal")
+    if ftype in ALWAYS_PERSONAL_TYPES:
+        if declared is False:
+            errors.add(f"{where}.personal", f"a {ftype} field is always personal data")
+        return True
+    if ftype in FREE_FORM_TYPES and declared is not True:
+        if declared is False and not (isinstance(reason, str) and reason.strip()):
+            errors.add(f"{where}.personal", "free text is personal unless `reason` says why not "
+                       "(personal = false needs reason = \"...\")")
+        return declared is not False
+    return declared is True
+
+
+def personal_fields(catalog: Catalog) -> dict[str, set[str]]:
+    """{service code: names of its personal fields}: what a node running ``catalog`` seals."""
+    return {s.code: {f.name for f in s.fields if f.personal} for s in catalog.services}
+
+
+def privacy_downgrades(sealed: dict[str, set[str]] | dict[str, list[str]], new: Catalog) -> list[str]:
+    """``service.field`` names that ``new`` would store in clear although the node seals them now.
+
+    A catalog (a local file or one pulled from the regional server) must never
+    turn sealing off for data already protected: it is refused whole instead.
+    """
+    found = []
+    for service in new.services:
+        for field in service.fields:
+            if not field.personal and field.name in set(sealed.get(service.code, ())):
+                found.append(f"{service.code}.{field.name}")
+    return sorted(found)
 
 
 def _parse_field(errors: _Errors, where: str, data: Any) -> Field | None:
@@ -248,6 +291,7 @@ def _parse_field(errors: _Errors, where: str, data: Any) -> Field | None:
     for key in ("max_length", "min_length", "min", "max"):
         if key in data and (not isinstance(data[key], int) or isinstance(data[key], bool)):
             errors.add(f"{where}.{key}", "must be an integer")
+    personal = _personal(errors, where, data, ftype)
     options: list[Option] = []
     if ftype == "choice":
         raw = data.get("options")
@@ -265,8 +309,7 @@ def _parse_field(errors: _Errors, where: str, data: Any) -> Field | None:
         label=_locale_texts(errors, f"{where}.label", data.get("label")),
         prompt=_locale_texts(errors, f"{where}.prompt", data.get("prompt")),
         required=data.get("required", True) is True,
-        # A NIK or phone number identifies a person whatever the catalog says.
-        personal=data.get("personal", False) is True or ftype in ("nik", "phone"),
+        personal=personal,
         max_length=_int("max_length", 200) or 200,
         min_length=_int("min_length", 1) or 0,
         not_future=data.get("not_future", False) is True,

@@ -56,7 +56,24 @@ def downgrade(data: dict[str, Any], fmt: int) -> dict[str, Any]:
                        for service in out.get("services", []) if isinstance(service, dict)]
     if fmt >= 2:
         out["format"] = fmt
-    return _walk(out, fmt)
+    out = _walk(out, fmt)
+    if fmt < 2:
+        out["services"] = [{**s, "fields": [_old_field(f) for f in s.get("fields", [])]}
+                           for s in out.get("services", [])]
+    return out
+
+
+def _old_field(field: dict[str, Any]) -> dict[str, Any]:
+    """A field as a format-1 node reads it: no ``reason`` key, and free text always personal.
+
+    Format-1 nodes treat a field without ``personal`` as not personal and know
+    no ``reason``; so free text reaches them spelled out as personal, even where
+    the catalog gave a reason to keep it in clear: sealing more is the safe side.
+    """
+    out = {k: v for k, v in field.items() if k != "reason"}
+    if out.get("type") == "text":
+        out["personal"] = True
+    return out
 
 
 def _value(value: Any) -> str:

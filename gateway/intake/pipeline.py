@@ -6,10 +6,20 @@ before the caller is released) and returns a :class:`Receipt` the channel
 renders. Submitting the same (channel, channel_message_id) twice returns the
 first receipt and stores nothing: the claim is an ``ON CONFLICT DO NOTHING``
 on a unique index inside the write transaction, never check-then-insert.
+
+The per-phone limit lives here too, so it is one rule for every
+self-service channel (SMS, USSD, the portal): at most
+``intake.max_per_phone_per_hour`` new requests per phone in any hour,
+counted inside the same write transaction (25 sessions in 0.3 s cannot slip
+past it). Over the limit nothing is stored and ``on_commit`` (the receipt
+SMS) never runs; the receipt says ``limited`` and carries the polite
+:data:`LIMITED` text. An officer's entry (kiosk) and the operator's CLI are
+``assisted`` and never limited: an office phone often submits for many.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 import uuid
@@ -21,7 +31,7 @@ import sqlite_utils
 
 from gateway import clock
 from gateway.cases import contacts
-from gateway.i18n import LOCALES, Message, pick_locale
+from gateway.i18n import LOCALES, N_, Message, pick_locale
 from gateway.intake import codes, validators
 from gateway.intake.catalog import Catalog, FieldProblem, Service
 from gateway.privacy import audit
@@ -30,6 +40,8 @@ from gateway.storage.store import Store
 
 OnCommit = Callable[[sqlite_utils.Database, dict[str, Any]], None]
 MAX_CODE_DRAWS = 8
+ASSISTED_CHANNEL = "cli"  # the core's own command line (gateway/cli.py)
+LIMITED = N_("Too many requests from this number in the last hour. Please try again later.")
 
 
 @dataclass(frozen=True)
@@ -41,6 +53,7 @@ class Submission:
     locale: str | None = None
     channel_message_id: str | None = None  # provider id for dedupe (MessageSid, ...)
     officer: str | None = None
+    assisted: bool = False  # entered for the citizen (CLI): not subject to the per-phone limit
 
 
 @dataclass
@@ -51,6 +64,11 @@ class Receipt:
     problems: list[FieldProblem] = field(default_factory=list)
     request: dict[str, Any] | None = None
     duplicate: bool = False
+    limited: bool = False  # over intake.max_per_phone_per_hour: nothing stored
+
+    @property
+    def limit_text(self) -> str:
+        return Message(LIMITED).render(self.locale)
 
     @property
     def tracking_code(self) -> str | None:
@@ -62,8 +80,9 @@ class Receipt:
 
 class Pipeline:
     def __init__(self, store: Store, catalog: Catalog, vault: Vault, *, default_locale: str = "id",
-                 code_source: Callable[[], str] = codes.generate):
+                 code_source: Callable[[], str] = codes.generate, max_per_phone_per_hour: int = 0):
         self.store = store
+        self.max_per_phone_per_hour = max_per_phone_per_hour  # 0: no limit
         self.vault = vault
         self.catalog = catalog  # replaced as a whole when a new catalog arrives
         self.default_locale = default_locale
@@ -125,16 +144,23 @@ class Pipeline:
             "created_at": now,
             "updated_at": now,
         }
-        stored, created = self.store.write(lambda db: self._insert(db, row, clean, on_commit))
+        limit = 0 if sub.officer or sub.assisted or not phone else self.max_per_phone_per_hour
+        stored, created = self.store.write(lambda db: self._insert(db, row, clean, on_commit, limit))
+        if stored is None:
+            receipt.limited = True
+            receipt.problems = [FieldProblem("phone", Message(LIMITED))]
+            return receipt
         receipt.ok = True
         receipt.request = stored
         receipt.duplicate = not created
         return receipt
 
     def _insert(self, db: sqlite_utils.Database, row: dict[str, Any], clean: dict[str, Any],
-                on_commit: OnCommit | None) -> tuple[dict[str, Any], bool]:
+                on_commit: OnCommit | None, limit: int = 0) -> tuple[dict[str, Any] | None, bool]:
         # The claim is the INSERT itself: the unique (channel, channel_message_id)
         # index decides, never a look-up before it.
+        if limit and self._over_limit(db, row, limit):
+            return None, False
         columns = ", ".join(list(row) + ["tracking_code"])
         marks = ", ".join("?" for _ in range(len(row) + 1))
         for _ in range(MAX_CODE_DRAWS):
@@ -173,6 +199,22 @@ class Pipeline:
         if on_commit is not None:
             on_commit(db, stored)
         return stored, True
+
+    @classmethod
+    def _over_limit(cls, db: sqlite_utils.Database, row: dict[str, Any], limit: int) -> bool:
+        """Whether this phone already has ``limit`` self-service requests in the last hour.
+
+        A redelivery of a stored message is never "over": it gets its first receipt.
+        """
+        if row["channel_message_id"] is not None and db.execute(
+                "SELECT 1 FROM requests WHERE channel = ? AND channel_message_id = ?",
+                [row["channel"], row["channel_message_id"]]).fetchone():
+            return False
+        since = clock.to_iso(clock.parse(row["created_at"]) - dt.timedelta(hours=1))
+        # Assisted entries (an officer's, the core's own CLI) never eat the citizen's allowance.
+        (count,) = db.execute("SELECT count(*) FROM requests WHERE phone = ? AND created_at > ? AND officer IS NULL "
+                              "AND channel != ?", [row["phone"], since, ASSISTED_CHANNEL]).fetchone()
+        return count >= limit
 
     @staticmethod
     def _as_dict(db: sqlite_utils.Database, values: tuple) -> dict[str, Any]:

@@ -30,6 +30,8 @@ LOGOUT = "logout"
 SUBMIT = "submit"
 STATUS_CHANGE = "status_change"
 NOTE = "note"
+REOPEN = "reopen"
+STATUS_OVERRIDE = "status_override"
 CONFIG_CHANGE = "config_change"
 OFFICER_ADDED = "officer_added"
 OFFICER_RESET = "officer_reset"
@@ -57,6 +59,34 @@ def head(db: sqlite_utils.Database) -> tuple[int, str]:
     """(seq, hash) of the newest entry, or (0, GENESIS) for an empty log."""
     row = db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
     return (row[0], row[1]) if row else (0, GENESIS)
+
+
+# Where a look-up of a person by NIK or phone happened (``data_access`` entries).
+VIA_QUEUE_SEARCH = "queue_search"
+VIA_DETAIL = "detail_view"
+VIA_ACCESS_PAGE = "access_page"
+
+
+def record_access(db: sqlite_utils.Database, *, actor: str, via: str, by: str | None = None,
+                  subject: str | None = None) -> str:
+    """Audit a look-up of personal data: who, where (``via``), by what kind of key; never the value.
+
+    ``subject`` is a request id for a detail view, never a NIK, phone or name.
+    """
+    details = {"via": via, **({"by": by} if by else {})}
+    return append(db, actor=actor, action=DATA_ACCESS, subject=subject, details=details)
+
+
+def data_access_log(db: sqlite_utils.Database, limit: int = 100) -> list[dict[str, Any]]:
+    """The newest look-ups, for the admin: at, actor, via, by, subject."""
+    rows = db.execute("SELECT at, actor, subject, details FROM audit_log WHERE action = ? "
+                      "ORDER BY seq DESC LIMIT ?", [DATA_ACCESS, limit]).fetchall()
+    out = []
+    for at, actor, subject, details in rows:
+        info = json.loads(details or "{}")
+        out.append({"at": at, "actor": actor, "subject": subject,
+                    "via": info.get("via", VIA_ACCESS_PAGE), "by": info.get("by", "")})
+    return out
 
 
 def append(db: sqlite_utils.Database, *, actor: str, action: str, subject: str | None = None,

@@ -259,6 +259,7 @@ def seal_leftovers(store: Any, vault: Vault, load_catalog: Any) -> int:
         done += _seal_old_requests(store, vault, load_catalog())
     if not get_kv(store.read(), "notes_sealed"):
         done += _seal_old_notes(store, vault)
+    done += _seal_newly_personal(store, vault, load_catalog())
     if done:
         store.read().execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return done
@@ -277,10 +278,7 @@ def _seal_old_requests(store: Any, vault: Vault, catalog: Any) -> int:
             plain, personal = service.split_personal(values)
         if not personal:
             continue
-        sealed, sealed_regional = vault.seal(request_id, personal)
-        args = [json.dumps(plain, ensure_ascii=False, sort_keys=True), sealed, sealed_regional, request_id]
-        store.write(lambda db, args=args: db.execute(
-            "UPDATE requests SET fields = ?, sealed = ?, sealed_regional = ?, index_key = NULL WHERE id = ?", args))
+        _write_sealed(store, vault, request_id, plain, personal, None)
         done += 1
     store.write(lambda db: set_kv(db, "plaintext_sealed", clock.utcnow()))
     return done
@@ -296,3 +294,81 @@ def _seal_old_notes(store: Any, vault: Vault) -> int:
             "WHERE id = ? AND note_sealed IS NULL", args))
     store.write(lambda db: set_kv(db, "notes_sealed", clock.utcnow()))
     return len(rows)
+
+
+CLEAR_PERSONAL_PENDING = "clear_personal_pending"
+
+
+def _clear_personal(catalog: Any, service_code: str, fields: dict[str, Any]) -> tuple[dict, dict]:
+    service = catalog.service(service_code)
+    return service.split_personal(fields) if service is not None else ({}, fields)
+
+
+def _write_sealed(store: Any, vault: Vault, request_id: str, plain: dict[str, Any], personal: dict[str, Any],
+                  was: bytes | None) -> None:
+    """Replace a row's clear fields and sealed copies, unless its sealed copy changed meanwhile (``was``)."""
+    node_copy, regional_copy = vault.seal(request_id, personal)
+    args = [json.dumps(plain, ensure_ascii=False, sort_keys=True), node_copy, regional_copy, request_id, was]
+    store.write(lambda db: db.execute(
+        "UPDATE requests SET fields = ?, sealed = ?, sealed_regional = ?, index_key = NULL "
+        "WHERE id = ? AND sealed IS ?", args))
+
+
+def _seal_newly_personal(store: Any, vault: Vault, catalog: Any) -> int:
+    """Seal values a catalog made personal after they were stored (e.g. free text, now personal by default).
+
+    Rows with no sealed copy yet are sealed here. Rows that already have one
+    need it opened to add the values, which takes the node key: they are left
+    for the next key-holding officer's login (``merge_clear_personal``), and
+    flagged so that login looks for them.
+    """
+    # Keyed by which fields are personal, not by catalog version: an edited
+    # local file may change that without a new version.
+    signature = json.dumps({s.code: sorted(f.name for f in s.fields if f.personal) for s in catalog.services},
+                           sort_keys=True)
+    if get_kv(store.read(), "catalog_personal_sealed") == signature and \
+            not get_kv(store.read(), CLEAR_PERSONAL_PENDING):
+        return 0
+    done, waiting = 0, 0
+    rows = store.read().execute("SELECT id, service, fields, sealed FROM requests WHERE purged_at IS NULL "
+                                "AND fields != '{}'").fetchall()
+    for request_id, service_code, fields, sealed in rows:
+        plain, personal = _clear_personal(catalog, service_code, json.loads(fields))
+        if not personal:
+            continue
+        if sealed is not None:
+            waiting += 1
+            continue
+        _write_sealed(store, vault, request_id, plain, personal, None)
+        done += 1
+
+    def mark(db: sqlite_utils.Database) -> None:
+        set_kv(db, "catalog_personal_sealed", signature)
+        set_kv(db, CLEAR_PERSONAL_PENDING, str(waiting) if waiting else "")
+
+    store.write(mark)
+    return done
+
+
+def merge_clear_personal(store: Any, vault: Vault, opener: RequestOpener, catalog: Any) -> int:
+    """At a key-holder's login: fold values left in clear into each row's sealed copies."""
+    if not get_kv(store.read(), CLEAR_PERSONAL_PENDING):
+        return 0
+    done, left = 0, 0
+    rows = store.read().execute("SELECT id, service, fields, sealed FROM requests WHERE purged_at IS NULL "
+                                "AND fields != '{}' AND sealed IS NOT NULL").fetchall()
+    for request_id, service_code, fields, sealed in rows:
+        plain, personal = _clear_personal(catalog, service_code, json.loads(fields))
+        if not personal:
+            continue
+        try:
+            merged = {**opener.personal(request_id, sealed), **personal}
+        except SealError:
+            left += 1  # sealed to a key this session lacks: a later login does it
+            continue
+        _write_sealed(store, vault, request_id, plain, merged, sealed)
+        done += 1
+    store.write(lambda db: set_kv(db, CLEAR_PERSONAL_PENDING, str(left) if left else ""))
+    if done:
+        store.read().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return done

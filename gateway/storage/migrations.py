@@ -183,3 +183,17 @@ def m009_outbound(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX outbound_due ON outbound(status, next_attempt_at)")
     db.execute("CREATE INDEX outbound_provider_id ON outbound(provider, provider_id)")
     db.execute("CREATE INDEX outbound_pacing ON outbound(provider, last_attempt_at)")
+
+
+@migrations()
+def m010_citizen_notes(db: sqlite_utils.Database) -> None:
+    # status_events.internal: 1 = an officer's internal note (sealed, never
+    # sent or shown to the citizen); 0 = a note for the citizen, which is
+    # stored in clear in `note` like the SMS that carries it (docs/security.md).
+    # Notes recorded before this were all kept from the citizen: internal.
+    db.execute("ALTER TABLE status_events ADD COLUMN internal INTEGER NOT NULL DEFAULT 0")
+    db.execute("UPDATE status_events SET internal = 1 WHERE note IS NOT NULL OR note_sealed IS NOT NULL")
+    # outbound.segments: what each SMS costs (`simpul outbox --json`);
+    # outbound.locale: its language, to re-render a body blanked after delivery.
+    db.execute("ALTER TABLE outbound ADD COLUMN segments INTEGER")
+    db.execute("ALTER TABLE outbound ADD COLUMN locale TEXT")

@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 
 import sqlite_utils
 
+from gateway.storage.files import StorageError, private_database
+
 T = TypeVar("T")
 MAX_BATCH = 256
 PRAGMAS = (
@@ -41,12 +43,27 @@ PRAGMAS = (
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:
-    """A connection with the durability pragmas every writer must use."""
+    """A connection with the durability pragmas every writer must use.
+
+    The folder is made 0700 and the file 0600 first (``gateway.storage.files``);
+    a folder SQLite cannot write (no WAL file) is a :class:`StorageError`
+    naming it, not a traceback.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
-    for pragma in PRAGMAS:
-        conn.execute(pragma)
+    private_database(path)
+    try:
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            for pragma in PRAGMAS:
+                conn.execute(pragma)
+        except sqlite3.OperationalError:
+            conn.close()
+            raise
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise
+        raise StorageError(f"cannot write {path.parent}: {exc}; make the folder writable by this "
+                           "user or point storage.path elsewhere") from None
     return sqlite_utils.Database(conn)
 
 

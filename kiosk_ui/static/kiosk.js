@@ -1,7 +1,9 @@
 // Kiosk niceties; every page works without this file.
 // - a submit button marked data-once is disabled after the first click (the
 //   server also ignores a second submission of the same form token);
-// - the receipt page's Print button is shown and calls window.print().
+// - the receipt page's Print button is shown and calls window.print();
+// - on a request's page, the SMS segment count of the note is shown as the
+//   officer types (counted by the server: /kiosk/requests/<code>/segments).
 (function () {
   "use strict";
   document.addEventListener("submit", function (event) {
@@ -20,6 +22,25 @@
     document.querySelectorAll("form[data-sent]").forEach(function (form) { delete form.dataset.sent; });
     document.querySelectorAll("button[data-once]").forEach(function (b) { b.disabled = false; });
   });
+  var form = document.querySelector("form[data-segments-url]");
+  var note = form && form.querySelector("#note");
+  var out = document.getElementById("segments");
+  if (note && out && window.fetch) {
+    var timer = null;
+    var ask = function () {
+      var query = new URLSearchParams({ note: note.value });
+      fetch(form.dataset.segmentsUrl + "?" + query.toString(), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data) { return; }
+          out.textContent = data.text;
+          out.classList.toggle("error", data.segments > data.max);
+        })
+        .catch(function () {});
+    };
+    var later = function () { window.clearTimeout(timer); timer = window.setTimeout(ask, 250); };
+    note.addEventListener("input", later);
+  }
   var print = document.querySelector("[data-print]");
   if (print) {
     print.hidden = false;

@@ -34,25 +34,29 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 
 
 def sync_once(ctx: Any) -> int:
-    from sync.client.runner import pending_counts, run_pass
+    from sync.client.progress import Progress
+    from sync.client.runner import make_transport, pending_counts, run_pass
     from sync.client.stages import Stage
+    from sync.errors import SyncError
 
     node = ctx.node
-    total = pending_counts(node)["requests"]
-    bar = None
-    if sys.stdout.isatty() and total >= PROGRESS_THRESHOLD:
-        bar = click.progressbar(length=total, label=_("Pushing requests"))
-        bar.__enter__()
-
-    def progress(stage: str, n: int) -> None:
-        if bar is not None and stage == Stage.PUSH_REQUESTS:
-            bar.update(n)
-
+    counts = pending_counts(node)
+    totals = {Stage.PUSH_REQUESTS: counts["requests"], Stage.PUSH_EVENTS: counts["events"],
+              Stage.PUSH_AUDIT: counts["audit"]}
     try:
-        result = run_pass(node, progress=progress)
+        transport = make_transport(node)
+    except SyncError:
+        transport = None  # run_pass reports the configuration problem
+    progress = None
+    # A short pass needs no progress; a backlog (a village offline for days) shows it moves.
+    if transport is not None and sum(totals.values()) >= PROGRESS_THRESHOLD:
+        progress = Progress(ctx.locale, totals, lambda: transport.bytes_up + transport.bytes_down,
+                            tty=sys.stderr.isatty())
+    try:
+        result = run_pass(node, transport=transport, progress=progress)
     finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        if progress is not None:
+            progress.close()
     locale = ctx.locale
     click.echo(summary(result.moved, locale))
     if result.moved.get("conflicts"):
@@ -67,10 +71,16 @@ def sync_once(ctx: Any) -> int:
     return 2 if isinstance(result.error, NotConfigured) else 1
 
 
-@click.command("sync")
+@click.group("sync", invoke_without_command=True)
 @click.option("--once", is_flag=True, help="Run one full pass (push, pull, catalog) and exit.")
-def sync_command(once: bool) -> None:
-    """Sync with the regional server: one pass with --once, else every sync.interval_seconds."""
+@click.pass_context
+def sync_command(click_ctx: click.Context, once: bool) -> None:
+    """Sync with the regional server: one pass with --once, else every sync.interval_seconds.
+
+    Subcommands carry batches on a USB stick instead (`sync export`, `sync import`).
+    """
+    if click_ctx.invoked_subcommand is not None:
+        return
     ctx = _ctx()
     signal.signal(signal.SIGTERM, _raise_interrupt)
     if once:

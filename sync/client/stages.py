@@ -19,15 +19,14 @@ from typing import Any
 
 import sqlite_utils
 
-from gateway.cases import contacts
 from gateway.cases.records import change_status, set_kv
+from gateway.intake import guard
 from gateway.intake.catalog import CATALOG_FORMAT, check_text
 from gateway.node import Node
-from gateway.outbox.notices import status_sms
-from gateway.outbox.queue import enqueue
+from gateway.outbox.notices import Notifier
 from gateway.privacy.audit import GENESIS
 from gateway.privacy.sealing import SealError, epoch_of
-from sync.client import state
+from sync.client import health, state
 from sync.client.batching import BatchSizer
 from sync.client.transport import Transport
 from sync.errors import ProtocolError, ServerError
@@ -94,7 +93,12 @@ AUDIT_SQL = ("SELECT seq, at, actor, action, subject, details, prev_hash, hash F
 AUDIT_ACKED_SQL = "SELECT hash FROM audit_log WHERE seq = ?"
 
 
+PUSH_PATHS = ("/requests", "/events", "/audit")
+
+
 def _timed_call(ctx: PassContext, path: str, payload: Any, full: bool) -> Any:
+    if path in PUSH_PATHS:  # every push tells the fleet view how this node is doing
+        payload = {**payload, "health": health.report(ctx.node)}
     started = time.monotonic()
     answer = ctx.transport.call(path, payload)
     ctx.batch.succeeded(time.monotonic() - started, full)
@@ -260,7 +264,7 @@ def pull(ctx: PassContext) -> str:
         vault.ready()  # notes are sealed inside the write job: the epoch must exist before it
     if events or new_cursor != cursor:
         applied, notified = ctx.node.store.write(
-            lambda db: apply_events(db, events, new_cursor, ctx.node.config["node.default_locale"], vault))
+            lambda db: apply_events(db, events, new_cursor, ctx.node.notifier, vault))
         ctx.moved["pulled"] += applied
         ctx.moved["notified"] += notified
         ctx.report(Stage.PULL, len(events))
@@ -268,47 +272,35 @@ def pull(ctx: PassContext) -> str:
 
 
 def apply_events(db: sqlite_utils.Database, events: list[dict[str, Any]], cursor: int,
-                 default_locale: str, vault: Any = None) -> tuple[int, int]:
-    """Apply pulled events idempotently, queue the citizen's SMS, move the cursor.
+                 notifier: Notifier, vault: Any = None) -> tuple[int, int]:
+    """Apply pulled events idempotently (the citizen's SMS queued by ``change_status``), move the cursor.
 
     The rows are this node's share of the regional timeline, in order. A new
-    event is recorded through ``change_status``; one the node already has
-    (its own event the server applied, or a re-delivery) only re-asserts its
-    status, so the node ends where the regional server is. Per request, one
-    SMS for the last new case-worker change in the batch, if it changed the
-    status (``key=status:<event id>``: never twice). One write job: events,
-    SMS and cursor are durable together. A case worker's note arrives in
-    clear over the signed link; with ``vault`` it is stored sealed only (the
-    SMS text built here is queued in ``outbound`` like every status SMS).
+    event is recorded through ``change_status`` (the regional server is
+    authoritative: a move the table refuses is applied as an audited
+    override); one the node already has (its own event the server applied,
+    or a re-delivery) only re-asserts its status, so the node ends where the
+    regional server is. Per request, only the last new change of the batch
+    tells the citizen (``key=status:<event id>``: never twice). One write
+    job: events, SMS and cursor are durable together. A note for the citizen
+    is stored readable (it is in their SMS); an internal one, with ``vault``,
+    only sealed.
     """
     applied = notified = 0
-    before: dict[str, tuple] = {}
-    fresh: set[int] = set()
-    last: dict[str, int] = {}
+    last = {e["request_id"]: i for i, e in enumerate(events)}
     for i, e in enumerate(events):
-        req = db.execute("SELECT status, phone, locale, service, tracking_code FROM requests WHERE id = ?",
-                         [e["request_id"]]).fetchone()
-        if req is None:
+        if db.execute("SELECT 1 FROM requests WHERE id = ?", [e["request_id"]]).fetchone() is None:
             continue  # not on this node any more (purged): nothing to apply
-        before.setdefault(e["request_id"], tuple(req))
-        last[e["request_id"]] = i
         event = change_status(db, e["request_id"], e["status"], actor=e["actor"] or "regional",
-                              note=e["note"], event_id=e["id"], origin="regional", at=e["at"], enforce=False,
-                              vault=vault)
+                              note=e["note"], internal=bool(e.get("internal")), event_id=e["id"],
+                              origin="regional", at=e["at"], enforce=False, vault=vault, notifier=notifier,
+                              notify=last[e["request_id"]] == i)
         if event is None:
             db.execute("UPDATE requests SET status = ? WHERE id = ? AND status != ?",
                        [e["status"], e["request_id"], e["status"]])
             continue
         applied += 1
-        fresh.add(i)
-    for request_id, i in last.items():
-        e = events[i]
-        status, phone, req_locale, service, code = before[request_id]
-        if i not in fresh or not phone or e["status"] == status:
-            continue
-        locale = contacts.locale_of(db, phone) or req_locale or default_locale
-        body = status_sms(e["status"], service, code, locale, e["note"])
-        notified += enqueue(db, to=phone, body=body, key=f"status:{e['id']}", request_id=request_id)
+        notified += bool(event.get("notified"))
     state.raise_to(db, "pull_cursor", cursor)
     return applied, notified
 
@@ -326,9 +318,19 @@ def fetch_catalog(ctx: PassContext) -> str:
     catalog, errors = check_text(text)
     if catalog is None or catalog.version != answer["version"]:
         raise ProtocolError("published catalog is invalid: " + "; ".join(errors[:3]))
+    downgrades = guard.check(ctx.node.store.read(), catalog)
+    if downgrades:
+        # Never store in clear what this node seals: keep the running catalog, remember why for the
+        # officers, and let the pass go on (only this stage is refused).
+        refused = guard.CatalogRefused(catalog.version, downgrades)
+        ctx.node.store.write(lambda db: guard.record_refusal(db, refused))
+        ctx.moved["catalog_version"] = have
+        ctx.moved["catalog_refused"] = 1
+        return Status.COMPLETED
 
     def store(db: sqlite_utils.Database) -> None:
         set_kv(db, "catalog_toml", text)
+        set_kv(db, guard.REFUSED_KEY, "")
         state.put(db, "catalog_version", catalog.version)
 
     ctx.node.store.write(store)

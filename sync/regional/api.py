@@ -19,7 +19,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 
 from gateway.intake import catalog_format
 from sync.errors import ProtocolError, RegionalError, ReplayError
-from sync.protocol import signing, wire
+from sync.protocol import health, signing, wire
 from sync.regional.store import RegionalStore
 
 bp = Blueprint("sync_api", __name__, url_prefix=signing.PREFIX)
@@ -77,7 +77,9 @@ def _handle(op: Callable[[str, int, Any], Any]) -> Response:
 def _push_requests(node_id: str, counter: int, message: Any) -> dict[str, Any]:
     requests = wire.decode_requests(message)
     epochs = wire.decode_epochs(message)
+    reported = health.decode(message)
     summary = store_of(current_app).push_requests(node_id, counter, requests, epochs)
+    store_of(current_app).record_health(node_id, reported)
     return {"acked": max((r["seq"] for r in requests), default=0), "n": len(requests), **summary}
 
 
@@ -90,7 +92,9 @@ def _push_events(node_id: str, counter: int, message: Any) -> dict[str, Any]:
         if not isinstance(e["note"], str | None) or not isinstance(e["before"], str | None):
             raise ProtocolError("event note and before must be strings or null")
         e["note_sealed_regional"] = wire.unb64(e["note_sealed_regional"], "note_sealed_regional")
+    reported = health.decode(message)
     summary = store_of(current_app).push_events(node_id, counter, events, wire.decode_epochs(message))
+    store_of(current_app).record_health(node_id, reported)
     return {"acked": max((e["seq"] for e in events), default=0), "n": len(events), **summary}
 
 
@@ -105,7 +109,10 @@ def _pull(node_id: str, counter: int, message: Any) -> dict[str, Any]:
 
 def _push_audit(node_id: str, counter: int, message: Any) -> dict[str, Any]:
     prev, head, entries = wire.decode_audit(message)
-    return store_of(current_app).push_audit(node_id, counter, prev, head, entries)
+    reported = health.decode(message)
+    answer = store_of(current_app).push_audit(node_id, counter, prev, head, entries)
+    store_of(current_app).record_health(node_id, reported)
+    return answer
 
 
 def _catalog(node_id: str, counter: int, message: Any) -> dict[str, Any]:

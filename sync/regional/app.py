@@ -16,7 +16,7 @@ from gateway.config.loader import Config
 from gateway.errors import CatalogError
 from gateway.intake import catalog_format
 from gateway.intake.catalog import CATALOG_FORMAT, check_text, read_catalog_text
-from sync.regional import api, dashboards, web
+from sync.regional import api, dashboards, enrol, web
 from sync.regional.engines import open_store
 from sync.regional.sealkeys import load_keys
 from sync.regional.store import RegionalStore
@@ -78,6 +78,7 @@ def create_regional_app(config: Config, store: RegionalStore | None = None) -> F
                        **api.store_of(app).stats())
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(enrol.bp)
     web.init_app(app)
     dashboards.init_app(app)
     return app

@@ -66,8 +66,10 @@ def regional() -> None:
 @click.option("--port", type=int, default=None, help="Override regional.port.")
 def regional_serve(host: str | None, port: int | None) -> None:
     """Serve the sync API, the case workers' web view and /healthz (regional.workers processes)."""
+    from gateway.ops import logs
     from sync.regional import serve
 
+    logs.setup()
     config = _ctx().config
     host = host or config["regional.host"]
     port = port or config["regional.port"]
@@ -88,14 +90,15 @@ def regional_serve(host: str | None, port: int | None) -> None:
 @regional.command("add-node")
 @click.argument("node_id")
 @click.option("--rotate", is_flag=True, help="Issue a new secret for a node already registered.")
-def regional_add_node(node_id: str, rotate: bool) -> None:
+@click.option("--name", default=None, help="The village office's name, shown in the fleet view.")
+def regional_add_node(node_id: str, rotate: bool, name: str | None) -> None:
     """Register a node; prints its new secret alone on one line (give it to the node).
 
     The line for the node's config with this server's public sealing key goes
     to stderr, so ``export SIMPUL_SYNC_SECRET=$(simpul regional add-node ...)`` keeps working.
     """
     try:
-        secret = _store().add_node(node_id, rotate=rotate)
+        secret = _store().add_node(node_id, rotate=rotate, name=name)
     except SyncError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1 if isinstance(exc, AlreadyExists) else 2)
@@ -214,7 +217,10 @@ def regional_nodes(as_json: bool) -> None:
             flags.setdefault(f["node_id"], []).append(f)
     if as_json:
         click.echo(json.dumps([
-            {"id": r["id"], "last_seen_at": r["last_seen_at"], "requests": r["requests"],
+            {"id": r["id"], "node_id": r["id"], "name": r["name"], "last_seen_at": r["last_seen_at"],
+             "last_sync_at": r["last_sync_at"], "requests": r["requests"], "queue_depth": r["queue_depth"],
+             "oldest_unsynced_age_s": r["oldest_unsynced_age_s"], "version": r["version"],
+             "disk_free_mb": r["disk_free_mb"], "clock_offset_s": r["clock_offset_s"],
              "audit_seq": r["audit_seq"], "audit_head": r["audit_head"], "flagged": r["flagged"],
              "flags": [{"id": f["id"], "kind": f["kind"], "at": f["at"], **f["detail"]}
                        for f in flags.get(r["id"], [])]} for r in rows], indent=2))

@@ -181,3 +181,42 @@ def m007_analytics(db: sqlite_utils.Database) -> None:
             n INTEGER NOT NULL,
             PRIMARY KEY (node_id, month, service, channel, metric, key)
         ) WITHOUT ROWID""")
+
+
+# Plain SQL that PostgreSQL runs unchanged (the fleet view's columns).
+NODE_HEALTH_SQL = (
+    "ALTER TABLE nodes ADD COLUMN name TEXT",
+    "ALTER TABLE nodes ADD COLUMN last_sync_at TEXT",
+    "ALTER TABLE nodes ADD COLUMN health_at TEXT",
+    "ALTER TABLE nodes ADD COLUMN queue_depth INTEGER",
+    "ALTER TABLE nodes ADD COLUMN oldest_unsynced_age_s INTEGER",
+    "ALTER TABLE nodes ADD COLUMN version TEXT",
+    "ALTER TABLE nodes ADD COLUMN disk_free_mb INTEGER",
+    "ALTER TABLE nodes ADD COLUMN clock_offset_s INTEGER",
+    "ALTER TABLE nodes ADD COLUMN reported_audit_seq INTEGER",
+    "ALTER TABLE nodes ADD COLUMN reported_audit_hash TEXT",
+)
+
+
+@migrations()
+def m008_node_health(db: sqlite_utils.Database) -> None:
+    # What each push reports about the node (sync.protocol.health), for the
+    # fleet view: last_sync_at is the last acknowledged push (last_seen_at is
+    # any request), clock_offset_s the node's clock minus ours at that push.
+    for sql in NODE_HEALTH_SQL:
+        db.execute(sql)
+
+
+@migrations()
+def m009_enrolments(db: sqlite_utils.Database) -> None:
+    # One-time enrolment codes (`simpul regional enrol-node`): only a hash of
+    # the code is kept; used_at burns it (a second use is refused).
+    db.execute("""
+        CREATE TABLE enrolments (
+            code_hash TEXT PRIMARY KEY,
+            node_id TEXT NOT NULL REFERENCES nodes(id),
+            name TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT
+        )""")

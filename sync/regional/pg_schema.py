@@ -23,6 +23,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sync.regional.migrations import NODE_HEALTH_SQL
+
 LOCK_ID = 0x51A9_0001  # pg_advisory_lock key for migrating and creating partitions
 
 MIGRATIONS: tuple[tuple[str, str], ...] = (
@@ -150,6 +152,18 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             key text NOT NULL,
             n bigint NOT NULL,
             PRIMARY KEY (node_id, month, service, channel, metric, key)
+        );
+    """),
+    # The fleet view's columns: the very statements of the SQLite m008_node_health.
+    ("m003_node_health", ";\n".join(NODE_HEALTH_SQL)),
+    ("m004_enrolments", """
+        CREATE TABLE enrolments (
+            code_hash text PRIMARY KEY,
+            node_id text NOT NULL REFERENCES nodes(id),
+            name text NOT NULL,
+            created_at text NOT NULL,
+            expires_at text NOT NULL,
+            used_at text
         );
     """),
 )

@@ -22,13 +22,25 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gateway import clock
-from sync.errors import AlreadyExists, RegionalError
+from sync.errors import AlreadyExists, EnrolmentRefused, RegionalError
 from sync.regional import analytics, audit_chain, ingest, sealkeys
 from sync.regional.analytics import Analytics
 from sync.regional.dbapi import Db
 from sync.regional.sealkeys import RegionalKeys, RegionalOpener, Unopenable
 
 T = TypeVar("T")
+
+
+def enrolment_problem(row: Any, node_id: str, now: str) -> str | None:
+    """Why an enrolment row (node_id, expires_at, used_at) cannot be redeemed now, or None."""
+    if row is None or row[0] != node_id:
+        return "unknown enrolment code"
+    if row[2] is not None:
+        return "this token was already used"
+    if row[1] <= now:
+        return "this token has expired"
+    return None
+
 CASE_STATUSES = ("in_progress", "ready", "rejected", "closed")
 NOT_APPLIED, APPLIED_MOVE, APPLIED_NOTE = ingest.NOT_APPLIED, ingest.APPLIED_MOVE, ingest.APPLIED_NOTE
 PULL_SCAN_FACTOR = 20
@@ -45,7 +57,9 @@ class RegionalStore(ABC):
     """What the regional server needs from its database."""
 
     @abstractmethod
-    def add_node(self, node_id: str, *, rotate: bool = False) -> str: ...
+    def add_node(self, node_id: str, *, rotate: bool = False, name: str | None = None) -> str: ...
+    @abstractmethod
+    def record_health(self, node_id: str, health: dict[str, Any] | None) -> None: ...
     @abstractmethod
     def node(self, node_id: str) -> dict[str, Any] | None: ...
     keys: RegionalKeys | None = None  # this server's sealing keys: open and check sealed copies
@@ -98,7 +112,27 @@ class RegionalStore(ABC):
     @abstractmethod
     def stats(self) -> dict[str, int]: ...
     @abstractmethod
+    def add_enrolment(self, node_id: str, name: str, code_hash: str, expires_at: str) -> None: ...
+
+    @abstractmethod
+    def redeem_enrolment(self, node_id: str, code_hash: str) -> str:
+        """Burn the code and give the node a fresh HMAC secret (returned); EnrolmentRefused if not valid."""
+
+    @abstractmethod
     def close(self) -> None: ...
+
+
+def health_update(node_id: str, health: dict[str, Any] | None, now: Any) -> tuple[str, list[Any]]:
+    """Portable UPDATE (SQL, args) recording a push at ``now`` (a datetime) and its health."""
+    at = clock.to_iso(now)
+    if health is None:
+        return "UPDATE nodes SET last_sync_at = ? WHERE id = ?", [at, node_id]
+    offset = round((clock.parse(health["clock"]) - now).total_seconds())
+    return ("UPDATE nodes SET last_sync_at = ?, health_at = ?, queue_depth = ?, oldest_unsynced_age_s = ?, "
+            "version = ?, disk_free_mb = ?, clock_offset_s = ?, reported_audit_seq = ?, reported_audit_hash = ? "
+            "WHERE id = ?",
+            [at, at, health["queue_depth"], health["oldest_unsynced_age_s"], health["version"],
+             health["disk_free_mb"], offset, health["audit_seq"], health["audit_hash"], node_id])
 
 
 class SqlRegionalStore(RegionalStore):
@@ -154,7 +188,7 @@ class SqlRegionalStore(RegionalStore):
         return row[0] if row else None
 
     # --- nodes --------------------------------------------------------------
-    def add_node(self, node_id: str, *, rotate: bool = False) -> str:
+    def add_node(self, node_id: str, *, rotate: bool = False, name: str | None = None) -> str:
         if not node_id or len(node_id) > 64 or not all(c.isalnum() or c in "-_." for c in node_id):
             raise RegionalError("node id: letters, digits, '-', '_' or '.', at most 64")
         secret = secrets.token_urlsafe(32)
@@ -163,9 +197,10 @@ class SqlRegionalStore(RegionalStore):
             exists = db.execute("SELECT 1 FROM nodes WHERE id = ?", [node_id]).fetchone()
             if exists and not rotate:
                 raise AlreadyExists(f"node {node_id} already registered (use --rotate for a new secret)")
-            db.execute("INSERT INTO nodes (id, secret, created_at) VALUES (?, ?, ?) "
-                       "ON CONFLICT(id) DO UPDATE SET secret = excluded.secret",
-                       [node_id, secret, clock.utcnow()])
+            db.execute("INSERT INTO nodes (id, secret, created_at, name) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT(id) DO UPDATE SET secret = excluded.secret, "
+                       "name = COALESCE(excluded.name, nodes.name)",
+                       [node_id, secret, clock.utcnow(), name])
 
         self.write(job)
         return secret
@@ -176,7 +211,8 @@ class SqlRegionalStore(RegionalStore):
 
     def nodes(self) -> list[dict[str, Any]]:
         rows = self.read().query(
-            "SELECT n.id, n.created_at, n.last_seen_at, "
+            "SELECT n.id, n.name, n.created_at, n.last_seen_at, n.last_sync_at, n.queue_depth, "
+            "n.oldest_unsynced_age_s, n.version, n.disk_free_mb, n.clock_offset_s, n.health_at, "
             "(SELECT count(*) FROM requests r WHERE r.node_id = n.id) AS requests, "
             "(SELECT a.seq FROM audit_entries a WHERE a.node_id = n.id ORDER BY a.seq DESC LIMIT 1) AS audit_seq, "
             "(SELECT a.hash FROM audit_entries a WHERE a.node_id = n.id ORDER BY a.seq DESC LIMIT 1) AS audit_head, "
@@ -187,6 +223,11 @@ class SqlRegionalStore(RegionalStore):
             row["audit_head"] = row["audit_head"] or audit_chain.GENESIS
             row["flagged"] = row["open_flags"] > 0
         return rows
+
+    def record_health(self, node_id: str, health: dict[str, Any] | None) -> None:
+        """An acknowledged push: its time, and the health it carried (None: an older node sent none)."""
+        now = clock.now()
+        self.write(lambda db: db.execute(*health_update(node_id, health, now)))
 
     def claim(self, node_id: str, counter: int) -> None:
         now = clock.utcnow()
@@ -447,6 +488,28 @@ class SqlRegionalStore(RegionalStore):
             "flagged_nodes": db.execute(
                 "SELECT count(DISTINCT node_id) FROM node_flags WHERE resolved_at IS NULL").fetchone()[0],
         }
+
+    # --- enrolment (sync.regional.enrol) -----------------------------------
+    def add_enrolment(self, node_id: str, name: str, code_hash: str, expires_at: str) -> None:
+        self.write(lambda db: db.execute(
+            "INSERT INTO enrolments (code_hash, node_id, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            [code_hash, node_id, name, clock.utcnow(), expires_at]))
+
+    def redeem_enrolment(self, node_id: str, code_hash: str) -> str:
+        now = clock.utcnow()
+        secret = secrets.token_urlsafe(32)
+
+        def job(db: Db) -> str:
+            row = db.execute("SELECT node_id, expires_at, used_at FROM enrolments WHERE code_hash = ?",
+                             [code_hash]).fetchone()
+            problem = enrolment_problem(row, node_id, now)
+            if problem:
+                raise EnrolmentRefused(problem)
+            db.execute("UPDATE enrolments SET used_at = ? WHERE code_hash = ?", [now, code_hash])
+            db.execute("UPDATE nodes SET secret = ? WHERE id = ?", [secret, node_id])
+            return secret
+
+        return self.write(job)
 
 
 def open_regional_store(path: str | Path, keys: RegionalKeys | None = None) -> RegionalStore:

@@ -19,9 +19,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, abort, g, redirect, render_template, request, session, url_for
 
+from gateway import clock
 from gateway.cases.records import STATUSES, status_label
 from gateway.i18n import LOCALES, gettext, pick_locale
 from sync.errors import RegionalError
+from sync.regional import fleet
 from sync.regional.audit_chain import PROBLEMS
 from sync.regional.sealkeys import PROBLEMS as SEAL_PROBLEMS
 from sync.regional.store import CASE_STATUSES, RegionalStore
@@ -209,7 +211,13 @@ def init_app(app: Flask) -> None:
     @app.get("/nodes")
     @login_required
     def nodes():
-        return render_template("regional/nodes.html", nodes=_store().nodes(), flags=_store().node_flags(),
+        sort, show, query = request.args.get("sort", "id"), request.args.get("show", "all"), request.args.get("q", "")
+        descending = request.args.get("desc") == "1"
+        rows = fleet.arrange(_store().nodes(), now=clock.now(), sort=sort, descending=descending, show=show,
+                             query=query, silent_after_hours=float(app.config["SIMPUL"]["regional.silent_after_hours"]))
+        return render_template("regional/nodes.html", nodes=rows, flags=_store().node_flags(), sort=sort,
+                               desc=descending, show=show, q=query,
+                               silent_hours=app.config["SIMPUL"]["regional.silent_after_hours"],
                                problem_label=lambda p: _(PROBLEMS[p]) if p in PROBLEMS else str(p))
 
     @app.post("/nodes/flags/<int:flag_id>/resolve")

@@ -1,4 +1,4 @@
-"""Gammu SMSD files backend: read inbox files, join multipart messages.
+"""Gammu SMSD files backend (a GSM modem, no internet): inbox sweep, outbox files, no delivery reports.
 
 smsd (``[smsd] service = files``) writes each received part to
 ``IN<YYYYMMDD>_<HHMMSS>_<NN>_<sender>_<part>.txt`` in ``inboxpath`` and then
@@ -21,14 +21,28 @@ very same name. The same file delivered twice still has the same key.
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import re
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from flask import Flask
+
+from channels.sms.errors import SmsError
 from channels.sms.inbound import Handler, InboundSms, Outcome
+from channels.sms.providers.base import NOT_HANDED_OVER, Retryable
+from gateway import clock
+from gateway.config.loader import Config
 from gateway.i18n import Message
+from gateway.node import Node
+
+KEY = "gammu"
+log = logging.getLogger(__name__)
 
 INBOX_NAME = re.compile(
     r"IN(?P<date>\d{8})_(?P<time>\d{6})_(?P<serial>\d{2})_(?P<sender>.+)_(?P<part>\d{2})\.(?P<ext>[A-Za-z]+)")
@@ -162,3 +176,116 @@ def sweep(handler: Handler, inbox: str, min_age: float = SWEEP_MIN_AGE_SECONDS) 
         return receive(handler, files)
     except FileNotFoundError:
         return []  # a concurrent receiver took a file mid-read; the next sweep finishes
+
+
+# -- outbound -------------------------------------------------------------
+
+def outbox_name(outbound_id: int, to: str, now_iso: str | None = None) -> str:
+    """``OUTC<date>_<time>_00_<number>_simpul<id>.txt``: Gammu's named outbox form.
+
+    The note part carries our row id, so after a crash we can tell whether a
+    file for this row was already handed to smsd (see GammuProvider.handed_over).
+    """
+    stamp = (now_iso or clock.utcnow()).replace("-", "").replace(":", "")
+    date, _, time = stamp.rstrip("Z").partition("T")
+    number = re.sub(r"[^0-9+]", "", to)
+    return f"OUTC{date}_{time}_00_{number}_simpul{outbound_id}.txt"
+
+
+class GammuProvider:
+    """Hands a message to gammu-smsd by writing a file into its outbox folder."""
+
+    name = KEY
+    blank_on_handover = True  # smsd reports no delivery: a handed-over text is final
+
+    def __init__(self, config: Config):
+        path = config["sms.gammu.outbox_path"]
+        if not path:
+            raise SmsError("sms.provider = 'gammu' needs sms.gammu.outbox_path")
+        self.outbox = Path(path)
+
+    def send(self, outbound_id: int, to: str, body: str) -> str:
+        name = outbox_name(outbound_id, to)
+        try:
+            self.outbox.mkdir(parents=True, exist_ok=True)
+            # Write beside, then rename: smsd must never read a half file.
+            # UTF-16 with BOM so any text (UCS-2 or GSM-7) survives.
+            fd, tmp = tempfile.mkstemp(prefix=".simpul-", dir=self.outbox)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(b"\xff\xfe" + body.encode("utf-16-le"))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, self.outbox / name)
+        except OSError as exc:
+            raise Retryable(f"gammu outbox: {exc.strerror or exc}") from None
+        return name
+
+    def recover(self, row: dict[str, Any]) -> str | None:
+        """Our file names carry the row id: a file in the outbox or a sibling folder means handed over."""
+        return file_for(self.outbox, row["id"]) or NOT_HANDED_OVER
+
+    def before_pass(self, node: Node) -> int:
+        return forget_sent(node)
+
+
+def file_for(outbox: Path, outbound_id: int) -> str | None:
+    suffix = f"_simpul{outbound_id}.txt"
+    folders = [outbox] + ([p for p in outbox.parent.iterdir() if p.is_dir()] if outbox.parent.exists() else [])
+    for folder in folders:
+        try:
+            for entry in folder.iterdir():
+                if entry.name.endswith(suffix):
+                    return entry.name
+        except OSError:
+            continue
+    return None
+
+
+_OUR_FILE = re.compile(r"_simpul(\d+)\.txt$")
+
+
+def forget_sent(node: Node) -> int:
+    """Delete our texts from gammu-smsd's sent folder (``sms.gammu.sent_path``); returns how many.
+
+    smsd moves every sent outbox file there and never deletes it, so without
+    this the folder keeps every reply and notification (codes, service names,
+    a case worker's note) on disk for ever. Only our own files (``_simpul<id>``)
+    go, and only once their row is recorded as handed over: a row still in
+    ``sending`` needs its file as proof for ``GammuProvider.recover``, which would
+    otherwise queue it again and the citizen would get it twice.
+    """
+    folder = str(node.config["sms.gammu.sent_path"]).strip()
+    if not folder:
+        return 0
+    try:
+        ours = {int(m.group(1)): entry for entry in Path(folder).iterdir()
+                if entry.is_file() and (m := _OUR_FILE.search(entry.name))}
+    except OSError as exc:
+        log.warning("gammu sent folder not readable: %s", exc.strerror or exc)
+        return 0
+    if not ours:
+        return 0
+    ids = list(ours)
+    db = node.store.read()
+    done = {r[0] for r in db.execute(
+        f"SELECT id FROM outbound WHERE id IN ({','.join('?' * len(ids))}) AND status != 'sending'", ids)}
+    removed = 0
+    for outbound_id in sorted(done):
+        try:
+            ours[outbound_id].unlink()
+            removed += 1
+        except FileNotFoundError:
+            continue
+        except OSError as exc:  # e.g. smsd's folder not writable for the node's user
+            log.warning("cannot delete sent SMS files from the gammu sent folder: %s", exc.strerror or exc)
+            break
+    return removed
+
+
+def build(config: Config) -> GammuProvider:
+    return GammuProvider(config)
+
+
+def init_app(app: Flask) -> None:
+    """No route: smsd's RunOnReceive (``simpul sms gammu-receive``) and the sweep job bring messages in."""

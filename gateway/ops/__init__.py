@@ -1,0 +1,1 @@
+"""Operating a node: service install, health checks (doctor), backup and restore."""

@@ -1,0 +1,51 @@
+"""A node's health, carried in the body of every push (so the request signature covers it).
+
+The regional fleet view (``/nodes``, ``simpul regional nodes --json``) needs to
+know which villages stopped syncing, are filling up, or run a wrong clock,
+without anyone visiting them. The node adds a small ``health`` object to each
+push; an old server ignores it, a new server records it with the push.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway import clock
+from sync.errors import ProtocolError
+
+FIELDS = ("queue_depth", "oldest_unsynced_age_s", "version", "clock", "disk_free_mb", "audit_head")
+MAX_TEXT = 64
+
+
+def _count(value: Any, what: str, *, optional: bool = False) -> int | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value > 2**53:
+        raise ProtocolError(f"health {what} must be a non-negative number")
+    return int(value)
+
+
+def decode(message: Any) -> dict[str, Any] | None:
+    """The ``health`` of a push message, checked; None when the node sent none (an older node)."""
+    raw = message.get("health") if isinstance(message, dict) else None
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ProtocolError("health must be an object")
+    version, at, head = raw.get("version"), raw.get("clock"), raw.get("audit_head")
+    if not isinstance(version, str) or not 0 < len(version) <= MAX_TEXT or not version.isprintable():
+        raise ProtocolError("health version must be a short printable string")
+    try:
+        moment = clock.parse(at) if isinstance(at, str) and len(at) <= MAX_TEXT else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ProtocolError("health clock must be a UTC ISO-8601 time")
+    if not isinstance(head, list) or len(head) != 2 or not isinstance(head[1], str) or len(head[1]) != 64:
+        raise ProtocolError("health audit_head must be [seq, hash]")
+    return {"queue_depth": _count(raw.get("queue_depth"), "queue_depth"),
+            "oldest_unsynced_age_s": _count(raw.get("oldest_unsynced_age_s"), "oldest_unsynced_age_s",
+                                            optional=True),
+            "version": version, "clock": clock.to_iso(moment),
+            "disk_free_mb": _count(raw.get("disk_free_mb"), "disk_free_mb", optional=True),
+            "audit_seq": _count(head[0], "audit_head seq"), "audit_hash": head[1]}
