@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey  # noqa: E402
 
-from channels.kiosk.accounts import HASHER  # noqa: E402
 from gateway.config.loader import load_config  # noqa: E402
 from gateway.intake.pipeline import Submission  # noqa: E402
 from gateway.node import Node  # noqa: E402
@@ -38,6 +37,7 @@ from gateway.privacy import (
     rotation,
     sealing,
 )
+from gateway.web.passwords import HASHER  # noqa: E402
 
 VALUES = {"nik": "3201011708900001", "name": "Siti Aminah", "address": "Dusun Krajan RT 02/03"}
 

@@ -10,26 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify
 
 from gateway import parts
 from gateway.cases import records as cases
 from gateway.config.loader import Config, load_config, secret_key
-from gateway.i18n import LOCALES, pick_locale
 from gateway.node import Node
+from gateway.web.proxy import SECURE_COOKIES
 
 
 def node_of(app: Flask) -> Node:
     return app.extensions["simpul"]
-
-
-def request_locale(default: str) -> str:
-    """?lang=, then the lang cookie, then Accept-Language, then the node default."""
-    for candidate in (request.args.get("lang"), request.cookies.get("lang")):
-        if candidate and candidate in LOCALES:
-            return candidate
-    best = request.accept_languages.best_match(LOCALES)
-    return pick_locale(best, default) if best else default
 
 
 def create_app(test_config: dict[str, Any] | None = None, *, config: Config | None = None,
@@ -41,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, config: Config | No
     app.config["SECRET_KEY"] = secret_key(config)
     app.config["TESTING"] = bool(test_config)
     app.config["MAX_CONTENT_LENGTH"] = 1 * 1024 * 1024
+    app.config[SECURE_COOKIES] = config["http.secure_cookies"]
     app.extensions["simpul"] = node or Node(config)
     node_of(app).store  # noqa: B018 - migrate at start-up, not on the first request
 

@@ -23,6 +23,7 @@ from gateway.intake import codes
 from gateway.intake.catalog import check_text, read_catalog_text
 from gateway.intake.pipeline import ASSISTED_CHANNEL, Submission
 from gateway.node import Node
+from gateway.terminal import printable
 
 
 class ConfigProblem(click.ClickException, SimpulError):
@@ -171,7 +172,7 @@ def list_requests(ctx: Context, as_json: bool, status: str | None, service: str 
         return
     for r in rows:
         sync_mark = "✓" if r["synced"] else "·"
-        click.echo(f"{r['tracking_code']}  {r['created_at']}  {r['service']:<9} {r['channel']:<6} "
+        click.echo(f"{r['tracking_code']}  {r['created_at']}  {printable(r['service']):<9} {printable(r['channel']):<6} "
                    f"{cases.status_label(r['status'], ctx.locale):<14} {sync_mark}")
 
 
@@ -188,8 +189,9 @@ def status(ctx: Context, code: str) -> None:
         fail(ctx._("No request with code %(code)s.", code=codes.normalize(code)), 1)
     click.echo(f"{row['tracking_code']}  {row['service']}  {cases.status_label(row['status'], ctx.locale)}")
     for event in cases.history(ctx.node.store.read(), row["id"]):
-        note = f"  {event['note']}" if event["note"] else ""
-        click.echo(f"  {event['at']}  {cases.status_label(event['status'], ctx.locale):<14} {event['actor']}{note}")
+        note = f"  {printable(event['note'])}" if event["note"] else ""
+        click.echo(f"  {event['at']}  {cases.status_label(event['status'], ctx.locale):<14} "
+                   f"{printable(event['actor'])}{note}")
 
 
 @main.command("set-status")
@@ -302,7 +304,8 @@ def audit_list(ctx: Context, as_json: bool, limit: int) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     for r in rows:
-        click.echo(f"{r['seq']:>6}  {r['at']}  {r['actor']:<12} {r['action']:<14} {r['subject'] or ''}  {r['details']}")
+        click.echo(f"{r['seq']:>6}  {r['at']}  {printable(r['actor']):<12} {printable(r['action']):<14} "
+                   f"{printable(r['subject'])}  {printable(r['details'])}")
 
 
 @audit_group.command("breach-report")

@@ -71,6 +71,7 @@ def run(ctx: Any, fail: Any) -> None:
 
     from gateway.app import create_app
     from gateway.ops import logs
+    from gateway.web.proxy import waitress_options
 
     logs.setup()
     config = ctx.config
@@ -82,7 +83,7 @@ def run(ctx: Any, fail: Any) -> None:
         fail(str(exc), 2)
     try:
         server = waitress.create_server(app, host=host, port=port, threads=config["http.threads"],
-                                        ident="simpul")
+                                        ident="simpul", **waitress_options(config["http.trusted_proxy"]))
     except OSError as exc:
         fail(bind_problem(exc, host, port, ctx._), 2)
     # Started on a fresh database without `simpul init-db`: the keys were made

@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from bench import soak_clock
-from channels.kiosk import sessions
 from gateway import clock
+from gateway.web import sessions
 from tests.kiosk_support import add_officer, login
 from tests.syncenv import SIMPUL, NodeBox, Regional, clean_env, free_port
 

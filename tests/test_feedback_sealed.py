@@ -9,6 +9,7 @@ from channels.web import feedback
 from gateway.cases import records as cases
 from gateway.intake.pipeline import Submission
 from gateway.privacy import lookup, vault
+from gateway.web.sessions import hash_id
 from tests.conftest import node_keys_of
 from tests.kiosk_support import add_officer, hidden, login
 
@@ -39,7 +40,7 @@ def test_comment_is_sealed_and_shown_only_with_the_sessions_key(client, node):
     assert raw[0] == "" and COMMENT.encode() not in raw[1]
     add_officer(node, "kades", role="admin", grant=False)
     login(client, "kades")
-    session_hash = sessions.hash_id(client.get_cookie(sessions.COOKIE, path="/kiosk").value)
+    session_hash = hash_id(client.get_cookie(sessions.COOKIE, path="/kiosk").value)
     # An admin without a grant cannot look anyone up (the blind index needs the node key).
     assert node.keyring.get(session_hash) == {}
     assert COMMENT not in _access_page(client, expect=409)

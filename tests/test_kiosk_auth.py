@@ -7,9 +7,11 @@ import sqlite3
 
 import pytest
 
-from channels.kiosk import accounts, sessions, throttle
+from channels.kiosk import accounts, sessions
 from channels.kiosk.errors import AccountError
 from gateway import clock
+from gateway.web.sessions import hash_id
+from gateway.web.throttle import Policy
 from tests.conftest import run_cli, write_config
 from tests.kiosk_support import PASSWORD, add_officer, hidden, login
 
@@ -88,13 +90,13 @@ def test_login_sets_strict_httponly_cookie_and_new_session_id(client, node, offi
     new_id = client.get_cookie(sessions.COOKIE, path="/kiosk").value
     assert new_id != "planted-by-attacker"
     rows = _session_rows(node)
-    assert len(rows) == 1 and rows[0]["id_hash"] == sessions.hash_id(new_id)  # only the hash is stored
+    assert len(rows) == 1 and rows[0]["id_hash"] == hash_id(new_id)  # only the hash is stored
     assert client.get("/kiosk/").status_code == 200
     first = new_id
     # Logging in again (e.g. another officer on the same screen) rotates the id, drops the old row.
     token = client.get_cookie("simpul_csrf")
     assert token is not None
-    from channels.web import csrf
+    from gateway.web import csrf
 
     with client.application.test_request_context():
         csrf_token = csrf.token(token.value)
@@ -139,7 +141,7 @@ def test_failed_logins_are_throttled_per_user_and_address_without_lockout(client
 
 
 def test_throttle_delay_doubles_up_to_the_cap():
-    policy = throttle.Policy(free=5, max_delay=900)
+    policy = Policy(free=5, max_delay=900)
     assert [policy.delay_after(n) for n in range(1, 11)] == [0, 0, 0, 0, 30, 60, 120, 240, 480, 900]
     assert policy.delay_after(10_000) == 900
 

@@ -7,11 +7,12 @@ import re
 
 import pytest
 
-from channels.kiosk import accounts, sessions
+from channels.kiosk import accounts
 from gateway.cases import records as cases
 from gateway.intake.pipeline import Submission
 from gateway.node import Node
 from gateway.privacy import audit, keys, vault
+from gateway.web.sessions import Timeouts, hash_id
 from tests.conftest import NIK, node_keys_of
 from tests.kiosk_support import PASSWORD, add_officer, hidden, login
 
@@ -21,7 +22,7 @@ SEALED_NOTICE = "Data pribadi tetap tersegel"
 
 def _session_hash(response) -> str:
     cookie = re.search(r"simpul_kiosk=([^;]+)", response.headers["Set-Cookie"]).group(1)
-    return sessions.hash_id(cookie)
+    return hash_id(cookie)
 
 
 @pytest.fixture
@@ -101,7 +102,7 @@ def test_restart_ends_the_session_politely(client, node, config, dom):
         page = other.get(answer.headers["Location"]).get_data(as_text=True)
         assert "Node dimulai ulang" in page and "Masuk petugas" in page
         gone = restarted.store.read().execute("SELECT count(*) FROM kiosk_sessions WHERE id_hash = ?",
-                                              [sessions.hash_id(cookie)]).fetchone()[0]
+                                              [hash_id(cookie)]).fetchone()[0]
         assert gone == 0
         # typing the password again re-opens the key in the new process
         relogged = login(other, "siti")
@@ -238,7 +239,7 @@ def test_the_session_sweep_job_forgets_keys_of_sessions_nobody_came_back_to(clie
     live = _session_hash(login(app.test_client(), "siti"))
     node.store.write(lambda db: db.execute("UPDATE kiosk_sessions SET last_seen_at = '2000-01-01T00:00:00Z' "
                                            "WHERE id_hash = ?", [idle]))
-    jobs.sweep_sessions(node, sessions.Timeouts(idle=dt.timedelta(minutes=10), absolute=dt.timedelta(hours=8)))
+    jobs.sweep_sessions(node, Timeouts(idle=dt.timedelta(minutes=10), absolute=dt.timedelta(hours=8)))
     assert node.keyring.get(idle) is None and node.keyring.get(live)
 
 

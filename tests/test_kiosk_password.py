@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from channels.kiosk import sessions
 from gateway.intake.pipeline import Submission
 from gateway.privacy import audit, keys
+from gateway.web.sessions import hash_id
 from tests.conftest import NIK
 from tests.kiosk_support import PASSWORD, add_officer, hidden, login
 
@@ -74,7 +74,7 @@ def test_other_sessions_end_and_this_one_stays(client, node, app):
     other = app.test_client()
     login(other, "siti")
     mine = login(client, "siti")
-    mine_hash = sessions.hash_id(re.search(r"simpul_kiosk=([^;]+)", mine.headers["Set-Cookie"]).group(1))
+    mine_hash = hash_id(re.search(r"simpul_kiosk=([^;]+)", mine.headers["Set-Cookie"]).group(1))
     assert len(node.keyring) == 2
     assert _change(client).status_code == 303
     assert client.get("/kiosk/queue").status_code == 200

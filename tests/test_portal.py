@@ -137,7 +137,7 @@ def test_track_form_and_bad_codes(client, node):
 
 
 def _token(client):
-    from channels.web import csrf
+    from gateway.web import csrf
 
     client.get("/")
     with client.application.test_request_context():

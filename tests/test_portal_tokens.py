@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from channels.web import csrf
-from channels.web.qr import qr_svg, track_base_url, track_url
+from gateway.web import csrf
+from gateway.web.qr import qr_svg, track_base_url, track_url
 from tests.kiosk_support import expected_modules, qr_modules
 
 

@@ -131,7 +131,7 @@ def test_analytics_needs_login_and_transparansi_is_public(seeded):
     public = client.get("/transparansi?lang=en")
     assert public.status_code == 200
     html = public.get_data(as_text=True)
-    assert "<svg" in html and "Data as of" in html and "http" not in html.split("<main>")[1].replace(
+    assert "<svg" in html and "Data as of" in html and "http" not in html.split("<main class=\"main\">")[1].replace(
         'xmlns="http://www.w3.org/2000/svg"', "")
     assert "&lt;5" in html  # 2 requests by USSD, 3 complaints...
     for private in ("desa-1", "desa-2", "DOMISILI-1"):

@@ -25,7 +25,7 @@ def init_app(app: Flask) -> None:
         views_submit,
     )
     from channels.kiosk.blueprint import blueprint
-    from channels.web.ui import install_ui
+    from gateway.web.ui import install_ui
 
     install_ui(app)
     app.register_blueprint(blueprint)

@@ -1,40 +1,27 @@
-"""Officer accounts and their passwords (argon2id at OWASP parameters).
-
-OWASP's Password Storage Cheat Sheet recommends argon2id with at least
-19 MiB of memory, 2 iterations and 1 lane; that costs a few tens of
-milliseconds on the node's small CPU, cheap for a login and expensive for
-someone who copied the database. Hashes carry their parameters, so raising
-them later re-hashes each officer on their next successful login.
-"""
+"""Officer accounts and their passwords (hashed by ``gateway.web.passwords``: argon2id)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import sqlite_utils
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from channels.kiosk import officer_keys
+from channels.kiosk import officer_keys, sessions
 from channels.kiosk.errors import AccountError
 from gateway import clock
 from gateway.privacy import audit
 from gateway.privacy.keys import NodeKeys
+from gateway.web import passwords
+from gateway.web.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 ROLES = ("officer", "admin")
-MIN_PASSWORD_LENGTH = 8
-MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; a cap stops a megabyte-long "password"
-HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, hash_len=32, salt_len=16)
-# Verified against when the username is unknown, so "no such officer" and
-# "wrong password" take the same time and cannot be told apart.
-_DUMMY_HASH = HASHER.hash("simpul-no-such-officer")
+__all__ = ["MAX_PASSWORD_LENGTH", "MIN_PASSWORD_LENGTH"]  # the policy's numbers, for forms and the CLI
 
 
 def check_password_policy(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise AccountError(f"password must be at most {MAX_PASSWORD_LENGTH} characters")
+    problem = passwords.policy_problem(password)
+    if problem:
+        raise AccountError(problem)
 
 
 def normalize_username(username: str) -> str:
@@ -65,12 +52,12 @@ def add_officer(db: sqlite_utils.Database, username: str, password: str, role: s
     if exists and not replace:
         raise AccountError(f"officer {name} already exists")
     now = clock.utcnow()
-    row = {"username": name, "password_hash": HASHER.hash(password), "role": role, "active": 1,
+    row = {"username": name, "password_hash": passwords.hash_password(password), "role": role, "active": 1,
            "created_at": now, "updated_at": now}
     if exists:
         db.execute("UPDATE officers SET password_hash = ?, role = ?, active = 1, updated_at = ? WHERE username = ?",
                    [row["password_hash"], role, now, name])
-        db.execute("DELETE FROM kiosk_sessions WHERE username = ?", [name])  # a reset ends old sessions
+        sessions.table().end_user_in(db, name)  # a reset ends old sessions
     else:
         db["officers"].insert(row)
     audit.append(db, actor=actor, action=audit.OFFICER_RESET if exists else audit.OFFICER_ADDED, subject=name,
@@ -86,25 +73,17 @@ def get_officer(db: sqlite_utils.Database, username: str) -> dict[str, Any] | No
 
 
 def verify(officer: dict[str, Any] | None, password: str) -> bool:
-    """Constant-work check: an unknown officer still costs one argon2 verify."""
-    too_long = len(password) > MAX_PASSWORD_LENGTH  # never a stored password; still costs one verify
-    if too_long:
-        password = password[:MAX_PASSWORD_LENGTH]
-    stored = officer["password_hash"] if officer and officer["active"] and not too_long else _DUMMY_HASH
-    try:
-        HASHER.verify(stored, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
-    return officer is not None and bool(officer["active"])
+    """Constant-work check: an unknown or switched-off officer still costs one argon2 verify."""
+    return passwords.verify(officer["password_hash"] if officer and officer["active"] else None, password)
 
 
 def needs_rehash(officer: dict[str, Any]) -> bool:
-    return HASHER.check_needs_rehash(officer["password_hash"])
+    return passwords.needs_rehash(officer["password_hash"])
 
 
 def rehash(db: sqlite_utils.Database, username: str, password: str) -> None:
     db.execute("UPDATE officers SET password_hash = ?, updated_at = ? WHERE username = ?",
-               [HASHER.hash(password), clock.utcnow(), username])
+               [passwords.hash_password(password), clock.utcnow(), username])
 
 
 def change_password(db: sqlite_utils.Database, username: str, current: str, new: str, *,
@@ -124,10 +103,10 @@ def change_password(db: sqlite_utils.Database, username: str, current: str, new:
         raise AccountError("the new password must differ from the current one")
     now = clock.utcnow()
     found = db.execute("UPDATE officers SET password_hash = ?, updated_at = ? WHERE username = ? AND active = 1",
-                       [HASHER.hash(new), now, name]).rowcount
+                       [passwords.hash_password(new), now, name]).rowcount
     if not found:
         raise AccountError(f"no active officer {name}")
     slot = officer_keys.rewrap(db, name, current, new)
-    db.execute("DELETE FROM kiosk_sessions WHERE username = ? AND id_hash IS NOT ?", [name, keep_session])
+    sessions.table().end_user_in(db, name, keep_session)
     audit.append(db, actor=name, action=audit.PASSWORD_CHANGED, subject=name, details={"slot": slot})
     return {"username": name, "slot": slot}

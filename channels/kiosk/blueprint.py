@@ -16,16 +16,22 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
 from channels.kiosk import officer_keys, sessions
-from channels.web import csrf
-from channels.web.ui import _
 from gateway.app import node_of
+from gateway.web import csrf
+from gateway.web.sessions import Sessions, Timeouts, hash_id
+from gateway.web.ui import _
 
 blueprint = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 OPEN_ENDPOINTS = {"kiosk.login", "kiosk.login_submit"}
 
 
-def timeouts() -> sessions.Timeouts:
-    return sessions.Timeouts.from_config(node_of(current_app).config)
+def timeouts() -> Timeouts:
+    return sessions.timeouts(node_of(current_app).config)
+
+
+def officer_sessions() -> Sessions:
+    node = node_of(current_app)
+    return sessions.of(node.store, node.config)
 
 
 def current_session() -> dict | None:
@@ -33,18 +39,15 @@ def current_session() -> dict | None:
     if "kiosk_session" in g:
         return g.kiosk_session
     node = node_of(current_app)
-    store = node.store
     cookie = request.cookies.get(sessions.COOKIE)
-    found = sessions.load(store.read(), cookie)
-    g.kiosk_session_expired = g.kiosk_session_relogin = False
-    if found is not None and sessions.expired(found, timeouts()):
-        store.write(lambda db: sessions.delete(db, found["id_hash"]))
-        node.keyring.drop(found["id_hash"])
-        g.kiosk_session_expired = True
-        found = None
+    live = officer_sessions()
+    found, expired = live.current(cookie)
+    g.kiosk_session_expired, g.kiosk_session_relogin = expired, False
+    if expired:
+        node.keyring.drop(hash_id(cookie))
     elif found is not None and node.keyring.get(found["id_hash"]) is None:
         # The process restarted (or the keys were swept): only the password reopens them.
-        store.write(lambda db: sessions.delete(db, found["id_hash"]))
+        live.end(found)
         g.kiosk_session_relogin = True
         found = None
     elif found is None and cookie:
@@ -88,7 +91,7 @@ def _guard():
     if request.method == "POST" and not csrf.valid(session["csrf_secret"], request.form.get(csrf.FIELD)):
         return render_template("kiosk/message.html", title=_("This form has expired"),
                                message=_("Please go back, reload the page and try again.")), 400
-    node_of(current_app).store.write(lambda db: sessions.touch(db, session["id_hash"]))
+    officer_sessions().touch(session)
     g.officer = session
     return None
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from channels.kiosk import officer_keys, sessions
 from gateway import clock
+from gateway.web.sessions import Sessions, Timeouts
 
 SWEEP_SECONDS = 60
 
 
-def sweep_sessions(node, timeouts: sessions.Timeouts) -> None:  # noqa: ANN001 - gateway.node.Node
+def sweep_sessions(node, timeouts: Timeouts) -> None:  # noqa: ANN001 - gateway.node.Node
     """Delete expired sessions, then keep only the keys of the sessions left."""
-    node.store.write(lambda db: sessions.purge_expired(db, timeouts))
+    Sessions(sessions.table(node.store), timeouts).purge_expired()
     officer_keys.sweep(node)
 
 
@@ -24,6 +25,6 @@ def register(scheduler, app) -> None:  # noqa: ANN001 - APScheduler and Flask ob
 
     def job() -> None:
         node = node_of(app)
-        sweep_sessions(node, sessions.Timeouts.from_config(node.config))
+        sweep_sessions(node, sessions.timeouts(node.config))
 
     scheduler.add_job(job, "interval", seconds=SWEEP_SECONDS, id="kiosk-sessions", next_run_time=clock.now())

@@ -13,13 +13,13 @@ from flask import current_app, g, render_template, request
 from channels.kiosk import officer_keys
 from channels.kiosk.blueprint import blueprint, session_opener
 from channels.kiosk.views_officers import _admin_only
-from channels.web.ui import _, locale
 from gateway import clock
 from gateway.app import node_of
 from gateway.cases import records as cases
 from gateway.intake import validators
 from gateway.intake.catalog import labelled_fields
 from gateway.privacy import access, audit, lookup
+from gateway.web.ui import _, locale
 
 
 @blueprint.get("/access")

@@ -9,9 +9,9 @@ from flask import current_app, render_template
 
 from channels.kiosk import charts, stats
 from channels.kiosk.blueprint import blueprint
-from channels.web.ui import _, locale
 from gateway.app import node_of
 from gateway.cases import records as cases
+from gateway.web.ui import _, locale
 
 
 def _node():

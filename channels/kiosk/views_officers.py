@@ -15,12 +15,12 @@ import sqlite3
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 
-from channels.kiosk import officer_keys
+from channels.kiosk import officer_keys, sessions
 from channels.kiosk.blueprint import blueprint, session_keys
-from channels.web.ui import _
 from gateway import clock
 from gateway.app import node_of
 from gateway.privacy import audit
+from gateway.web.ui import _
 
 
 def _admin_only() -> None:
@@ -65,7 +65,7 @@ def officer_active(username: str):
         found = db.execute("UPDATE officers SET active = ?, updated_at = ? WHERE username = ?",
                            [1 if active else 0, clock.utcnow(), username]).rowcount
         if found and not active:
-            db.execute("DELETE FROM kiosk_sessions WHERE username = ?", [username])
+            sessions.table().end_user_in(db, username)
             officer_keys.revoke(db, username, actor=g.officer["username"])
         if found:
             audit.append(db, actor=g.officer["username"],

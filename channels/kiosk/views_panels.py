@@ -12,10 +12,10 @@ from flask import Blueprint, Flask, abort, current_app, g, render_template, requ
 
 from channels.kiosk.blueprint import blueprint
 from channels.kiosk.views_officers import _admin_only
-from channels.web.ui import locale
 from gateway import parts
 from gateway.errors import ConfigError
 from gateway.panels import Panel, PanelRequest
+from gateway.web.ui import locale
 
 EXTENSION = "simpul_kiosk_panels"
 

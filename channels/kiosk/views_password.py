@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from flask import current_app, g, redirect, render_template, request, url_for
 
-from channels.kiosk import accounts, officer_keys, throttle
-from channels.kiosk.auth import login_policy, wait_message
+from channels.kiosk import accounts, officer_keys
+from channels.kiosk.auth import login_throttle
 from channels.kiosk.blueprint import blueprint
 from channels.kiosk.errors import AccountError
-from channels.web.ui import _
 from gateway.app import node_of
 from gateway.privacy import audit
+from gateway.web.proxy import client_address
+from gateway.web.ui import _, new_password_problem, wait_message
 
 
 def _page(error: str | None = None, status: int = 200):
@@ -32,54 +33,34 @@ def password_form():
     return _page()
 
 
-def _new_password_problem(current: str, new: str, confirm: str) -> str | None:
-    if new != confirm:
-        return _("The two new passwords are not the same.")
-    if len(new) < accounts.MIN_PASSWORD_LENGTH:
-        return _("The password must be at least %(n)d characters.", n=accounts.MIN_PASSWORD_LENGTH)
-    if len(new) > accounts.MAX_PASSWORD_LENGTH:
-        return _("The password must be at most %(n)d characters.", n=accounts.MAX_PASSWORD_LENGTH)
-    if new == current:
-        return _("The new password must differ from the current one.")
-    return None
-
-
 @blueprint.post("/password")
 def password_submit():
     node = node_of(current_app)
     store = node.store
     username = g.officer["username"]
-    client = request.remote_addr or "?"
+    client = client_address()
     current = request.form.get("current_password", "")
     new = request.form.get("new_password", "")
     confirm = request.form.get("confirm_password", "")
     if not current or not new:
         return _page(_("Enter your current password and the new one."), 400)
-    wait = throttle.wait_seconds(store.read(), username, client)
-    if wait:
-        return _page(wait_message(wait), 429)
+    throttle = login_throttle()
+    attempt = throttle.reserve(username, client)
+    if not attempt.allowed:
+        return _page(wait_message(attempt.wait), 429)
     if not accounts.verify(accounts.get_officer(store.read(), username), current):
-        policy = login_policy()
-
-        def failed(db):
-            audit.append(db, actor=username, action=audit.LOGIN_FAILED,
-                         details={"client": client, "form": "password"})
-            return throttle.record_failure(db, username, client, policy)
-
-        wait = store.write(failed)
-        return (_page(wait_message(wait), 429) if wait
+        store.write(lambda db: audit.append(db, actor=username, action=audit.LOGIN_FAILED,
+                                            details={"client": client, "form": "password"}))
+        return (_page(wait_message(attempt.wait), 429) if attempt.wait
                 else _page(_("Your current password is not correct."), 401))
-    problem = _new_password_problem(current, new, confirm)
+    problem = new_password_problem(current, new, confirm)
     if problem:
         return _page(problem, 400)
     keep = g.officer["id_hash"]
 
-    def change(db):
-        throttle.clear(db, username, client)
-        return accounts.change_password(db, username, current, new, keep_session=keep)
-
+    throttle.succeeded(username, client)
     try:
-        result = store.write(change)
+        result = store.write(lambda db: accounts.change_password(db, username, current, new, keep_session=keep))
     except AccountError:  # switched off between the guard and this write
         return _page(_("Your password could not be changed. Please log in again."), 409)
     officer_keys.sweep(node)  # the officer's other sessions ended: their keys leave memory

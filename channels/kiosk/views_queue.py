@@ -17,8 +17,6 @@ from flask import abort, current_app, g, jsonify, redirect, render_template, req
 
 from channels.kiosk import queue
 from channels.kiosk.blueprint import blueprint, form_binding, session_keys, session_opener
-from channels.web import csrf
-from channels.web.ui import _, locale
 from gateway import parts
 from gateway.app import node_of
 from gateway.cases import actions, transitions
@@ -30,6 +28,8 @@ from gateway.outbox import notices
 from gateway.outbox import sent as sent_notices
 from gateway.outbox import states as outbox_states
 from gateway.privacy import audit, lookup, vault
+from gateway.web import csrf
+from gateway.web.ui import _, locale
 
 EVENT_NAMESPACE = uuid.UUID("6f1c63b2-5d0e-4d55-9a43-6a1f3c0e9b11")
 ACTIONS = ("in_progress", "ready", "rejected", "closed")

@@ -5,16 +5,16 @@ from __future__ import annotations
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 
 from channels.kiosk.blueprint import blueprint, form_binding
-from channels.web import csrf
-from channels.web.forms import check, inputs
-from channels.web.qr import qr_svg, track_url
-from channels.web.ui import _, locale, service_or_404
 from gateway.app import node_of
 from gateway.cases import contacts
 from gateway.cases import records as cases
 from gateway.i18n import LOCALES, pick_locale
 from gateway.intake import codes
 from gateway.intake.catalog import Service
+from gateway.web import csrf
+from gateway.web.forms import check, inputs
+from gateway.web.qr import qr_svg, track_url
+from gateway.web.ui import _, locale, service_or_404
 
 
 def _node():

@@ -19,6 +19,7 @@ from channels.sms.providers import gammu
 from gateway.i18n import Message, gettext
 from gateway.outbox import delivery, states
 from gateway.outbox import queue as outbound
+from gateway.terminal import printable
 
 OUTBOX_FIELDS = ("id", "to", "body", "status", "provider", "created_at", "updated_at", "attempts",
                  "last_error", "kind", "provider_id", "provider_status", "error_code", "sent_at",
@@ -57,11 +58,11 @@ def outbox(as_json: bool, status: str | None, limit: int | None) -> None:
         click.echo(_("The outbox is empty."))
         return
     for r in rows:
-        error = f"  ! {r['last_error']}" if r["last_error"] else ""
+        error = f"  ! {printable(r['last_error'])}" if r["last_error"] else ""
         if states.stuck(r):
             error += "  ! " + _(states.NO_REPORT)
         click.echo(f"{r['id']:>5}  {r['created_at']}  {r['status']:<11} {r['provider'] or '-':<7} "
-                   f"x{r['attempts']}  {r['to']}  {r['body'][:60]}{error}")
+                   f"x{r['attempts']}  {printable(r['to'])}  {printable(r['body'][:60])}{error}")
 
 
 @click.group("sms")

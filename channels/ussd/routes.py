@@ -20,7 +20,6 @@ aggregators show a 4xx/5xx or an unprefixed body as a bare network error.
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import json
 import logging
@@ -38,6 +37,7 @@ from channels.ussd.handler import Handler, UssdRequest
 from gateway.app import node_of
 from gateway.config.loader import Config
 from gateway.i18n import N_, Message
+from gateway.web.compare import same
 
 log = logging.getLogger(__name__)
 AFRICASTALKING = "/channels/ussd/africastalking"
@@ -55,7 +55,7 @@ def _networks(sources: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddre
 def authenticated(config: Config) -> bool:
     """``?token=`` matches ``SIMPUL_USSD_TOKEN``, or the client address is an allowed source."""
     token = os.environ.get(TOKEN_ENV, "")
-    if token and hmac.compare_digest(request.args.get("token", "").encode(), token.encode()):
+    if token and same(token, request.args.get("token")):
         return True
     sources = tuple(config["ussd.allowed_sources"])
     if not sources or not request.remote_addr:

@@ -13,7 +13,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Wire this channel's routes into the node app."""
     from channels.web import views
-    from channels.web.ui import install_ui
+    from gateway.web.ui import install_ui
 
     install_ui(app)
     app.register_blueprint(views.blueprint)

@@ -6,10 +6,7 @@ import sqlite3
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from channels.web import csrf, feedback
-from channels.web.forms import check, inputs
-from channels.web.qr import qr_svg, track_url
-from channels.web.ui import LANG_COOKIE, _, locale, service_or_404
+from channels.web import feedback
 from gateway.app import node_of
 from gateway.cases import contacts
 from gateway.cases import records as cases
@@ -17,6 +14,10 @@ from gateway.i18n import LOCALES
 from gateway.intake import codes
 from gateway.intake.catalog import Service
 from gateway.privacy import vault
+from gateway.web import csrf
+from gateway.web.forms import check, inputs
+from gateway.web.qr import qr_svg, track_url
+from gateway.web.ui import LANG_COOKIE, _, locale, service_or_404
 
 blueprint = Blueprint("portal", __name__)
 

@@ -93,6 +93,9 @@ CORE: tuple[Setting, ...] = (
     Setting("http.host", "127.0.0.1", "Address `simpul serve` listens on."),
     Setting("http.port", 8080, "Port `simpul serve` listens on.", check=checks.port),
     Setting("http.threads", 8, "Waitress worker threads.", check=checks.at_least(1)),
+    Setting("http.trusted_proxy", "", "Address of the reverse proxy whose X-Forwarded-For/-Proto waitress believes "
+            "(real client address for throttles and audit, HTTPS for Secure cookies); empty: none."),
+    Setting("http.secure_cookies", False, "Always send cookies with the Secure flag (the site is only reached over HTTPS)."),
     # --- catalog -----------------------------------------------------------
     Setting("catalog.path", "", "Service catalog TOML; empty uses the shipped demo catalog."),
     # --- background jobs ---------------------------------------------------

@@ -15,6 +15,7 @@ import sys
 import click
 
 from gateway.privacy import audit, keys, rotation
+from gateway.terminal import printable
 
 
 def register(group: click.Group) -> None:
@@ -73,7 +74,7 @@ def keys_status() -> None:
     click.echo(ctx._("Node key: %(kid)s", kid=info["node_key"] or "-"))
     for h in info["holders"]:
         mark = ctx._("granted") if h["granted"] else ctx._("waiting for a grant")
-        click.echo(f"  {h['name']:<24} {mark}")
+        click.echo(f"  {printable(h['name']):<24} {mark}")
     if info["retired_keys"]:
         click.echo(ctx._("Retired keys: %(ids)s", ids=", ".join(info["retired_keys"])))
     unindexed = db.execute("SELECT count(*) FROM requests WHERE index_key IS NULL").fetchone()[0]

@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from gateway.web.compare import same
+
 PREFIX = "/sync/v1"
 H_NODE = "X-Simpul-Node"
 H_REQUEST = "X-Simpul-Request"
@@ -30,21 +32,6 @@ def signing_text(method: str, path: str, node_id: str, request_id: int, body: by
 def sign(secret: str, method: str, path: str, node_id: str, request_id: int, body: bytes) -> str:
     return hmac.new(secret.encode(), signing_text(method, path, node_id, request_id, body),
                     hashlib.sha256).hexdigest()
-
-
-def same(expected: str, given: object) -> bool:
-    """Constant-time equality of an expected hex signature and what the other side sent, on bytes.
-
-    Anything but ASCII text is simply not equal: ``hmac.compare_digest`` raises
-    TypeError on non-ASCII ``str``, which turned a forged header into a 500.
-    """
-    if not isinstance(given, str):
-        return False
-    try:
-        given_bytes = given.encode("ascii")
-    except UnicodeEncodeError:
-        return False
-    return hmac.compare_digest(expected.encode("ascii"), given_bytes)
 
 
 def verify(secret: str, signature: object, method: str, path: str, node_id: str, request_id: int,

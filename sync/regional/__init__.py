@@ -35,8 +35,16 @@ def settings() -> tuple[Setting, ...]:
                 "/transparansi read from (writes and sync always go to database_url)."),
         Setting("regional.workers", 1, "Processes serving `simpul regional serve` behind one port (gunicorn); "
                 "more than 1 needs PostgreSQL.", check=checks.at_least(1)),
-        Setting("regional.timezone", "Asia/Jakarta", "IANA zone of the district: analytics months and dates shown "
-                "to case workers.", check=checks.timezone),
+        Setting("regional.trusted_proxy", "", "Address of the reverse proxy in front of `simpul regional serve` "
+                "whose X-Forwarded-For/-Proto are believed; empty: none."),
+        Setting("regional.secure_cookies", False, "Always send the case workers' cookies with the Secure flag."),
+        Setting("regional.idle_timeout_minutes", 30, "A case worker's session ends after this long without activity.",
+                check=checks.at_least(1)),
+        Setting("regional.absolute_timeout_hours", 10, "A case worker's session ends this long after login whatever the activity.",
+                check=checks.at_least(1)),
+        Setting("regional.timezone", "Asia/Jakarta", "IANA zone of the district: analytics months and dates shown to case workers "
+                "(storage is always UTC).",
+                check=checks.timezone),
         Setting("regional.catalog", "", "Catalog the regional server publishes to nodes; empty = shipped demo catalog.",
                 path=True),
         Setting("regional.seal_key_file", "", "File with the regional server's private sealing keys (base64, newest "

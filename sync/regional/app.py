@@ -15,7 +15,9 @@ from flask import Flask, jsonify
 from gateway.config.loader import Config
 from gateway.errors import CatalogError
 from gateway.intake import catalog_format
-from gateway.intake.catalog import CATALOG_FORMAT, check_text, read_catalog_text
+from gateway.intake.catalog import CATALOG_FORMAT, Catalog, check_text, read_catalog_text
+from gateway.storage.files import private_dir
+from gateway.web.proxy import SECURE_COOKIES
 from sync.regional import api, dashboards, enrol, web
 from sync.regional.engines import open_store
 from sync.regional.sealkeys import load_keys
@@ -26,21 +28,26 @@ MAX_BODY = 16 * 1024 * 1024
 
 def published_catalog(config: Config) -> tuple[int, str]:
     """(version, TOML text) of the catalog this server hands to nodes; must be valid."""
+    catalog, text = _published(config)
+    return catalog.version, text
+
+
+def _published(config: Config) -> tuple[Catalog, str]:
     source, text = read_catalog_text(config["regional.catalog"] or None)
     catalog, errors = check_text(text)
     if catalog is None:
         raise CatalogError([f"{source}: {e}" for e in errors])
-    return catalog.version, text
+    return catalog, text
 
 
 def regional_secret_key(config: Config) -> str:
-    """Session-signing key: env SIMPUL_SECRET_KEY, else a 0600 file next to the regional db."""
+    """CSRF-signing key: env SIMPUL_SECRET_KEY, else a 0600 file next to the regional db."""
     if os.environ.get("SIMPUL_SECRET_KEY"):
         return os.environ["SIMPUL_SECRET_KEY"]
     path = Path(config["regional.db"]).resolve().parent / "regional_secret_key"
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)  # 0700 when made here (on PostgreSQL nothing else makes it)
     value = secrets.token_hex(32)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -57,17 +64,16 @@ def create_regional_app(config: Config, store: RegionalStore | None = None) -> F
     app.config["SIMPUL"] = config
     app.config["SECRET_KEY"] = regional_secret_key(config)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
-    app.config["SESSION_COOKIE_HTTPONLY"] = True
-    app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
-    app.config["SESSION_COOKIE_NAME"] = "simpul_regional"
+    app.config[SECURE_COOKIES] = config["regional.secure_cookies"]
     if store is None:  # the private sealing keys: env or the 0600 key file (made on first use)
         store = open_store(config, load_keys(config))
     elif store.keys is None:
         store.keys = load_keys(config)
     app.extensions["simpul_regional"] = store
-    app.extensions["simpul_regional_catalog"] = published_catalog(config)
+    catalog, text = _published(config)
+    app.extensions["simpul_regional_catalog"] = (catalog.version, text)
+    app.extensions["simpul_regional_catalog_obj"] = catalog  # labels for the case workers' pages
     # One copy per catalog format, made (and checked) at start-up: a node is served the copy it can read.
-    text = app.extensions["simpul_regional_catalog"][1]
     app.extensions["simpul_regional_catalog_formats"] = {
         fmt: catalog_format.text_for(text, fmt) for fmt in range(1, CATALOG_FORMAT + 1)}
 

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from gateway.i18n import gettext
+from gateway.terminal import printable
 from sync.errors import AlreadyExists, RegionalError, SyncError
 
 
@@ -158,7 +159,7 @@ def regional_requests(as_json: bool, node: str | None, status: str | None, limit
             line += "  " + _("UNOPENABLE: %(reason)s", reason=seal_problem_label(r["seal_problem"], locale))
         if with_fields:
             line += "  " + json.dumps(r["fields"], ensure_ascii=False, sort_keys=True)
-        click.echo(line)
+        click.echo(printable(line))  # service, codes and fields come from nodes
 
 
 @regional.command("set-status")
@@ -202,7 +203,8 @@ def regional_conflicts(as_json: bool) -> None:
         click.echo(json.dumps([{k: v for k, v in r.items() if k != "detail"} for r in rows], indent=2))
         return
     for r in rows:
-        click.echo(f"{r['at']}  {r['kind']:<14} {r['node_id']:<12} {r['tracking_code'] or '-'}  {r['request_id']}")
+        click.echo(printable(f"{r['at']}  {r['kind']:<14} {r['node_id']:<12} {r['tracking_code'] or '-'}  "
+                             f"{r['request_id']}"))
 
 
 @regional.command("nodes")
@@ -249,7 +251,7 @@ def regional_user() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 def regional_user_add(username: str, password_stdin: bool) -> None:
     """Add a case worker (password stored as an argon2id hash)."""
-    from sync.regional.web import hash_password
+    from gateway.web.passwords import hash_password
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -264,3 +266,27 @@ def regional_user_add(username: str, password_stdin: bool) -> None:
         click.echo(str(exc), err=True)
         sys.exit(1)
     click.echo(_("User %(name)s added.", name=username))
+
+
+@regional_user.command("disable")
+@click.argument("username")
+def regional_user_disable(username: str) -> None:
+    """Switch a case worker off: their sessions end at once and they can no longer log in."""
+    from sync.regional import accounts
+
+    if not accounts.disable(_store(), username):
+        click.echo(_("No user %(name)s.", name=username), err=True)
+        sys.exit(1)
+    click.echo(_("User %(name)s disabled; their sessions have ended.", name=username))
+
+
+@regional_user.command("enable")
+@click.argument("username")
+def regional_user_enable(username: str) -> None:
+    """Let a disabled case worker log in again."""
+    from sync.regional import accounts
+
+    if not accounts.enable(_store(), username):
+        click.echo(_("No user %(name)s.", name=username), err=True)
+        sys.exit(1)
+    click.echo(_("User %(name)s enabled.", name=username))

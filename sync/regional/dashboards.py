@@ -13,9 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, current_app, render_template, request
 
 from gateway.i18n import N_
+from gateway.web.ui import _
+from gateway.web.ui import locale as ui_locale
 from sync.regional import analytics
 from sync.regional.analytics import SMALL, UNKNOWN, Summary
 
@@ -66,8 +68,6 @@ def _catalog(app: Flask) -> Any:
 
 def view_model(public: bool) -> dict[str, Any]:
     """Everything the two pages render: filters, charts, tables, data-as-of note."""
-    from sync.regional.web import _
-
     store = current_app.extensions["simpul_regional"]
     timezone = store.analytics.timezone
     months = analytics.last_months(MONTHS, timezone)
@@ -80,7 +80,7 @@ def view_model(public: bool) -> dict[str, Any]:
     channel = channel if channel in CHANNELS else None
     db, as_of, source = store.reader()
     data: Summary = analytics.summary(db, months, node, service, channel)
-    locale = g.locale
+    locale = ui_locale()
 
     def service_name(code: str) -> str:
         return services[code].text("name", locale) if code in services else code
@@ -126,10 +126,9 @@ def view_model(public: bool) -> dict[str, Any]:
 
 
 def init_app(app: Flask) -> None:
-    from sync.regional.web import login_required
+    """/analytics needs a case worker's session (sync.regional.web's guard); /transparansi is public."""
 
     @app.get("/analytics")
-    @login_required
     def analytics_page():
         return render_template("regional/analytics.html", **view_model(public=False))
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sync.regional.migrations import NODE_HEALTH_SQL
+from sync.regional.migrations import CASE_WORKER_SQL, NODE_HEALTH_SQL
 
 LOCK_ID = 0x51A9_0001  # pg_advisory_lock key for migrating and creating partitions
 
@@ -166,6 +166,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             used_at text
         );
     """),
+    ("m005_case_worker_sessions", ";\n".join(CASE_WORKER_SQL)),
 )
 
 PARTITIONED = ("requests", "events")

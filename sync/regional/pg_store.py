@@ -103,6 +103,7 @@ class PostgresRegionalStore(SqlRegionalStore):
     engine = "postgresql"
     request_dir = "request_keys"
     event_dir = "event_keys"
+    row_lock = " FOR UPDATE"  # READ COMMITTED: two logins of one pair must not both read the old count
 
     def __init__(self, url: str, keys: RegionalKeys | None = None, read_url: str | None = None):
         self.keys = keys

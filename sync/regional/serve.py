@@ -40,10 +40,31 @@ def workers_problem(config: Config) -> str | None:
 def single(config: Config, store: Any, host: str, port: int) -> None:
     import waitress
 
+    from gateway.web.proxy import waitress_options
     from sync.regional.app import create_regional_app
 
     app = create_regional_app(config, store)
-    waitress.serve(app, host=host, port=port, threads=THREADS, ident="simpul-regional", _quiet=True)
+    waitress.serve(app, host=host, port=port, threads=THREADS, ident="simpul-regional", _quiet=True,
+                   **waitress_options(config["regional.trusted_proxy"]))
+
+
+def behind_proxy(app: Any, proxy: str) -> Any:
+    """WSGI wrapper for gunicorn with waitress's rule (gateway.web.proxy): forwarding headers are
+    believed only from ``proxy`` (one hop) and dropped from anyone else, so a client cannot pick
+    its own address for the login throttle or claim HTTPS."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    trusted = ProxyFix(app, x_for=1, x_proto=1, x_host=1, x_port=1)
+    proxy = (proxy or "").strip()
+
+    def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
+        if proxy and environ.get("REMOTE_ADDR") == proxy:
+            return trusted(environ, start_response)
+        for key in [k for k in environ if k.startswith("HTTP_X_FORWARDED_")]:
+            del environ[key]
+        return app(environ, start_response)
+
+    return wrapped
 
 
 def prefork(config: Config, host: str, port: int, workers: int) -> None:
@@ -54,12 +75,13 @@ def prefork(config: Config, host: str, port: int, workers: int) -> None:
             for key, value in {"bind": f"{host}:{port}", "workers": workers, "threads": THREADS,
                                "worker_class": "gthread", "loglevel": "warning", "accesslog": None,
                                "timeout": 120, "graceful_timeout": 20, "preload_app": False,
-                               "proc_name": "simpul-regional"}.items():
+                               "proc_name": "simpul-regional",
+                               "secure_scheme_headers": {}}.items():  # behind_proxy decides, as waitress does
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
             from sync.regional.app import create_regional_app
 
-            return create_regional_app(config)
+            return behind_proxy(create_regional_app(config), config["regional.trusted_proxy"])
 
     RegionalServer().run()

@@ -144,6 +144,7 @@ class SqlRegionalStore(RegionalStore):
     request_dir = "requests"
     event_dir = "events"
     analytics: Analytics = Analytics()  # catalog facts and timezone; open_store sets them from the config
+    row_lock = ""  # appended to a SELECT that must lock its row (gateway.web.throttle); SQLite serialises writers
 
     @abstractmethod
     def write(self, job: Callable[[Db], T]) -> T:

@@ -53,6 +53,7 @@ from gateway.app import node_of
 from gateway.config.loader import Config
 from gateway.outbox import delivery
 from gateway.storage import kv
+from gateway.web.compare import same
 
 KEY = "android"
 PASSWORD_ENV = "SIMPUL_ANDROID_PASSWORD"
@@ -124,12 +125,12 @@ def signature_ok(key: str, body: bytes, timestamp: str, signature: str, now: flo
     if abs((now if now is not None else time.time()) - int(timestamp)) > MAX_SKEW_SECONDS:
         return False
     expected = hmac.new(key.encode(), body + timestamp.encode(), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature.strip().lower())
+    return same(expected, signature.strip().lower())
 
 
 def authenticated() -> bool:
     secret = os.environ.get(SECRET_ENV, "")
-    if not secret or not hmac.compare_digest(request.args.get("secret", "").encode(), secret.encode()):
+    if not secret or not same(secret, request.args.get("secret")):
         return False
     key = os.environ.get(SIGNING_ENV, "")
     if key:

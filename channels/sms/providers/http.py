@@ -25,7 +25,6 @@ blanked at once, as for Gammu (docs/sms.md).
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import os
 from collections.abc import Mapping
@@ -40,6 +39,7 @@ from channels.sms.providers.base import Permanent, http_send, our_id, row_of, se
 from gateway.app import node_of
 from gateway.config.loader import Config
 from gateway.outbox import delivery
+from gateway.web.compare import same
 
 KEY = "http"
 SECRET_ENV = "SIMPUL_SMS_HTTP_SECRET"
@@ -125,7 +125,7 @@ def _plain(text: str, status: int) -> Response:
 
 def authenticated() -> bool:
     secret = os.environ.get(SECRET_ENV, "")
-    return bool(secret) and hmac.compare_digest(request.args.get("secret", "").encode(), secret.encode())
+    return bool(secret) and same(secret, request.args.get("secret"))
 
 
 def fields(inbound_format: str) -> Mapping[str, Any] | None:

@@ -14,7 +14,6 @@ trusted.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import os
 from typing import Any
@@ -31,6 +30,7 @@ from channels.sms.providers.base import HTTP_TIMEOUT, Offline, Permanent, Retrya
 from gateway.app import node_of
 from gateway.config.loader import Config
 from gateway.outbox import delivery
+from gateway.web.compare import same
 
 KEY = "twilio"
 TOKEN_ENV = "SIMPUL_TWILIO_AUTH_TOKEN"
@@ -122,7 +122,7 @@ def signature_ok() -> bool:
         if algorithm is None or algorithm.upper() == "HMAC_SHA1":
             # Common case first: the exact URL (one HMAC); validate() then
             # also tries the URL with/without the default port.
-            if hmac.compare_digest(validator.compute_signature(url, form), signature):
+            if same(validator.compute_signature(url, form), signature):
                 return True
             return validator.validate(url, form, signature)
         return validator.validate(url, form, signature, algorithm)

@@ -22,6 +22,9 @@ import secrets
 from flask import current_app, g, request
 from werkzeug.wrappers import Response
 
+from gateway.web.compare import same
+from gateway.web.proxy import cookie_secure
+
 ANON_COOKIE = "simpul_csrf"
 FIELD = "csrf_token"
 FORM_FIELD = "form_token"
@@ -40,7 +43,7 @@ def token(binding: str) -> str:
 def valid(binding: str | None, sent: str | None) -> bool:
     if not binding or not sent:
         return False
-    return hmac.compare_digest(token(binding), sent)
+    return same(token(binding), sent)
 
 
 def new_form_token(binding: str) -> str:
@@ -53,7 +56,7 @@ def form_nonce(binding: str | None, sent: str | None) -> str | None:
     if not binding or not sent or sent.count(".") != 1 or len(sent) > 200:
         return None
     nonce, mac = sent.split(".")
-    if nonce and hmac.compare_digest(_mac("form", f"{binding}:{nonce}"), mac):
+    if nonce and same(_mac("form", f"{binding}:{nonce}"), mac):
         return nonce
     return None
 
@@ -62,7 +65,7 @@ def anon_binding() -> str:
     """The browser's anonymous CSRF cookie value (created on first use)."""
     if "anon_csrf" not in g:
         value = request.cookies.get(ANON_COOKIE)
-        if not value or len(value) > 100:
+        if not value or len(value) > 100 or not value.isascii():
             value = secrets.token_urlsafe(24)
             g.anon_csrf_new = True
         g.anon_csrf = value
@@ -72,11 +75,11 @@ def anon_binding() -> str:
 def sent_anon_binding() -> str | None:
     """The cookie the browser sent, if any (a POST never mints one)."""
     value = request.cookies.get(ANON_COOKIE)
-    return value if value and len(value) <= 100 else None
+    return value if value and len(value) <= 100 and value.isascii() else None
 
 
 def set_anon_cookie(response: Response) -> Response:
     if g.get("anon_csrf_new"):
         response.set_cookie(ANON_COOKIE, g.anon_csrf, httponly=True, samesite="Strict",
-                            secure=request.is_secure)
+                            secure=cookie_secure())
     return response
