@@ -20,7 +20,10 @@ def migrations():
 def register_commands(cli) -> None:  # noqa: ANN001 - the click group
     from sync.client.cli import sync_command
     from sync.client.join import node_group
+    from sync.client.sneakernet_cli import export_command, import_command
 
+    sync_command.add_command(export_command)
+    sync_command.add_command(import_command)
     cli.add_command(sync_command)
     cli.add_command(node_group)
 
@@ -48,3 +51,10 @@ def settings() -> tuple[Setting, ...]:
         Setting("sync.allow_plain_http", False, "Allow an http:// sync.url to a host other than loopback (pulls "
                 "carry phone numbers and notes: only behind a VPN or similar)."),
     )
+
+
+def kiosk_panels() -> list:
+    """The kiosk's sync panel at /kiosk/sync (sync/panel.py)."""
+    from sync.panel import panels
+
+    return panels()

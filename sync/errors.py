@@ -75,6 +75,14 @@ class RegionalError(SyncError):
     """Server side: a case-worker action that cannot be done (unknown code, bad status)."""
 
 
+class AlreadyImported(RegionalError):
+    """Server side: this sneakernet file was applied before (nothing is applied twice)."""
+
+    def __init__(self, file_id: str):
+        super().__init__(f"file {file_id} was imported before")
+        self.file_id = file_id
+
+
 class AlreadyExists(RegionalError):
     """Server side: the node or user is already registered."""
 

@@ -140,3 +140,20 @@ def test_a_part_section_joins_the_access_report(tally, node):
     report = access.gather(node.store.read(), node.catalog, opener, phone="+6281234567890")
     assert [s.id for s in report.sections] == ["sms_sent", "sms_received", "feedback", "tally"]
     assert report.section("tally").rows == [{"n": 0}]
+
+
+def test_the_sync_panel_is_the_sync_part_s(monkeypatch, config, node, client):
+    """/kiosk/sync and its nav link come from the sync part's kiosk_panels(); without it, neither."""
+    add_officer(node)
+    login(client)
+    page = client.get("/kiosk/").get_data(as_text=True)
+    assert 'href="/kiosk/sync"' in page and client.get("/kiosk/sync").status_code == 200
+    from gateway.app import create_app
+
+    without_sync = tuple(p for p in parts.parts() if p.name != "sync")
+    monkeypatch.setattr(parts, "parts", lambda: without_sync)
+    bare = create_app(config=config, node=node).test_client()
+    assert login(bare).status_code == 303
+    home = bare.get("/kiosk/")
+    assert home.status_code == 200 and 'href="/kiosk/sync"' not in home.get_data(as_text=True)
+    assert bare.get("/kiosk/sync").status_code == 404

@@ -141,3 +141,56 @@ def test_sync_signature_and_node_headers(regional, signature, node_id):
         resp = regional.post("/sync/v1/requests", data=b"{}",
                              headers={"X-Simpul-Node": node, "X-Simpul-Request": "1", "X-Simpul-Signature": signature})
         assert resp.status_code == 401
+
+
+@pytest.fixture
+def sms_webhooks(monkeypatch, config, node):
+    """The Android gateway and HTTP aggregator webhooks with their secrets and the signing key set."""
+    from gateway.app import create_app
+
+    monkeypatch.setenv("SIMPUL_ANDROID_WEBHOOK_SECRET", "android-secret")
+    monkeypatch.setenv("SIMPUL_ANDROID_SIGNING_KEY", "android-signing")
+    monkeypatch.setenv("SIMPUL_SMS_HTTP_SECRET", "http-secret")
+    return create_app(config=config, node=node).test_client()
+
+
+@FUZZ
+@given(secret=FORM_VALUES, timestamp=HEADER_VALUES, signature=HEADER_VALUES)
+def test_android_gateway_secret_timestamp_and_signature(sms_webhooks, node, secret, timestamp, signature):
+    body = b'{"event":"sms:received","payload":{"phoneNumber":"+6281234567890","message":"CEK","receivedAt":"x"}}'
+    for query in (secret, "android-secret"):
+        resp = sms_webhooks.post("/channels/sms/android", query_string={"secret": query}, data=body,
+                                 content_type="application/json",
+                                 headers={"X-Timestamp": timestamp, "X-Signature": signature})
+        assert resp.status_code == 403
+    assert node.store.read().execute("SELECT count(*) FROM sms_inbound").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("timestamp", ["²", "¹²³", "9" * 5000, " 1", "-1"])
+def test_android_timestamp_that_is_no_plain_number(sms_webhooks, timestamp):
+    from channels.sms.providers import android
+
+    assert not android.signature_ok("k", b"{}", timestamp, "00")
+    resp = sms_webhooks.post("/channels/sms/android", query_string={"secret": "android-secret"}, data=b"{}",
+                             content_type="application/json", headers={"X-Timestamp": timestamp, "X-Signature": "00"})
+    assert resp.status_code == 403
+
+
+@FUZZ
+@given(value=FORM_VALUES)
+def test_http_aggregator_secret(sms_webhooks, value):
+    for path in ("/channels/sms/http", "/channels/sms/http/status"):
+        resp = sms_webhooks.post(path, query_string={"secret": value}, data={"from": "+6281234567890", "text": "CEK"})
+        assert resp.status_code == 403
+
+
+@FUZZ
+@given(value=FORM_VALUES)
+def test_ussd_http_route_token(monkeypatch, config, node, value):
+    from gateway.app import create_app
+
+    monkeypatch.setenv("SIMPUL_USSD_TOKEN", "rahasia-callback")
+    client = create_app(config=config, node=node).test_client()
+    resp = client.post("/channels/ussd/http", query_string={"token": value},
+                       data={"sessionId": "s1", "phoneNumber": "+6281234567890", "text": ""})
+    assert resp.status_code == 403

@@ -1,4 +1,4 @@
-"""The officers' kiosk (``/kiosk/``): login, assisted submission, receipt, queue, sync, dashboard.
+"""The officers' kiosk (``/kiosk/``): login, assisted submission, receipt, queue, dashboard, and the panels other parts add (sync, SMS).
 
 Runs on a shared touch screen or laptop in the village office, so sessions
 are short (idle timeout), every form carries a CSRF token and pages with

@@ -10,17 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
 from gateway import clock
-from gateway.i18n import N_
-
-DAYS, HOURS, MINUTES = N_("%(n)d d"), N_("%(n)d h"), N_("%(n)d min")
-UNDER_A_MINUTE = N_("under a minute")
 
 
 @dataclass
@@ -66,22 +61,3 @@ def figures(db: sqlite_utils.Database, zone: ZoneInfo, days: int = 14, now: dt.d
         ready_sample=len(durations),
         total=sum(statuses.values()),
     )
-
-
-def duration_parts(seconds: float) -> tuple[int, int, int]:
-    """(days, hours, minutes) for display."""
-    minutes = int(seconds // 60)
-    return minutes // 1440, (minutes % 1440) // 60, minutes % 60
-
-
-def duration_text(seconds: float, render: Callable[..., str]) -> str:
-    """'2 d 3 h', '5 h 10 min', '4 min' or 'under a minute', in the reader's language."""
-    days, hours, minutes = duration_parts(seconds)
-    parts = []
-    if days:
-        parts.append(render(DAYS, n=days))
-    if hours:
-        parts.append(render(HOURS, n=hours))
-    if minutes and not days:
-        parts.append(render(MINUTES, n=minutes))
-    return " ".join(parts) or render(UNDER_A_MINUTE)

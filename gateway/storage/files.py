@@ -100,12 +100,23 @@ def write_private(path: str | os.PathLike, text: str) -> Path:
     """Write a secret file atomically with mode 0600 (never readable by others, even briefly)."""
     path = Path(path)
     private_dir(path.parent)
+    return write_private_bytes(path, text.encode("utf-8"))
+
+
+def write_private_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` atomically as a 0600 file in an existing folder, left as it is.
+
+    The folder may be a mounted USB stick (sneakernet), whose mode this must
+    not change. A temporary name is created fresh (O_EXCL, 0600) and renamed
+    over ``path`` after fsync: a reader never sees half a file.
+    """
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

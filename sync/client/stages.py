@@ -80,7 +80,13 @@ EVENT_SQL = ("SELECT e.seq, e.id, e.request_id, e.status, e.actor, e.at, e.note,
              "(SELECT p.status FROM status_events p WHERE p.request_id = e.request_id AND p.seq < e.seq "
              "ORDER BY p.seq DESC LIMIT 1) AS before FROM status_events e "
              "JOIN requests r ON r.id = e.request_id "
-             "WHERE e.synced = 0 AND e.origin = 'node' AND r.synced = 1 ORDER BY e.seq LIMIT ?")
+             "WHERE e.synced = 0 AND e.origin = 'node' AND e.seq > ? AND (r.synced = 1 OR (r.seq <= ? "
+             # an unsynced request's own "received" event travels with the request (mark_requests)
+             "AND e.seq IS NOT (SELECT min(f.seq) FROM status_events f WHERE f.request_id = e.request_id "
+             "AND f.status = 'received' AND f.origin = 'node'))) ORDER BY e.seq LIMIT ?")
+# EVENT_SQL's arguments for a pass: every unsynced event of a synced request. A sneakernet export
+# (sync.client.sneakernet) also takes those of the requests written to the same export.
+ONLY_SYNCED = (0, -1)
 
 WAITING_NOTES_SQL = ("SELECT count(*) FROM status_events WHERE synced = 0 AND origin = 'node' "
                      "AND note_sealed IS NOT NULL AND note_sealed_regional IS NULL")
@@ -96,9 +102,14 @@ AUDIT_ACKED_SQL = "SELECT hash FROM audit_log WHERE seq = ?"
 PUSH_PATHS = ("/requests", "/events", "/audit")
 
 
+def with_health(node: Node, payload: dict[str, Any]) -> dict[str, Any]:
+    """Every push tells the fleet view how this node is doing (a file on a stick too)."""
+    return {**payload, "health": health.report(node)}
+
+
 def _timed_call(ctx: PassContext, path: str, payload: Any, full: bool) -> Any:
-    if path in PUSH_PATHS:  # every push tells the fleet view how this node is doing
-        payload = {**payload, "health": health.report(ctx.node)}
+    if path in PUSH_PATHS:
+        payload = with_health(ctx.node, payload)
     started = time.monotonic()
     answer = ctx.transport.call(path, payload)
     ctx.batch.succeeded(time.monotonic() - started, full)
@@ -177,39 +188,46 @@ def epochs_for(db: sqlite_utils.Database, blobs: list[bytes | None]) -> dict[int
     return {r[0]: (r[1], r[2]) for r in rows}
 
 
-def push_requests(ctx: PassContext) -> str:
-    """Push the next batch of unsynced requests in seq order.
+def request_batch(ctx: PassContext, after: int) -> tuple[list[int], dict[str, Any] | None]:
+    """(seqs, push body) of the next unsynced requests after seq ``after``, in seq order.
 
     A request without a regional copy (sealed while ``sync.regional_key`` was
     empty) is re-sealed first when an officer's session holds the node key;
-    otherwise the batch stops just before it and the pass reports how many wait.
+    otherwise the batch stops just before it and ``ctx.awaiting_seal`` says how many wait.
     """
     db = ctx.node.store.read()
     size = ctx.batch.size
-    hwm = state.get(db, "requests_hwm")
-    rows, held = _with_regional_copies(ctx, list(db.query(REQUEST_SQL, [hwm, size])),
-                                       lambda: list(db.query(REQUEST_SQL, [hwm, size])),
+    rows, held = _with_regional_copies(ctx, list(db.query(REQUEST_SQL, [after, size])),
+                                       lambda: list(db.query(REQUEST_SQL, [after, size])),
                                        "requests", "sealed", "sealed_regional", "fields")
     if held:
-        ctx.awaiting_seal = db.execute(WAITING_SQL, [hwm]).fetchone()[0]
+        ctx.awaiting_seal = db.execute(WAITING_SQL, [state.get(db, "requests_hwm")]).fetchone()[0]
     if not rows:
-        return Status.COMPLETED
+        return [], None
     for r in rows:
         r["fields"] = json.loads(r["fields"])
-    seqs = [r["seq"] for r in rows]
     epochs = epochs_for(db, [r["sealed_regional"] for r in rows])
-    answer = _timed_call(ctx, "/requests", wire.encode_requests(rows, epochs), len(rows) == size)
+    return [r["seq"] for r in rows], wire.encode_requests(rows, epochs)
+
+
+def push_requests(ctx: PassContext) -> str:
+    """Push the next batch of unsynced requests in seq order (see :func:`request_batch`)."""
+    size = ctx.batch.size
+    seqs, payload = request_batch(ctx, state.get(ctx.node.store.read(), "requests_hwm"))
+    if payload is None:
+        return Status.COMPLETED
+    answer = _timed_call(ctx, "/requests", payload, len(seqs) == size)
     _check_ack(answer, seqs)
-    ctx.node.store.write(lambda wdb: _mark_requests(wdb, seqs[0], seqs[-1]))
-    ctx.moved["requests"] += len(rows)
+    ctx.node.store.write(lambda wdb: mark_requests(wdb, seqs[0], seqs[-1]))
+    ctx.moved["requests"] += len(seqs)
     ctx.moved["conflicts"] += int(answer.get("conflicts", 0)) + int(answer.get("code_clashes", 0))
-    ctx.report(Stage.PUSH_REQUESTS, len(rows))
+    ctx.report(Stage.PUSH_REQUESTS, len(seqs))
     if ctx.awaiting_seal:
         return Status.COMPLETED  # stopped at a request that waits for an officer: order is kept
-    return Status.PENDING if len(rows) == size else Status.COMPLETED
+    return Status.PENDING if len(seqs) == size else Status.COMPLETED
 
 
-def _mark_requests(db: sqlite_utils.Database, first: int, last: int) -> None:
+def mark_requests(db: sqlite_utils.Database, first: int, last: int) -> None:
     # The pipeline's own "received" event (the first of each request) travels
     # with the request itself, so it is marked here too.
     db.execute("UPDATE status_events SET synced = 1 WHERE seq IN (SELECT min(e.seq) FROM status_events e "
@@ -219,36 +237,52 @@ def _mark_requests(db: sqlite_utils.Database, first: int, last: int) -> None:
     state.raise_to(db, "requests_hwm", last)
 
 
-def push_events(ctx: PassContext) -> str:
-    """Push the next batch of node status events (kiosk "ready", "handed over", notes)."""
+def event_batch(ctx: PassContext, after: int = 0,
+                requests_upto: int = -1) -> tuple[list[int], dict[str, Any] | None, bool]:
+    """(seqs, push body, held) of the next node status events after seq ``after``.
+
+    Events of synced requests only, or also of those up to seq
+    ``requests_upto`` (sent just before them in the same export).
+    """
     size = ctx.batch.size
     db = ctx.node.store.read()
+    args = [after, requests_upto, size]
     # A note sealed while sync.regional_key was empty is re-sealed like a request, else held.
-    rows, held = _with_regional_copies(ctx, list(db.query(EVENT_SQL, [size])),
-                                       lambda: list(db.query(EVENT_SQL, [size])),
+    rows, held = _with_regional_copies(ctx, list(db.query(EVENT_SQL, args)),
+                                       lambda: list(db.query(EVENT_SQL, args)),
                                        "status_events", "note_sealed", "note_sealed_regional", "note")
     if held:
         ctx.awaiting_seal += db.execute(WAITING_NOTES_SQL).fetchone()[0]
     if not rows:
-        return Status.COMPLETED
-    seqs = [r["seq"] for r in rows]
+        return [], None, held
     blobs = [r["note_sealed_regional"] for r in rows]
     for r in rows:  # a sealed note travels as its regional copy only (base64)
         r["note_sealed_regional"] = wire.b64(r["note_sealed_regional"])
     payload = wire.table(wire.EVENT_COLS, [[r[c] for c in wire.EVENT_COLS] for r in rows],
                          seal_epochs=wire.encode_epochs(epochs_for(ctx.node.store.read(), blobs)))
-    answer = _timed_call(ctx, "/events", payload, len(rows) == size)
+    return [r["seq"] for r in rows], payload, held
+
+
+def push_events(ctx: PassContext) -> str:
+    """Push the next batch of node status events (kiosk "ready", "handed over", notes)."""
+    size = ctx.batch.size
+    seqs, payload, held = event_batch(ctx, *ONLY_SYNCED)
+    if payload is None:
+        return Status.COMPLETED
+    answer = _timed_call(ctx, "/events", payload, len(seqs) == size)
     _check_ack(answer, seqs)
 
-    def mark(db: sqlite_utils.Database) -> None:
-        db.conn.executemany("UPDATE status_events SET synced = 1 WHERE seq = ?", [(s,) for s in seqs])
-        state.raise_to(db, "events_hwm", seqs[-1])
-
-    ctx.node.store.write(mark)
-    ctx.moved["events"] += len(rows)
+    ctx.node.store.write(lambda db: mark_events(db, seqs))
+    ctx.moved["events"] += len(seqs)
     ctx.moved["conflicts"] += int(answer.get("conflicts", 0))
-    ctx.report(Stage.PUSH_EVENTS, len(rows))
-    return Status.PENDING if len(rows) == size and not held else Status.COMPLETED
+    ctx.report(Stage.PUSH_EVENTS, len(seqs))
+    return Status.PENDING if len(seqs) == size and not held else Status.COMPLETED
+
+
+def mark_events(db: sqlite_utils.Database, seqs: list[int]) -> None:
+    db.conn.executemany("UPDATE status_events SET synced = 1 WHERE seq = ?", [(s,) for s in seqs])
+    if seqs:
+        state.raise_to(db, "events_hwm", max(seqs))
 
 
 def pull(ctx: PassContext) -> str:
@@ -340,6 +374,18 @@ def fetch_catalog(ctx: PassContext) -> str:
     return Status.COMPLETED
 
 
+def audit_batch(db: sqlite_utils.Database, after: int,
+                size: int) -> tuple[list[dict[str, Any]], tuple[int, str], dict[str, Any]]:
+    """(rows, head, push body) of the audit entries after seq ``after`` (none: the head at ``after``)."""
+    rows = list(db.query(AUDIT_SQL, [after, size]))
+    if rows:
+        head = (rows[-1]["seq"], rows[-1]["hash"])
+    else:
+        acked = db.execute(AUDIT_ACKED_SQL, [after]).fetchone()
+        head = (after, acked[0] if acked else GENESIS)
+    return rows, head, wire.encode_audit(rows, head)
+
+
 def push_audit(ctx: PassContext) -> str:
     """Push the audit entries above ``audit_hwm`` (or, with none, the acknowledged head).
 
@@ -350,13 +396,8 @@ def push_audit(ctx: PassContext) -> str:
     """
     db = ctx.node.store.read()
     hwm, size = state.get(db, "audit_hwm"), ctx.batch.size
-    rows = list(db.query(AUDIT_SQL, [hwm, size]))
-    if rows:
-        head = (rows[-1]["seq"], rows[-1]["hash"])
-    else:
-        acked = db.execute(AUDIT_ACKED_SQL, [hwm]).fetchone()
-        head = (hwm, acked[0] if acked else GENESIS)
-    answer = _timed_call(ctx, "/audit", wire.encode_audit(rows, head), len(rows) == size)
+    rows, head, payload = audit_batch(db, hwm, size)
+    answer = _timed_call(ctx, "/audit", payload, len(rows) == size)
     if isinstance(answer, dict) and answer.get("flagged") is True:
         ctx.audit_flag = str(answer.get("problem"))
         return Status.COMPLETED

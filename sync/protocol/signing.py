@@ -47,3 +47,17 @@ def sign_response(secret: str, request_id: int, status: int, body: bytes) -> str
 def verify_response(secret: str, signature: object, request_id: int, status: int, body: bytes) -> bool:
     """The node's check of an answer: only a server holding the node's secret can have signed it."""
     return same(sign_response(secret, request_id, status, body), signature)
+
+
+def sign_parcel(secret: str, header: bytes, body: bytes) -> str:
+    """Signature of a sneakernet file (:mod:`sync.protocol.parcel`): its header line and body digest.
+
+    The same HMAC and secret as a request, over a text no request can have
+    (it starts with "parcel"), so a file can never be replayed as a request.
+    """
+    text = b"parcel\n" + header + b"\n" + body_digest(body).encode()
+    return hmac.new(secret.encode(), text, hashlib.sha256).hexdigest()
+
+
+def verify_parcel(secret: str, signature: object, header: bytes, body: bytes) -> bool:
+    return same(sign_parcel(secret, header, body), signature)

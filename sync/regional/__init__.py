@@ -15,8 +15,11 @@ order = 60
 def register_commands(cli) -> None:  # noqa: ANN001 - the click group
     from sync.regional.cli import regional
     from sync.regional.enrol_cli import enrol_node
+    from sync.regional.sneakernet_cli import export_for_command, import_command
 
     regional.add_command(enrol_node)
+    regional.add_command(import_command)
+    regional.add_command(export_for_command)
     cli.add_command(regional)
 
 

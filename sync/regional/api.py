@@ -149,3 +149,9 @@ def catalog() -> Response:
 @bp.post("/audit")
 def push_audit() -> Response:
     return _handle(_push_audit)
+
+
+# The same handlers apply a batch carried on a USB stick (sync.regional.sneakernet, inside an app
+# context), with a file claim (sync.regional.parcel_log.ParcelClaim) in place of the request counter.
+OPS: dict[str, Callable[[str, Any, Any], Any]] = {
+    "requests": _push_requests, "events": _push_events, "audit": _push_audit, "pull": _pull, "catalog": _catalog}

@@ -13,8 +13,9 @@ from typing import Any
 from gateway.cases.records import STATUSES, can_move
 from sync.errors import RegionalError, ReplayError
 from sync.protocol.wire import b64, content_digest, event_digest
-from sync.regional import analytics, audit_chain, sealkeys
+from sync.regional import analytics, audit_chain, parcel_log, sealkeys
 from sync.regional.dbapi import Db
+from sync.regional.parcel_log import ParcelClaim
 from sync.regional.sealkeys import RegionalOpener, Unopenable, note_text
 
 NOT_APPLIED, APPLIED_MOVE, APPLIED_NOTE = 0, 1, 2  # events.applied
@@ -22,8 +23,14 @@ EVENT_COLUMNS = ("id", "request_id", "node_id", "status", "actor", "at", "note",
                  "applied", "note_problem")
 
 
-def claim(db: Db, node_id: str, counter: int, now: str) -> None:
-    """Advance the node's counter or raise ReplayError (first statement of every job)."""
+def claim(db: Db, node_id: str, counter: int | ParcelClaim, now: str) -> None:
+    """Advance the node's counter or raise ReplayError (first statement of every job).
+
+    A batch from a file claims its file id instead (AlreadyImported if seen).
+    """
+    if isinstance(counter, ParcelClaim):
+        parcel_log.record(db, node_id, counter, now)
+        return
     cur = db.execute("UPDATE nodes SET last_counter = ?, last_seen_at = ? WHERE id = ? AND last_counter < ?",
                      [counter, now, node_id, counter])
     if cur.rowcount != 1:

@@ -238,7 +238,16 @@ def m009_enrolments(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m010_analytics(db: sqlite_utils.Database) -> None:
+def m020_parcels(db: sqlite_utils.Database) -> None:
+    # Sneakernet files applied or written (sync.regional.parcel_log): a file
+    # applies once by its id, whatever the node's HTTP request counter says.
+    from sync.regional.parcel_log import TABLE_SQL
+
+    db.execute(TABLE_SQL)
+
+
+@migrations()
+def m021_analytics(db: sqlite_utils.Database) -> None:
     # Facts the district analytics count once (sync/regional/analytics.py):
     # when a request first became ready / rejected, the reason category, the
     # citizen's rating (never the comment); and the tallies kept at ingest.

@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from sync.regional.migrations import CASE_WORKER_SQL, NODE_HEALTH_SQL
+from sync.regional.parcel_log import TABLE_SQL as PARCELS_TABLE_SQL
 
 LOCK_ID = 0x51A9_0001  # pg_advisory_lock key for migrating and creating partitions
 
@@ -167,6 +168,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
     """),
     ("m005_case_worker_sessions", ";\n".join(CASE_WORKER_SQL)),
+    ("m006_parcels", PARCELS_TABLE_SQL),  # sneakernet files (sync.regional.parcel_log), as on SQLite
 )
 
 PARTITIONED = ("requests", "events")

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from gateway import clock
 from sync.errors import AlreadyExists, EnrolmentRefused, RegionalError
-from sync.regional import analytics, audit_chain, ingest, sealkeys
+from sync.regional import analytics, audit_chain, ingest, parcel_log, sealkeys
 from sync.regional.analytics import Analytics
 from sync.regional.dbapi import Db
 from sync.regional.sealkeys import RegionalKeys, RegionalOpener, Unopenable
@@ -117,6 +117,10 @@ class RegionalStore(ABC):
     @abstractmethod
     def redeem_enrolment(self, node_id: str, code_hash: str) -> str:
         """Burn the code and give the node a fresh HMAC secret (returned); EnrolmentRefused if not valid."""
+
+    @abstractmethod
+    def parcels(self, node_id: str) -> list[dict[str, Any]]:
+        """The sneakernet files of a node, applied or written (sync.regional.parcel_log.rows)."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -511,6 +515,9 @@ class SqlRegionalStore(RegionalStore):
             return secret
 
         return self.write(job)
+
+    def parcels(self, node_id: str) -> list[dict[str, Any]]:
+        return parcel_log.rows(self.read(), node_id)
 
 
 def open_regional_store(path: str | Path, keys: RegionalKeys | None = None) -> RegionalStore:

@@ -120,7 +120,9 @@ def _plain(text: str, status: int) -> Response:
 
 def signature_ok(key: str, body: bytes, timestamp: str, signature: str, now: float | None = None) -> bool:
     """The app's scheme: hex HMAC-SHA256(key, raw body + X-Timestamp), timestamp within 5 minutes."""
-    if not timestamp.isdigit() or not signature:
+    # ASCII digits only: "²".isdigit() is true but int() refuses it, and a
+    # 5,000-digit value exceeds int()'s limit; either used to end in a 500.
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12 or not signature:
         return False
     if abs((now if now is not None else time.time()) - int(timestamp)) > MAX_SKEW_SECONDS:
         return False
