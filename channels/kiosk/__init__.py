@@ -37,6 +37,13 @@ channels = ("kiosk",)  # requests.channel values this part writes
 after = ("web",)
 
 
+def kiosk_panels() -> list:
+    """The admins' health page: the checks of `simpul doctor` (channels/kiosk/doctor_panel.py)."""
+    from channels.kiosk.doctor_panel import panels
+
+    return panels()
+
+
 def migrations():
     from channels.kiosk.schema import migrations as sets
 
