@@ -5,17 +5,35 @@ BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := chromium gammu-smsd gammu faketime iproute2 postgresql
 
-.PHONY: run test install system-deps lint screenshots locales-extract locales-update locales-review locales-compile clean bench soak
+.PHONY: run test install lock audit system-deps lint screenshots locales-extract locales-update locales-review locales-compile clean bench soak
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+# Every runtime and dev/test dependency, pinned with sha256 hashes for Python 3.11 on Linux x86_64
+# (docs/security.md, "Dependencies"). pip installs nothing that is not in it, then Simpul itself.
+LOCK := requirements-lock.txt
+
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/activate
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $@
 
 install: $(VENV)/.installed
+
+# Re-resolve the lock after a change to the dependencies in pyproject.toml (needs the package
+# registry). Known pins are kept; `make lock UPGRADE=1` moves every pin to the newest release.
+lock: | $(BIN)/activate
+	$(BIN)/python -m pip install --quiet 'uv>=0.5,<1'
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --generate-hashes \
+	  --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+	  --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade) -o $(LOCK)
+
+# pip-audit against the lock: fails on a locked release with a known advisory, only warns when
+# the advisory service cannot be reached (tools/audit_lock.py).
+audit: install
+	$(BIN)/python tools/audit_lock.py --lock $(LOCK)
 
 run: install
 	$(BIN)/simpul init-db
@@ -35,6 +53,7 @@ test: install system-deps
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q -n 2
+	$(BIN)/python tools/audit_lock.py --lock $(LOCK)
 
 # Browser tests write screenshots to a temp dir; this refreshes the ones in docs/screenshots/.
 screenshots: install system-deps

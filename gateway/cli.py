@@ -357,11 +357,15 @@ def retention_purge(ctx: Context, dry_run: bool) -> None:
 def _register_parts() -> parts.PartError | None:
     """Add the parts' commands; a part that fails to load is reported by ``run``, naming it
     (raised here, at import, it would be a bare traceback)."""
+    from gateway.inbox import cli as inbox_cli
     from gateway.ops import cli as ops_cli
+    from gateway.outreach import cli as outreach_cli
     from gateway.privacy import keys_cli
 
     keys_cli.register(main)
+    inbox_cli.register(main)
     ops_cli.register(main)
+    outreach_cli.register(main)
     try:
         parts.call("register_commands", main)
     except parts.PartError as exc:

@@ -22,7 +22,9 @@ hook is optional; a part defines only the ones it needs:
 ``kiosk_panels()``
     panels it adds to the officers' kiosk;
 ``doctor_checks(config)``
-    its ``gateway.ops.doctor.Check`` rows for ``simpul doctor`` and the kiosk's health page.
+    its ``gateway.ops.doctor.Check`` rows for ``simpul doctor`` and the kiosk's health page;
+``poster_items(config, locale)``
+    its ``gateway.outreach.poster.PosterItem`` boxes: how citizens reach the office through it.
 
 A hook is a function of the part's top-level module. No submodule of a part
 may share a hook's name (``migrations.py``, ``settings.py``): importing it
@@ -50,7 +52,7 @@ from gateway.errors import SimpulError
 
 GROUP = "simpul.parts"
 HOOKS = ("settings", "migrations", "init_app", "register_commands", "register_jobs",
-         "purge_request", "personal_data", "kiosk_panels", "doctor_checks")
+         "purge_request", "personal_data", "kiosk_panels", "doctor_checks", "poster_items")
 DEFAULT_ORDER = 100
 
 

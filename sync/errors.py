@@ -89,3 +89,7 @@ class AlreadyExists(RegionalError):
 
 class EnrolmentRefused(RegionalError):
     """An enrolment code is unknown, used or expired (the reason is the message)."""
+
+
+class MoveRefused(RegionalError):
+    """A case worker's change the transitions table refuses (``gateway.cases.transitions``); says why."""

@@ -54,6 +54,7 @@ class Typed:
     addresses: set[str] = field(default_factory=set)
     texts: set[str] = field(default_factory=set)  # complaints and feedback comments (free text)
     notes: set[str] = field(default_factory=set)  # officers' notes (sealed by the kiosk part)
+    questions: set[str] = field(default_factory=set)  # SMS questions for the inbox (TANYA or unmatched)
     requests: int = 0
     by_channel: dict[str, int] = field(default_factory=dict)
     drafts: int = 0
@@ -100,6 +101,14 @@ class People:
         """An SKTM purpose: free text where health or family matters get written (personal by default)."""
         value = f"Berobat jantung anak {self.name()} di RSUD kelas {self.rng.randint(1, 3)}"
         self.typed.texts.add(value)
+        return value
+
+    def question(self) -> str:
+        """A citizen's question by SMS: free text for the inbox, sealed like any other."""
+        r = self.rng
+        value = (f"kapan posyandu dusun {r.choice(DUSUN)} buka lagi, anak saya demam "
+                 f"{r.randint(2, 9)} hari {r.choice(('sejak senin', 'belum turun', 'naik turun'))} {r.randrange(10**6)}")
+        self.typed.questions.add(value)
         return value
 
     def phone(self, prefix: str = "+62812") -> str:
@@ -201,6 +210,14 @@ class Citizens:
             raise AssertionError(f"SMS {service}: no tracking code ({r.status_code})")
         self.typed.count("sms")
         return found.group(0)
+
+    def ask(self, prefix: str = "TANYA ") -> None:
+        """A question for the inbox (``prefix`` "" sends it as a text that is no command)."""
+        form = twilio_form(prefix + self.people.question(), sender=self.people.phone(), sid="SM" + uuid.uuid4().hex)
+        url = self.base + "/channels/sms/twilio"
+        r = self.http.post(url, data=form, headers={"X-Twilio-Signature": sign(url, form, TOKEN)}, timeout=30)
+        if r.status_code != 200:
+            raise AssertionError(f"SMS question: {r.status_code}")
 
     # -- USSD (Africa's Talking callback) ------------------------------------------------------
 
@@ -313,6 +330,8 @@ def drive(citizens: Citizens, rng: random.Random, rounds: int) -> None:
         citizens.ussd("DOMISILI", finish=False)
         code = citizens.portal(rng.choice(("DOMISILI", "SKTM", "ADUAN")))
         citizens.kiosk_submit(rng.choice(("DOMISILI", "KTP")))
+        citizens.ask()
+        citizens.ask(prefix="")
         if i % 2 == 0:  # the portal request is handed over, then the citizen leaves feedback
             citizens.close_with_note(code)
             citizens.feedback(code, rating=rng.randint(1, 5))
@@ -337,7 +356,7 @@ def image(workdir: Path, typed: Typed) -> Scan:
     files = {str(p.relative_to(workdir)): p.read_bytes() for p in sorted(workdir.rglob("*")) if p.is_file()}
     lowered = {name: data.lower() for name, data in files.items()}
     kinds = {"nik": typed.niks, "name": typed.names, "address": typed.addresses, "free text": typed.texts,
-             "note": typed.notes}
+             "note": typed.notes, "question": typed.questions}
     hits: dict[str, list[tuple[str, str]]] = {k: [] for k in kinds}
     for kind, values in kinds.items():
         for value in sorted(values):

@@ -138,7 +138,7 @@ def test_a_part_section_joins_the_access_report(tally, node):
     opener = node.vault.opener(node_keys_of(node))
     lookup.catch_up(node.store, opener)
     report = access.gather(node.store.read(), node.catalog, opener, phone="+6281234567890")
-    assert [s.id for s in report.sections] == ["sms_sent", "sms_received", "feedback", "tally"]
+    assert [s.id for s in report.sections] == ["sms_sent", "inbox", "sms_received", "feedback", "tally"]
     assert report.section("tally").rows == [{"n": 0}]
 
 

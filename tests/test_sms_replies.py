@@ -33,6 +33,11 @@ def all_replies(locale):
                    replies.status(code, service.text("name", locale), cases.status_label(status, locale),
                                   "28-11-2026", locale), 1)
         yield f"did you mean {service.code}", replies.did_you_mean(CATALOG, service.keywords[0], service, locale), 1
+        # The demo catalog must never lose the acknowledgement to its length (None: it did).
+        yield f"sentence received {service.code}", replies.sentence_received(service, locale) or "", 1
+    yield "question received", replies.question_received(locale), 1
+    yield "unmatched received", replies.unmatched_received(CATALOG, locale) or "", 1
+    yield "ask usage", replies.ask_usage(locale), 1
     yield "not found", replies.status_not_found(code, locale), 1
     yield "check code", replies.status_check_code(locale), 1
     yield "status usage", replies.status_usage(locale), 1
@@ -48,6 +53,7 @@ def all_replies(locale):
 def test_every_reply_fits_its_segments_in_gsm7(locale):
     too_long = []
     for name, text, allowed in all_replies(locale):
+        assert text, name
         counted = segments.count(text)
         assert counted.encoding == "GSM-7", (name, text)
         if counted.parts > allowed:

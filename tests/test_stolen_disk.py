@@ -80,3 +80,20 @@ def test_officer_notes_are_not_on_the_stolen_disk(stolen):
     workdir, served, typed, scan = stolen
     assert len(typed.notes) >= 1
     assert scan.hits["note"] == [], scan.hits["note"][:5]
+
+
+def test_inbox_questions_are_not_on_the_stolen_disk_but_are_there_sealed(stolen):
+    """Questions citizens texted (TANYA and unmatched) are free text: sealed, opened by the recovery code."""
+    from gateway.inbox import threads
+
+    workdir, served, typed, scan = stolen
+    assert len(typed.questions) == 6
+    assert scan.hits["question"] == [], scan.hits["question"][:5]
+    node = Node(load_config(workdir / "simpul.toml"))
+    try:
+        db = node.store.read()
+        opener = node.vault.opener(keys.recover(db, served.recovery_code))
+        rows = list(db.query("SELECT * FROM inbox"))
+        assert {threads.opened_text(opener, r) for r in rows} == typed.questions
+    finally:
+        node.close()

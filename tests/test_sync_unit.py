@@ -152,8 +152,8 @@ def _event(eid, status, before, note=None):
 def test_a_kiosk_note_never_moves_the_case_at_the_regional_server(regional_engine):
     store = _regional_with_request(regional_engine)
     try:
-        store.set_status("req-1", "ready", actor="ani")
-        store.set_status("req-1", "in_progress", actor="ani", note="berkas kurang")  # moved back
+        # The table allows no move back: the case worker is at in_progress while the node moved on to ready.
+        store.set_status("req-1", "in_progress", actor="ani", note="berkas kurang")
         # The node, not yet synced, still shows "ready" and adds a note there.
         store.push_events("desa-1", 2, [_event("e-note", "ready", "ready", note="warga datang")])
         assert store.get_request("req-1")["status"] == "in_progress"

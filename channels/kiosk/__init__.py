@@ -16,19 +16,24 @@ def init_app(app: Flask) -> None:
     """Wire this channel's routes into the node app."""
     from channels.kiosk import (  # noqa: F401 - routes
         auth,
+        training,
         views_access,
         views_admin,
+        views_inbox,
         views_officers,
         views_panels,
         views_password,
+        views_poster,
         views_queue,
         views_submit,
+        views_training,
     )
     from channels.kiosk.blueprint import blueprint
     from gateway.web.ui import install_ui
 
     install_ui(app)
     app.register_blueprint(blueprint)
+    training.install(app)
     views_panels.install(app)
 
 
@@ -68,5 +73,8 @@ def settings() -> tuple[Setting, ...]:
         Setting("kiosk.idle_timeout_minutes", 10, "Officer session ends after this long without activity (shared screen)."),
         Setting("kiosk.absolute_timeout_hours", 8, "Officer session ends this long after login whatever the activity."),
         Setting("kiosk.login_free_attempts", 5, "Failed logins allowed per (username, client address) before each further failure imposes a wait."),
+        Setting("kiosk.training_path", "", "Practice sessions' throwaway database (never synced, never counted, "
+                "no SMS sent; wiped when practice ends or after 24 h); empty: <storage.path name>-training.db "
+                "beside the live one."),
         Setting("kiosk.login_max_delay_seconds", 900, "Longest wait after repeated failed logins (the wait doubles from 30 s; no account lockout)."),
     )

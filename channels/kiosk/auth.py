@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import current_app, g, redirect, render_template, request, url_for
 
-from channels.kiosk import accounts, officer_keys, sessions
+from channels.kiosk import accounts, officer_keys, sessions, training
 from channels.kiosk.blueprint import blueprint, current_session, officer_sessions
 from gateway.app import node_of
 from gateway.privacy import audit, lookup
@@ -131,6 +131,7 @@ def logout():
         audit.append(db, actor=session["username"], action=audit.LOGOUT)
         table.delete_in(db, session["id_hash"])
 
+    training.of(current_app).end(session["id_hash"], training.LOGGED_OUT)
     node_of(current_app).store.write(end)
     node_of(current_app).keyring.drop(session["id_hash"])
     response = redirect(url_for("kiosk.login", bye=1), 303)

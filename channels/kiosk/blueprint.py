@@ -17,6 +17,7 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 
 from channels.kiosk import officer_keys, sessions
 from gateway.app import node_of
+from gateway.inbox import threads
 from gateway.web import csrf
 from gateway.web.sessions import Sessions, Timeouts, hash_id
 from gateway.web.ui import _
@@ -56,18 +57,25 @@ def current_session() -> dict | None:
     return found
 
 
+def _work_node():  # noqa: ANN202 - gateway.node.Node
+    """The live node, or the training node while this session practises (channels/kiosk/training.py)."""
+    from channels.kiosk.training import work_node
+
+    return work_node()
+
+
 def session_keys() -> dict:
     """The node keys of this request's session ({} when the officer holds none)."""
     session = g.get("kiosk_session")
     if session is None:
         return {}
-    return node_of(current_app).keyring.get(session["id_hash"]) or {}
+    return _work_node().keyring.get(session["id_hash"]) or {}
 
 
 def session_opener():
     """A ``vault.RequestOpener`` with the session's keys, or None without any."""
     node_keys = session_keys()
-    return node_of(current_app).vault.opener(node_keys) if node_keys else None
+    return _work_node().vault.opener(node_keys) if node_keys else None
 
 
 def form_binding() -> str:
@@ -102,6 +110,7 @@ def _kiosk_context():
     context = {"officer": session, "idle_seconds": int(timeouts().idle.total_seconds())}
     if session:
         context["csrf_token"] = csrf.token(session["csrf_secret"])
-        context["keys_sealed"] = not officer_keys.holds_current(node_of(current_app).store.read(),
-                                                                session_keys())
+        context["keys_sealed"] = not officer_keys.holds_current(_work_node().store.read(), session_keys())
+        context["training"] = _work_node() is not node_of(current_app)
+        context["inbox_open"] = threads.open_threads(node_of(current_app).store.read())  # the menu's count
     return context

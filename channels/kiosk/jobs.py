@@ -7,7 +7,7 @@ in memory until the next login.
 
 from __future__ import annotations
 
-from channels.kiosk import officer_keys, sessions
+from channels.kiosk import officer_keys, sessions, training
 from gateway import clock
 from gateway.web.sessions import Sessions, Timeouts
 
@@ -26,5 +26,7 @@ def register(scheduler, app) -> None:  # noqa: ANN001 - APScheduler and Flask ob
     def job() -> None:
         node = node_of(app)
         sweep_sessions(node, sessions.timeouts(node.config))
+        # practice of sessions that ended ends too; a 24-hour-old training database is wiped
+        training.of(app).sweep(officer_keys.live_sessions(node.store.read()))
 
     scheduler.add_job(job, "interval", seconds=SWEEP_SECONDS, id="kiosk-sessions", next_run_time=clock.now())

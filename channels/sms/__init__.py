@@ -70,6 +70,13 @@ def kiosk_panels() -> list:
     return panels()
 
 
+def poster_items(config, locale: str) -> list:  # noqa: ANN001 - a Config
+    """The poster's SMS box (the number, when known) and the status and question commands."""
+    from channels.sms.poster import items
+
+    return items(config, locale)
+
+
 def settings() -> tuple[Setting, ...]:
     """Provider choice, pacing, the reply-storm guard and each provider's rows ([sms] in config.toml).
 
@@ -79,6 +86,8 @@ def settings() -> tuple[Setting, ...]:
     return (
         Setting("sms.provider", "", "Outbound SMS provider: '' (keep queued), 'twilio', 'gammu', 'android' or 'http'.",
                 check=checks.one_of(("", "twilio", "gammu", "android", "http"))),
+        Setting("sms.public_number", "", "The number citizens send SMS to, printed on the poster (`simpul poster`); "
+                "empty: the poster leaves a line to write it by hand."),
         Setting("sms.max_auto_replies_per_hour", 20, "Reply-storm guard: automatic replies per number per hour."),
         Setting("sms.send_interval_seconds", 10, "How often the outbound job looks for queued messages."),
         Setting("sms.max_attempts", 8, "Attempts before an outbound message is marked failed."),

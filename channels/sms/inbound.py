@@ -31,6 +31,8 @@ from channels.sms import grammar, replies
 from gateway import clock
 from gateway.cases import contacts
 from gateway.cases import records as cases
+from gateway.inbox import actions as inbox
+from gateway.inbox import threads
 from gateway.intake import codes, validators
 from gateway.intake.pipeline import Submission
 from gateway.node import Node
@@ -122,10 +124,23 @@ class Handler:
                 reply = replies.language_set(new_locale)
             else:
                 reply = replies.language_usage(locale)
+        elif isinstance(command, grammar.Ask) and command.text and phone.startswith("+"):
+            return self._ask(sms, phone, locale, "question", command.text, "question",
+                             replies.question_received(locale), None, queue_reply)
+        elif isinstance(command, grammar.Ask):
+            kind, reply = "format", replies.ask_usage(locale)
+        elif isinstance(command, grammar.FormatHint) and command.question and phone.startswith("+"):
+            hint = replies.format_hint(command.service, locale)
+            return self._ask(sms, phone, locale, "sentence", command.question, "format",
+                             replies.sentence_received(command.service, locale), hint, queue_reply)
         elif isinstance(command, grammar.FormatHint):
             kind, reply = "format", replies.format_hint(command.service, locale)
         elif isinstance(command, grammar.Unknown) and command.suggestion:
             kind, reply = "unknown", replies.did_you_mean(catalog, command.suggestion, command.service, locale)
+        elif isinstance(command, grammar.Unknown) and command.question and phone.startswith("+"):
+            return self._ask(sms, phone, locale, "unmatched", command.question, "help",
+                             replies.unmatched_received(catalog, locale), replies.help_text(catalog, locale),
+                             queue_reply)
         else:
             kind, reply = "help", replies.help_text(catalog, locale)
         row = self.node.store.write(lambda db: self._record(
@@ -166,6 +181,31 @@ class Handler:
             locale=receipt.locale))
         return self._outcome(row, kind, receipt.tracking_code)
 
+    # -- questions for the inbox ------------------------------------------------
+
+    def _ask(self, sms: InboundSms, phone: str, locale: str, inbox_kind: str, text: str, kind: str,
+             acknowledged: str | None, plain: str | None, queue_reply: bool) -> Outcome:
+        """File ``text`` in the core's inbox and reply in the same write job.
+
+        ``acknowledged`` (the reply carrying "question received") is sent when
+        this phone got no acknowledgement in the last hour, else ``plain``
+        (None: no reply at all). Only a number (E.164) is filed: operator
+        notices from short codes never reach the inbox.
+        """
+        prepared = inbox.prepare(self.node, text)
+
+        def job(db: sqlite_utils.Database) -> dict[str, Any]:
+            filed = threads.receive(db, uid=prepared.uid, phone=phone, kind=inbox_kind, message_id=sms.message_id,
+                                    sealed=prepared.sealed)
+            ack = filed is not None and acknowledged is not None and threads.ack_due(db, phone)
+            row = self._record(db, sms, phone, kind, acknowledged if ack else plain, None, queue_reply,
+                               locale=locale)
+            if ack and row["replied"] and not row["duplicate"]:
+                threads.mark_acked(db, filed)
+            return row
+
+        return self._outcome(self.node.store.write(job), kind)
+
     # -- status ------------------------------------------------------------
 
     def _status_reply(self, typed: str, phone: str, locale: str) -> str:
@@ -189,13 +229,16 @@ class Handler:
 
     # -- the claim ---------------------------------------------------------
 
-    def _record(self, db: sqlite_utils.Database, sms: InboundSms, phone: str, kind: str, reply: str,
+    def _record(self, db: sqlite_utils.Database, sms: InboundSms, phone: str, kind: str, reply: str | None,
                 request_id: str | None, queue_reply: bool, *, contact_locale: str | None = None,
                 locale: str | None = None) -> dict[str, Any]:
-        """Claim the message id, apply the storm guard, queue or log the reply; runs in a write job."""
+        """Claim the message id, apply the storm guard, queue or log the reply; runs in a write job.
+
+        ``reply`` None: nothing to send (a question acknowledged less than an hour ago).
+        """
         now = clock.utcnow()
-        replied = True
-        if kind in GUARDED:
+        replied = reply is not None
+        if replied and kind in GUARDED:
             # Count first, then claim with the verdict: the writer is single, so
             # nothing can slip in between, and the claim stays one statement.
             since = clock.to_iso(clock.now() - dt.timedelta(hours=1))
@@ -216,7 +259,7 @@ class Handler:
                              [sms.message_id]).fetchone()
             return {"kind": row[0], "reply": row[1], "replied": bool(row[2]), "request_id": row[3],
                     "duplicate": True}
-        if replied and phone.startswith("+"):
+        if replied and reply and phone.startswith("+"):
             if queue_reply:
                 outbound.enqueue(db, to=phone, body=reply, key=f"reply:{sms.message_id}", kind="reply",
                                  request_id=request_id, locale=locale)

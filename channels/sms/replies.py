@@ -156,3 +156,35 @@ def did_you_mean(catalog: Catalog, suggestion: str, service: Service | None, loc
                             keyword=suggestion, format=service.sms_format(locale)).render(locale))
     return _fit(Message("Unknown keyword. Did you mean %(keyword)s? Services: %(keywords)s",
                         keyword=suggestion, keywords=main_keywords(catalog)).render(locale))
+
+
+# -- the citizen inbox (TANYA and messages that are no command) ----------------
+
+def question_received(locale: str) -> str:
+    """The acknowledgement of a question for the inbox (at most one an hour per phone)."""
+    return Message("Question received; an officer will reply by SMS.").render(locale)
+
+
+def unmatched_received(catalog: Catalog, locale: str) -> str | None:
+    """A message that is no command: filed as a question, and the services listed as HELP does.
+
+    None when a long catalog pushes it past one SMS (then HELP alone is sent).
+    """
+    text = Message("Question received; an officer will reply. Services: %(keywords)s. Details: INFO <keyword>",
+                   keywords=main_keywords(catalog)).render(locale)
+    return text if segments.fits(text) else None
+
+
+def sentence_received(service: Service, locale: str) -> str | None:
+    """A keyword followed by a sentence: the format hint with the acknowledgement; None when both do not fit."""
+    for name in _names(service, locale):
+        text = Message("Question received; an officer will reply. For %(service)s send: %(format)s",
+                       service=name, format=service.sms_format(locale)).render(locale)
+        if segments.fits(text):
+            return text
+    return None
+
+
+def ask_usage(locale: str) -> str:
+    """``TANYA`` with no question."""
+    return Message("Send TANYA followed by your question, e.g. TANYA when is the office open?").render(locale)

@@ -8,6 +8,8 @@ Modules: ``menu`` (pure state machine), ``screens`` (pure renderers),
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 
 from channels.ussd.handler import Handler
@@ -35,9 +37,24 @@ def migrations():
     return sets
 
 
+def poster_items(config, locale: str) -> list:  # noqa: ANN001 - a Config
+    """The poster's USSD box, when ``ussd.service_code`` names the code to dial."""
+    from channels.ussd.poster import items
+
+    return items(config, locale)
+
+
+def _service_code(value: str) -> None:
+    """A USSD code as people dial it: ``*123#`` or ``*123*45#`` (empty: no USSD on the poster)."""
+    if value and not re.fullmatch(r"\*\d{1,6}(\*\d{1,6})*#", value):
+        raise ValueError("must look like *123*45# (a star, digits, more *digits, a closing #) or be empty")
+
+
 def settings() -> tuple[Setting, ...]:
     """Session lifetimes, who may call, and the generic aggregator's fields ([ussd] in config.toml)."""
     return (
+        Setting("ussd.service_code", "", "The USSD code citizens dial (e.g. *123*45#), printed on the poster; "
+                "empty: the poster has no USSD line.", check=_service_code),
         Setting("ussd.session_timeout_seconds", 180, "A USSD session is forgotten after this long."),
         Setting("ussd.resume_minutes", 10, "An unfinished USSD form is offered for resumption this long."),
         Setting("ussd.format", "africastalking", "USSD aggregator: 'africastalking' or 'http' ([ussd.http] field "

@@ -97,10 +97,19 @@ def purge_request(db: sqlite_utils.Database, request_id: str) -> None:
     A message still queued a retention period after closing is stale: it is
     not sent any more. One in flight ('sending') is left to its sender.
     """
-    db.execute("UPDATE outbound SET status = 'failed', last_error = 'purged by retention' "
-               "WHERE request_id = ? AND status = 'queued'", [request_id])
-    db.execute("UPDATE outbound SET \"to\" = '', body = '' WHERE request_id = ? AND status != 'sending'",
-               [request_id])
+    _purge(db, "request_id = ?", [request_id])
+
+
+def purge_keys(db: sqlite_utils.Database, keys: list[str]) -> None:
+    """Retention of messages tied to no request (inbox answers), by their keys; as ``purge_request``."""
+    if keys:
+        _purge(db, f"key IN ({','.join('?' * len(keys))})", list(keys))
+
+
+def _purge(db: sqlite_utils.Database, where: str, args: list[Any]) -> None:
+    db.execute(f"UPDATE outbound SET status = 'failed', last_error = 'purged by retention' "
+               f"WHERE {where} AND status = 'queued'", args)
+    db.execute(f"UPDATE outbound SET \"to\" = '', body = '' WHERE {where} AND status != 'sending'", args)
 
 
 def for_request(db: sqlite_utils.Database, request_id: str) -> list[dict[str, Any]]:

@@ -9,8 +9,8 @@ catalog types ``nik`` (a birth registration holds the mother's NIK in
 ``mother_nik``), so another 16-digit value (a family card number) does not
 count.
 
-The core reports the requests, their history, the SMS it queued and the
-stored language (for every phone on them); each
+The core reports the requests, their history, the SMS it queued, the
+inbox's questions and answers and the stored language (for every phone on them); each
 part reports what its own tables hold through its ``personal_data(db,
 subject)`` hook, returning a :class:`Section` (or a list of them, or None),
 so no package reads another's tables.
@@ -27,6 +27,7 @@ import sqlite_utils
 from gateway import parts
 from gateway.cases import records as cases
 from gateway.i18n import N_
+from gateway.inbox import threads as inbox
 from gateway.intake.catalog import Catalog
 from gateway.privacy import lookup, vault
 from gateway.privacy.vault import RequestOpener
@@ -114,6 +115,18 @@ def sent_sms(db: sqlite_utils.Database, subject: Subject) -> Section:
     return section
 
 
+def inbox_messages(db: sqlite_utils.Database, phones: list[str], opener: RequestOpener) -> Section:
+    """The core's inbox (``gateway.inbox``): questions from and answers to the person's phones, opened."""
+    section = Section("inbox", N_("Questions and answers"), (
+        Column("at", N_("Created"), "when"), Column("phone", N_("Phone")), Column("direction", N_("Kind")),
+        Column("text", N_("Text"))))
+    if phones:
+        for row in db.query(f"SELECT * FROM inbox WHERE phone IN ({placeholders(phones)}) ORDER BY id", phones):
+            section.rows.append({"at": row["at"], "phone": row["phone"], "direction": row["direction"],
+                                 "kind": row["kind"], "text": inbox.opened_text(opener, row)})
+    return section
+
+
 def _sections(results: list[Any]) -> list[Section]:
     found: list[Section] = []
     for result in results:
@@ -154,7 +167,7 @@ def gather(db: sqlite_utils.Database, catalog: Catalog, opener: RequestOpener, *
         report.requests.append(row)
     phones = sorted({r["phone"] for r in report.requests if r.get("phone")} | ({phone} if phone else set()))
     subject = Subject(by=kind, request_ids=tuple(r["id"] for r in report.requests), phone=phone, opener=opener)
-    report.sections = [sent_sms(db, subject), *_sections(parts.call("personal_data", db, subject))]
+    report.sections = [sent_sms(db, subject), inbox_messages(db, phones, opener), *_sections(parts.call("personal_data", db, subject))]
     if phones:
         report.contacts = list(db.query(
             f"SELECT phone, locale, updated_at FROM contacts WHERE phone IN ({placeholders(phones)}) "

@@ -44,6 +44,9 @@ KEY_ROTATED = "key_rotated"
 RECOVERY_CODE_CHANGED = "recovery_code_changed"
 KEY_GRANTED = "key_granted"
 KEY_REMOVED = "key_removed"
+# The citizen inbox (gateway/inbox): an answer queued, a thread closed without one.
+INBOX_ANSWERED = "inbox_answered"
+INBOX_HANDLED = "inbox_handled"
 
 
 def entry_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, subject: str | None,
@@ -65,6 +68,8 @@ def head(db: sqlite_utils.Database) -> tuple[int, str]:
 VIA_QUEUE_SEARCH = "queue_search"
 VIA_DETAIL = "detail_view"
 VIA_ACCESS_PAGE = "access_page"
+VIA_INBOX_THREAD = "inbox_thread"  # the kiosk's /kiosk/inbox/<id>: one thread's texts opened
+VIA_INBOX_CLI = "inbox_cli"  # `simpul inbox --officer NAME`: the listed texts opened
 
 
 def record_access(db: sqlite_utils.Database, *, actor: str, via: str, by: str | None = None,

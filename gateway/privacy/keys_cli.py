@@ -33,7 +33,7 @@ def _ctx():  # noqa: ANN202 - gateway.cli.Context (imported late: cli imports th
     return click.get_current_context().find_object(Context)
 
 
-def _held_keys(officer: str | None, password_stdin: bool) -> tuple[keys.NodeKeys, str]:
+def held_keys(officer: str | None, password_stdin: bool) -> tuple[keys.NodeKeys, str]:
     """(node keys, actor) from an officer's password or the recovery code; exits 2 if they do not open."""
     from gateway.cli import fail
 
@@ -92,7 +92,7 @@ def keys_grant(officer: str, **auth: object) -> None:
     from gateway.cli import fail
 
     ctx = _ctx()
-    held, actor = _held_keys(auth["officer"], auth["password_stdin"])  # type: ignore[arg-type]
+    held, actor = held_keys(auth["officer"], auth["password_stdin"])  # type: ignore[arg-type]
     name = officer.strip().lower()
 
     def write(db):  # noqa: ANN001, ANN202
@@ -114,7 +114,7 @@ def keys_grant(officer: str, **auth: object) -> None:
 def keys_rotate(**auth: object) -> None:
     """Make a new node key, re-seal every node copy to it, and forget the old one."""
     ctx = _ctx()
-    held, actor = _held_keys(auth["officer"], auth["password_stdin"])  # type: ignore[arg-type]
+    held, actor = held_keys(auth["officer"], auth["password_stdin"])  # type: ignore[arg-type]
     result = rotation.rotate(ctx.node, held, actor)
     click.echo(ctx._("Node key rotated: %(old)s -> %(new)s; %(n)d sealed records re-sealed.",
                      old=", ".join(result.old), new=result.new, n=result.resealed))
@@ -130,7 +130,7 @@ def keys_rotate(**auth: object) -> None:
 def keys_recovery_code(**auth: object) -> None:
     """Replace the recovery code (the old one stops working); the new one is shown once."""
     ctx = _ctx()
-    held, actor = _held_keys(auth["officer"], auth["password_stdin"])  # type: ignore[arg-type]
+    held, actor = held_keys(auth["officer"], auth["password_stdin"])  # type: ignore[arg-type]
     code = keys.new_recovery_code()
 
     def write(db):  # noqa: ANN001, ANN202

@@ -3,7 +3,9 @@
 A request's personal fields are kept while the case is open and until the
 regional server has acknowledged it (``synced``); once it has been closed for
 ``retention.days`` the node keeps only code, service, status and the
-non-personal fields, and forgets the phone number. Other packages that hold
+non-personal fields, and forgets the phone number. Citizen inbox messages
+(questions and answers, ``gateway.inbox``) go whole ``retention.days`` after
+their thread was handled. Other packages that hold
 personal data about a request (inbound message logs, USSD drafts; the core's
 outbound SMS are purged here) are parts with a ``purge_request(db, request_id)`` hook
 (``gateway.parts``), run in the same transaction.
@@ -17,6 +19,7 @@ import json
 import sqlite_utils
 
 from gateway import clock, parts
+from gateway.inbox import threads as inbox
 from gateway.intake.catalog import Catalog
 from gateway.outbox import queue as outbox
 from gateway.privacy import lookup
@@ -33,7 +36,11 @@ def due(db: sqlite_utils.Database, days: int, now: dt.datetime | None = None) ->
 
 
 def purge(db: sqlite_utils.Database, catalog: Catalog, days: int, now: dt.datetime | None = None) -> int:
-    """Purge every request that is due; run inside a write job. Returns how many."""
+    """Purge every request that is due, and inbox threads handled ``days`` ago; run inside a write job.
+
+    Returns how many requests.
+    """
+    inbox.purge(db, days, now)
     rows = due(db, days, now)
     stamp = clock.to_iso(now or clock.now())
     for row in rows:

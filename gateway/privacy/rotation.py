@@ -38,6 +38,7 @@ SEALED_COLUMNS: list[tuple[str, str, str, str]] = [
     ("requests", "id", "sealed", "fields"),
     ("feedback", "request_id", "comment_sealed", "feedback"),
     ("status_events", "id", "note_sealed", "note"),
+    ("inbox", "uid", "text_sealed", "inbox"),
 ]
 
 

@@ -197,3 +197,37 @@ def m010_citizen_notes(db: sqlite_utils.Database) -> None:
     # outbound.locale: its language, to re-render a body blanked after delivery.
     db.execute("ALTER TABLE outbound ADD COLUMN segments INTEGER")
     db.execute("ALTER TABLE outbound ADD COLUMN locale TEXT")
+
+
+@migrations()
+def m011_inbox(db: sqlite_utils.Database) -> None:
+    # The citizen inbox (gateway/inbox): questions by SMS and officers' answers.
+    # A thread is every row of one phone. The text is free text a citizen typed,
+    # so only its sealed node copy is kept (`text_sealed`, purpose "inbox",
+    # record id = `uid`); threads never leave the node (no regional copy).
+    # `message_id`: the inbound SMS's provider id (a redelivery stores nothing).
+    # `acked`: this question's reply carried the "question received" line (one an
+    # hour per phone). `handled_at`: answered or closed; retention deletes rows
+    # `retention.days` after it. `outbound_key`: an answer's row in the outbox.
+    db.execute(
+        """
+        CREATE TABLE inbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            uid TEXT NOT NULL UNIQUE,
+            phone TEXT NOT NULL,
+            direction TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            message_id TEXT UNIQUE,
+            text_sealed BLOB,
+            at TEXT NOT NULL,
+            acked INTEGER NOT NULL DEFAULT 0,
+            handled_at TEXT,
+            handled_by TEXT,
+            officer TEXT,
+            outbound_key TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX inbox_phone ON inbox(phone, id)")
+    db.execute("CREATE INDEX inbox_open ON inbox(phone) WHERE direction = 'in' AND handled_at IS NULL")
+    db.execute("CREATE INDEX inbox_handled ON inbox(handled_at) WHERE handled_at IS NOT NULL")

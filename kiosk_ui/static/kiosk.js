@@ -3,7 +3,8 @@
 //   server also ignores a second submission of the same form token);
 // - the receipt page's Print button is shown and calls window.print();
 // - on a request's page, the SMS segment count of the note is shown as the
-//   officer types (counted by the server: /kiosk/requests/<code>/segments).
+//   officer types (counted by the server: /kiosk/requests/<code>/segments);
+//   the inbox's answer box likewise (data-segments-field names the textarea).
 (function () {
   "use strict";
   document.addEventListener("submit", function (event) {
@@ -23,12 +24,15 @@
     document.querySelectorAll("button[data-once]").forEach(function (b) { b.disabled = false; });
   });
   var form = document.querySelector("form[data-segments-url]");
-  var note = form && form.querySelector("#note");
+  var field = (form && form.dataset.segmentsField) || "note";
+  var note = form && form.querySelector("#" + field);
   var out = document.getElementById("segments");
   if (note && out && window.fetch) {
     var timer = null;
     var ask = function () {
-      var query = new URLSearchParams({ note: note.value });
+      var params = {};
+      params[field] = note.value;
+      var query = new URLSearchParams(params);
       fetch(form.dataset.segmentsUrl + "?" + query.toString(), { credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (data) {

@@ -12,6 +12,7 @@ from typing import Any
 
 from gateway import clock
 from gateway.cases.records import queue_stats
+from gateway.inbox import threads
 from gateway.node import Node
 from gateway.privacy import audit
 
@@ -34,4 +35,6 @@ def report(node: Node) -> dict[str, Any]:
     age = stats["oldest_unsynced_age_s"]
     return {"queue_depth": int(stats["queue_depth"]),
             "oldest_unsynced_age_s": int(age) if age is not None else None,
-            "version": version(), "clock": clock.utcnow(), "disk_free_mb": free, "audit_head": [seq, head]}
+            "version": version(), "clock": clock.utcnow(), "disk_free_mb": free, "audit_head": [seq, head],
+            # Only the count: the questions themselves never leave the node.
+            "open_threads": threads.open_threads(db)}

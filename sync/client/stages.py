@@ -30,7 +30,7 @@ from sync.client import health, state
 from sync.client.batching import BatchSizer
 from sync.client.transport import Transport
 from sync.errors import ProtocolError, ServerError
-from sync.protocol import wire
+from sync.protocol import pullseal, wire
 
 
 class Stage:
@@ -76,7 +76,7 @@ WAITING_SQL = ("SELECT count(*) FROM requests WHERE synced = 0 AND seq > ? AND s
 # "before" is the node's status just before the event: equal to the event's
 # status means a note, which must never move the case at the regional server.
 EVENT_SQL = ("SELECT e.seq, e.id, e.request_id, e.status, e.actor, e.at, e.note, e.note_sealed, "
-             "e.note_sealed_regional, "
+             "e.note_sealed_regional, e.internal, "
              "(SELECT p.status FROM status_events p WHERE p.request_id = e.request_id AND p.seq < e.seq "
              "ORDER BY p.seq DESC LIMIT 1) AS before FROM status_events e "
              "JOIN requests r ON r.id = e.request_id "
@@ -258,6 +258,7 @@ def event_batch(ctx: PassContext, after: int = 0,
     blobs = [r["note_sealed_regional"] for r in rows]
     for r in rows:  # a sealed note travels as its regional copy only (base64)
         r["note_sealed_regional"] = wire.b64(r["note_sealed_regional"])
+        r["internal"] = bool(r["internal"] and (r["note"] or r["note_sealed_regional"]))
     payload = wire.table(wire.EVENT_COLS, [[r[c] for c in wire.EVENT_COLS] for r in rows],
                          seal_epochs=wire.encode_epochs(epochs_for(ctx.node.store.read(), blobs)))
     return [r["seq"] for r in rows], payload, held
@@ -286,10 +287,16 @@ def mark_events(db: sqlite_utils.Database, seqs: list[int]) -> None:
 
 
 def pull(ctx: PassContext) -> str:
-    """Fetch status changes for this node's requests since the cursor and apply them."""
+    """Fetch status changes for this node's requests since the cursor and apply them.
+
+    Notes arrive sealed to a key made for this pull and are opened in memory;
+    the ``internal`` flag of each row decides whether the citizen sees the note.
+    """
     cursor = state.get(ctx.node.store.read(), "pull_cursor")
-    answer = _timed_call(ctx, "/pull", {"cursor": cursor, "limit": ctx.batch.size}, False)
-    events = wire.rows_of(answer, wire.PULL_COLS)
+    key = pullseal.new_key()  # this pull's: notes come sealed to it (sync.protocol.pullseal)
+    answer = _timed_call(ctx, "/pull", {"cursor": cursor, "limit": ctx.batch.size,
+                                        **pullseal.request_fields(key)}, False)
+    events = pullseal.open_answer(answer, key)
     new_cursor = answer.get("cursor")
     if not isinstance(new_cursor, int) or new_cursor < cursor:
         raise ProtocolError("pull answer without a valid cursor")

@@ -13,7 +13,7 @@ from typing import Any
 from gateway import clock
 from sync.errors import ProtocolError
 
-FIELDS = ("queue_depth", "oldest_unsynced_age_s", "version", "clock", "disk_free_mb", "audit_head")
+FIELDS = ("queue_depth", "oldest_unsynced_age_s", "version", "clock", "disk_free_mb", "audit_head", "open_threads")
 MAX_TEXT = 64
 
 
@@ -48,4 +48,6 @@ def decode(message: Any) -> dict[str, Any] | None:
                                             optional=True),
             "version": version, "clock": clock.to_iso(moment),
             "disk_free_mb": _count(raw.get("disk_free_mb"), "disk_free_mb", optional=True),
+            # citizens' questions waiting at the kiosk (gateway/inbox); None from a node before the inbox
+            "open_threads": _count(raw.get("open_threads"), "open_threads", optional=True),
             "audit_seq": _count(head[0], "audit_head seq"), "audit_hash": head[1]}

@@ -29,7 +29,10 @@ GZIP_LEVEL = 6
 
 REQUEST_COLS = ("seq", "id", "code", "service", "channel", "phone", "locale", "officer",
                 "created_at", "shape", "values")
-EVENT_COLS = ("seq", "id", "request_id", "status", "actor", "at", "note", "before", "note_sealed_regional")
+# "internal": the note is for the office only (never in the citizen's SMS or on the track page).
+EVENT_COLS = ("seq", "id", "request_id", "status", "actor", "at", "note", "before", "note_sealed_regional",
+              "internal")
+EVENT_COLS_V1 = EVENT_COLS[:-1]  # older nodes: a note sealed for the region was the internal one
 PULL_COLS = ("cursor", "id", "request_id", "status", "actor", "at", "note")
 # Audit entries travel without their hashes: "prev" (the hash the first row
 # links to) and "head" ([seq, hash] of the last row, or of the node's chain
@@ -72,6 +75,28 @@ def rows_of(message: Any, cols: tuple[str, ...]) -> list[dict[str, Any]]:
     if not isinstance(rows, list) or any(not isinstance(r, list) or len(r) != len(cols) for r in rows):
         raise ProtocolError("rows must be arrays of the declared columns")
     return [dict(zip(cols, r, strict=True)) for r in rows]
+
+
+def decode_events(message: Any) -> list[dict[str, Any]]:
+    """A node's event batch (either column set) -> dicts with ``internal`` set; ProtocolError on junk.
+
+    An older node sends no ``internal`` column: it sealed exactly its
+    internal notes for the region and sent notes for the citizen in clear.
+    """
+    old = isinstance(message, dict) and message.get("cols") == list(EVENT_COLS_V1)
+    events = rows_of(message, EVENT_COLS_V1 if old else EVENT_COLS)
+    for e in events:
+        for key in ("id", "request_id", "status", "actor", "at"):
+            if not isinstance(e[key], str) or not e[key]:
+                raise ProtocolError(f"event {key} must be a non-empty string")
+        if not isinstance(e["note"], str | None) or not isinstance(e["before"], str | None):
+            raise ProtocolError("event note and before must be strings or null")
+        e["note_sealed_regional"] = unb64(e["note_sealed_regional"], "note_sealed_regional")
+        if old:
+            e["internal"] = e["note_sealed_regional"] is not None
+        elif not isinstance(e["internal"], bool):
+            raise ProtocolError("event internal must be true or false")
+    return events
 
 
 def b64(blob: bytes | None) -> str | None:

@@ -19,7 +19,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 
 from gateway.intake import catalog_format
 from sync.errors import ProtocolError, RegionalError, ReplayError
-from sync.protocol import health, signing, wire
+from sync.protocol import health, pullseal, signing, wire
 from sync.regional.store import RegionalStore
 
 bp = Blueprint("sync_api", __name__, url_prefix=signing.PREFIX)
@@ -84,14 +84,7 @@ def _push_requests(node_id: str, counter: int, message: Any) -> dict[str, Any]:
 
 
 def _push_events(node_id: str, counter: int, message: Any) -> dict[str, Any]:
-    events = wire.rows_of(message, wire.EVENT_COLS)
-    for e in events:
-        for key in ("id", "request_id", "status", "actor", "at"):
-            if not isinstance(e[key], str) or not e[key]:
-                raise ProtocolError(f"event {key} must be a non-empty string")
-        if not isinstance(e["note"], str | None) or not isinstance(e["before"], str | None):
-            raise ProtocolError("event note and before must be strings or null")
-        e["note_sealed_regional"] = wire.unb64(e["note_sealed_regional"], "note_sealed_regional")
+    events = wire.decode_events(message)
     reported = health.decode(message)
     summary = store_of(current_app).push_events(node_id, counter, events, wire.decode_epochs(message))
     store_of(current_app).record_health(node_id, reported)
@@ -103,8 +96,9 @@ def _pull(node_id: str, counter: int, message: Any) -> dict[str, Any]:
         raise ProtocolError("pull needs an integer cursor")
     limit = message.get("limit", 500)
     limit = max(1, min(MAX_PULL, limit if isinstance(limit, int) else 500))
+    key = pullseal.node_key(message)  # before the counter is claimed: junk changes nothing
     rows, cursor, more = store_of(current_app).pull(node_id, counter, message["cursor"], limit)
-    return wire.table(wire.PULL_COLS, [[r[c] for c in wire.PULL_COLS] for r in rows], cursor=cursor, more=more)
+    return pullseal.answer(rows, key, cursor=cursor, more=more)
 
 
 def _push_audit(node_id: str, counter: int, message: Any) -> dict[str, Any]:

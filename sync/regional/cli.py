@@ -165,12 +165,24 @@ def regional_requests(as_json: bool, node: str | None, status: str | None, limit
 @regional.command("set-status")
 @click.argument("tracking_code")
 @click.argument("status")
-@click.option("--note", default=None, help="A note for the history (and the citizen's SMS).")
+@click.option("--note", default=None, help="A note; on 'rejected' it is the reason. Reaches the citizen "
+              "by SMS (sent by the node) unless --internal.")
+@click.option("--internal", is_flag=True, help="Keep the note for the offices (never sent or shown to the "
+              "citizen). Not possible for a rejection's reason.")
+@click.option("--reopen", is_flag=True, help="Allow moving a closed case back to in_progress (recorded as a reopen).")
 @click.option("--node", default=None, help="The node, when two nodes used the same code.")
 @click.option("--actor", default="cli", show_default=True, help="Who made the change (history).")
-def regional_set_status(tracking_code: str, status: str, note: str | None, node: str | None, actor: str) -> None:
-    """Move a case (in_progress, ready, rejected, closed); the node gets it at its next sync."""
+def regional_set_status(tracking_code: str, status: str, note: str | None, internal: bool, reopen: bool,
+                        node: str | None, actor: str) -> None:
+    """Move a case by the node's transitions table; the node gets it, and texts the citizen, at its next sync.
+
+    Exit 2: malformed code, refused move (a closed case needs --reopen) or a
+    note that makes the citizen's SMS longer than 3 segments; exit 1: unknown code.
+    """
+    from gateway.errors import NoteTooLong, StatusError
     from gateway.intake import codes
+    from sync.errors import MoveRefused
+    from sync.regional import casework
 
     try:
         code = codes.normalize(tracking_code)
@@ -187,11 +199,39 @@ def regional_set_status(tracking_code: str, status: str, note: str | None, node:
                      nodes=", ".join(r["node_id"] for r in matches)), err=True)
         sys.exit(2)
     try:
-        event = _store().set_status(matches[0]["id"], status, actor=actor, note=note)
+        counted = casework.check(_catalog(), matches[0], status, note=note, internal=internal, reopen=reopen)
+        event = _store().set_status(matches[0]["id"], status, actor=actor, note=note, internal=internal,
+                                    reopen=reopen)
+    except NoteTooLong as exc:
+        click.echo(_("The note is too long: the SMS would take %(n)d segments (at most %(max)d). "
+                     "Shorten it or use --internal.", n=exc.segments, max=exc.limit), err=True)
+        sys.exit(2)
+    except (StatusError, MoveRefused) as exc:
+        click.echo(_("Refused: %(reason)s.", reason=str(exc)), err=True)
+        sys.exit(2)
     except SyncError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
-    click.echo(f"{code}  {event['status']}  {event['id']}")
+    line = f"{code}  {event['status']}  {event['id']}"
+    if event["reopen"]:
+        line += "  " + _("reopened")
+    if counted is not None:
+        line += "  " + _("SMS to the citizen: %(n)d segment(s)", n=counted.parts)
+    click.echo(line)
+
+
+def _catalog() -> Any:
+    """The published catalog (service names for the SMS); exit 2 when it is not valid."""
+    from gateway.errors import CatalogError
+    from gateway.intake.catalog import check_text
+    from sync.regional.app import published_catalog
+
+    try:
+        catalog, _errors = check_text(published_catalog(_ctx().config)[1])
+    except (CatalogError, OSError) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    return catalog
 
 
 @regional.command("conflicts")
@@ -223,6 +263,7 @@ def regional_nodes(as_json: bool) -> None:
              "last_sync_at": r["last_sync_at"], "requests": r["requests"], "queue_depth": r["queue_depth"],
              "oldest_unsynced_age_s": r["oldest_unsynced_age_s"], "version": r["version"],
              "disk_free_mb": r["disk_free_mb"], "clock_offset_s": r["clock_offset_s"],
+             "open_threads": r["open_threads"],
              "audit_seq": r["audit_seq"], "audit_head": r["audit_head"], "flagged": r["flagged"],
              "flags": [{"id": f["id"], "kind": f["kind"], "at": f["at"], **f["detail"]}
                        for f in flags.get(r["id"], [])]} for r in rows], indent=2))

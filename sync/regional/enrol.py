@@ -29,6 +29,17 @@ DEFAULT_DAYS = 7
 bp = Blueprint("sync_enrol", __name__)
 
 
+def enrolment_problem(row: Any, node_id: str, now: str) -> str | None:
+    """Why an enrolment row (node_id, expires_at, used_at) cannot be redeemed now, or None."""
+    if row is None or row[0] != node_id:
+        return "unknown enrolment code"
+    if row[2] is not None:
+        return "this token was already used"
+    if row[1] <= now:
+        return "this token has expired"
+    return None
+
+
 def regional_url(config: Any) -> tuple[str, bool]:
     """(URL nodes should use, whether it was guessed from host:port rather than configured)."""
     public = str(config.get("regional.public_url", "") or "").rstrip("/")

@@ -14,7 +14,7 @@ from typing import Any
 from gateway import clock
 
 SORTS = ("id", "name", "last_sync_at", "requests", "queue_depth", "oldest_unsynced_age_s", "version",
-         "disk_free_mb", "clock_offset_s")
+         "disk_free_mb", "clock_offset_s", "open_threads")
 SHOWS = ("all", "silent", "flagged")
 
 
@@ -42,3 +42,17 @@ def arrange(rows: list[dict[str, Any]], *, now: dt.datetime, silent_after_hours:
     known = sorted((r for r in out if r.get(sort) is not None), key=lambda r: r[sort], reverse=descending)
     ordered = known + [r for r in out if r.get(sort) is None]
     return sorted(ordered, key=lambda r: not r["silent"])  # stable: the sort holds within each group
+
+
+def health_update(node_id: str, health: dict[str, Any] | None, now: Any) -> tuple[str, list[Any]]:
+    """Portable UPDATE (SQL, args) recording a push at ``now`` (a datetime) and its health."""
+    at = clock.to_iso(now)
+    if health is None:
+        return "UPDATE nodes SET last_sync_at = ? WHERE id = ?", [at, node_id]
+    offset = round((clock.parse(health["clock"]) - now).total_seconds())
+    return ("UPDATE nodes SET last_sync_at = ?, health_at = ?, queue_depth = ?, oldest_unsynced_age_s = ?, "
+            "version = ?, disk_free_mb = ?, clock_offset_s = ?, reported_audit_seq = ?, reported_audit_hash = ?, "
+            "open_threads = ? WHERE id = ?",
+            [at, at, health["queue_depth"], health["oldest_unsynced_age_s"], health["version"],
+             health["disk_free_mb"], offset, health["audit_seq"], health["audit_hash"], health.get("open_threads"),
+             node_id])

@@ -10,17 +10,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gateway.cases.records import STATUSES, can_move
+from gateway.cases.records import STATUSES
 from sync.errors import RegionalError, ReplayError
 from sync.protocol.wire import b64, content_digest, event_digest
 from sync.regional import analytics, audit_chain, parcel_log, sealkeys
+from sync.regional.casework import APPLIED_MOVE, node_event_applies
 from sync.regional.dbapi import Db
 from sync.regional.parcel_log import ParcelClaim
 from sync.regional.sealkeys import RegionalOpener, Unopenable, note_text
 
-NOT_APPLIED, APPLIED_MOVE, APPLIED_NOTE = 0, 1, 2  # events.applied
 EVENT_COLUMNS = ("id", "request_id", "node_id", "status", "actor", "at", "note", "origin", "received_at",
-                 "applied", "note_problem")
+                 "applied", "note_problem", "internal", "reopen")
 
 
 def claim(db: Db, node_id: str, counter: int | ParcelClaim, now: str) -> None:
@@ -188,16 +188,12 @@ def apply_events(store: Any, db: Db, node_id: str, events: list[dict[str, Any]],
                                            dict(event_detail(e, node_id), problem="unknown request"),
                                            event_digest(e), now)
             continue
-        if e["status"] == e["before"]:
-            applied = APPLIED_NOTE  # a note: history only, never moves the case
-        elif e["status"] == req[0] or can_move(req[0], e["status"]):
-            applied = APPLIED_MOVE
-        else:
-            applied = NOT_APPLIED  # the regional server already moved past it
+        applied, reopen = node_event_applies(req[0], e)
         store.insert_event(db, {"id": e["id"], "request_id": e["request_id"], "node_id": node_id,
                                 "status": e["status"], "actor": e["actor"], "at": e["at"], "note": e["note"],
                                 "origin": "node", "received_at": now, "applied": applied,
-                                "note_problem": e["note_problem"]})
+                                "note_problem": e["note_problem"], "internal": int(bool(e.get("internal"))),
+                                "reopen": int(reopen)})
         if applied == APPLIED_MOVE and e["status"] != req[0]:
             db.execute("UPDATE requests SET status = ?, updated_at = ? WHERE node_id = ? AND id = ?",
                        [e["status"], now, node_id, e["request_id"]])

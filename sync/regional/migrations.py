@@ -246,8 +246,37 @@ def m020_parcels(db: sqlite_utils.Database) -> None:
     db.execute(TABLE_SQL)
 
 
+# Plain SQL so the PostgreSQL schema can run the same statement.
+OPEN_THREADS_SQL = "ALTER TABLE nodes ADD COLUMN open_threads INTEGER"
+
+
 @migrations()
-def m021_analytics(db: sqlite_utils.Database) -> None:
+def m013_node_open_threads(db: sqlite_utils.Database) -> None:
+    # How many citizens wait for an answer in the node's inbox (push health
+    # "open_threads"; the questions themselves never leave the node). NULL:
+    # the node predates the inbox or has not pushed since.
+    db.execute(OPEN_THREADS_SQL)
+
+
+# Plain SQL that PostgreSQL runs unchanged (events: what a case worker marked).
+EVENT_FLAGS_SQL = (
+    "ALTER TABLE events ADD COLUMN internal INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE events ADD COLUMN reopen INTEGER NOT NULL DEFAULT 0",
+)
+
+
+@migrations()
+def m021_event_flags(db: sqlite_utils.Database) -> None:
+    # internal: the note is for the office only (never sent to the citizen;
+    # crosses the wire with the event both ways). reopen: the event moved a
+    # closed case back to in_progress, which needs an explicit reopen (the
+    # history shows it as such). Notes recorded before this went to citizens.
+    for sql in EVENT_FLAGS_SQL:
+        db.execute(sql)
+
+
+@migrations()
+def m022_analytics(db: sqlite_utils.Database) -> None:
     # Facts the district analytics count once (sync/regional/analytics.py):
     # when a request first became ready / rejected, the reason category, the
     # citizen's rating (never the comment); and the tallies kept at ingest.

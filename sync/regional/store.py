@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
@@ -25,28 +24,19 @@ from gateway import clock
 from sync.errors import AlreadyExists, EnrolmentRefused, RegionalError
 from sync.regional import analytics, audit_chain, ingest, parcel_log, sealkeys
 from sync.regional.analytics import Analytics
+from sync.regional.casework import case_event
 from sync.regional.dbapi import Db
+from sync.regional.enrol import enrolment_problem
+from sync.regional.fleet import health_update
 from sync.regional.sealkeys import RegionalKeys, RegionalOpener, Unopenable
 
 T = TypeVar("T")
 
-
-def enrolment_problem(row: Any, node_id: str, now: str) -> str | None:
-    """Why an enrolment row (node_id, expires_at, used_at) cannot be redeemed now, or None."""
-    if row is None or row[0] != node_id:
-        return "unknown enrolment code"
-    if row[2] is not None:
-        return "this token was already used"
-    if row[1] <= now:
-        return "this token has expired"
-    return None
-
 CASE_STATUSES = ("in_progress", "ready", "rejected", "closed")
-NOT_APPLIED, APPLIED_MOVE, APPLIED_NOTE = ingest.NOT_APPLIED, ingest.APPLIED_MOVE, ingest.APPLIED_NOTE
 PULL_SCAN_FACTOR = 20
 PULL_SCAN_MAX = 100_000
 PULL_SQL = (
-    "SELECT e.seq AS cursor, e.id, e.request_id, e.status, e.actor, e.at, e.note, "
+    "SELECT e.seq AS cursor, e.id, e.request_id, e.status, e.actor, e.at, e.note, e.internal, "
     "(e.origin = 'regional' OR (e.applied = 1 AND EXISTS (SELECT 1 FROM events r WHERE r.node_id = e.node_id "
     "AND r.request_id = e.request_id AND r.origin = 'regional' AND r.seq < e.seq))) AS relay "
     "FROM events e WHERE e.node_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?")
@@ -96,7 +86,9 @@ class RegionalStore(ABC):
     @abstractmethod
     def history(self, request_id: str) -> list[dict[str, Any]]: ...
     @abstractmethod
-    def set_status(self, request_id: str, status: str, *, actor: str, note: str | None = None) -> dict[str, Any]: ...
+    def set_status(self, request_id: str, status: str, *, actor: str, note: str | None = None,
+                   internal: bool = False, reopen: bool = False) -> dict[str, Any]:
+        """A case worker's change, checked against ``gateway.cases.transitions`` (MoveRefused if refused)."""
     @abstractmethod
     def conflicts(self, *, request_id: str | None = None) -> list[dict[str, Any]]: ...
     @abstractmethod
@@ -124,19 +116,6 @@ class RegionalStore(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
-
-
-def health_update(node_id: str, health: dict[str, Any] | None, now: Any) -> tuple[str, list[Any]]:
-    """Portable UPDATE (SQL, args) recording a push at ``now`` (a datetime) and its health."""
-    at = clock.to_iso(now)
-    if health is None:
-        return "UPDATE nodes SET last_sync_at = ? WHERE id = ?", [at, node_id]
-    offset = round((clock.parse(health["clock"]) - now).total_seconds())
-    return ("UPDATE nodes SET last_sync_at = ?, health_at = ?, queue_depth = ?, oldest_unsynced_age_s = ?, "
-            "version = ?, disk_free_mb = ?, clock_offset_s = ?, reported_audit_seq = ?, reported_audit_hash = ? "
-            "WHERE id = ?",
-            [at, at, health["queue_depth"], health["oldest_unsynced_age_s"], health["version"],
-             health["disk_free_mb"], offset, health["audit_seq"], health["audit_hash"], node_id])
 
 
 class SqlRegionalStore(RegionalStore):
@@ -217,7 +196,7 @@ class SqlRegionalStore(RegionalStore):
     def nodes(self) -> list[dict[str, Any]]:
         rows = self.read().query(
             "SELECT n.id, n.name, n.created_at, n.last_seen_at, n.last_sync_at, n.queue_depth, "
-            "n.oldest_unsynced_age_s, n.version, n.disk_free_mb, n.clock_offset_s, n.health_at, "
+            "n.oldest_unsynced_age_s, n.version, n.disk_free_mb, n.clock_offset_s, n.health_at, n.open_threads, "
             "(SELECT count(*) FROM requests r WHERE r.node_id = n.id) AS requests, "
             "(SELECT a.seq FROM audit_entries a WHERE a.node_id = n.id ORDER BY a.seq DESC LIMIT 1) AS audit_seq, "
             "(SELECT a.hash FROM audit_entries a WHERE a.node_id = n.id ORDER BY a.seq DESC LIMIT 1) AS audit_head, "
@@ -419,11 +398,11 @@ class SqlRegionalStore(RegionalStore):
     def history(self, request_id: str) -> list[dict[str, Any]]:
         db = self.read()
         return db.query(
-            "SELECT id, status, actor, at, note, origin, received_at, applied, note_problem FROM events "
-            "WHERE node_id = ? AND request_id = ? ORDER BY seq", [self.locate(db, request_id), request_id])
+            "SELECT id, status, actor, at, note, origin, received_at, applied, note_problem, internal, reopen "
+            "FROM events WHERE node_id = ? AND request_id = ? ORDER BY seq", [self.locate(db, request_id), request_id])
 
     def set_status(self, request_id: str, status: str, *, actor: str, note: str | None = None,
-                   reason: str | None = None) -> dict[str, Any]:
+                   internal: bool = False, reopen: bool = False, reason: str | None = None) -> dict[str, Any]:
         """A case worker moves the case (``reason``: a reject_reasons category of the service)."""
         if status not in CASE_STATUSES:
             raise RegionalError(f"status must be one of: {', '.join(CASE_STATUSES)}")
@@ -435,11 +414,8 @@ class SqlRegionalStore(RegionalStore):
                              [node_id, request_id]).fetchone() if node_id else None
             if row is None:
                 raise RegionalError("no such request")
-            if row[0] == status and not note:
-                raise RegionalError(f"request is already {status}")
-            event = {"id": str(uuid.uuid4()), "request_id": request_id, "node_id": node_id, "status": status,
-                     "actor": actor, "at": now, "note": note or None, "origin": "regional",
-                     "received_at": now, "applied": 1}
+            event = case_event(row[0], node_id, request_id, status, actor=actor, note=note, internal=internal,
+                               reopen=reopen, now=now)
             self.insert_event(db, event)
             db.execute("UPDATE requests SET status = ?, updated_at = ? WHERE node_id = ? AND id = ?",
                        [status, now, node_id, request_id])

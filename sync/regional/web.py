@@ -15,13 +15,15 @@ from urllib.parse import urlencode
 from flask import Flask, abort, current_app, g, redirect, render_template, request, url_for
 
 from gateway import clock
+from gateway.cases import transitions
 from gateway.cases.records import STATUSES, status_label
+from gateway.errors import NoteTooLong, StatusError
 from gateway.intake.catalog import Catalog, labelled_fields
 from gateway.web import csrf
 from gateway.web.passwords import hash_password
 from gateway.web.ui import Site, _, install_ui, locale
 from sync.errors import RegionalError
-from sync.regional import accounts, fleet, login
+from sync.regional import accounts, casework, fleet, login
 from sync.regional.audit_chain import PROBLEMS
 from sync.regional.sealkeys import PROBLEMS as SEAL_PROBLEMS
 from sync.regional.store import CASE_STATUSES, RegionalStore
@@ -70,6 +72,20 @@ def _fields(service_code: str, values: dict[str, Any]) -> list[tuple[str, Any]]:
     return labelled_fields(catalog.service(service_code) if catalog else None, values or {}, locale())
 
 
+def _detail(row: dict[str, Any], *, message: str | None = None, error: str | None = None,
+            form: dict[str, Any] | None = None, status: int = 200) -> Any:
+    """The request page; after a refused change, with the reason and what was typed."""
+    request_id = row["id"]
+    conflicts = _store().conflicts(request_id=request_id)
+    for c in conflicts:
+        if c["kind"] == "content" and c["detail"].get("fields"):
+            c["labelled"] = _fields(row["service"], c["detail"]["fields"])
+    offered = transitions.next_statuses(row["status"]) + (("in_progress",) if row["status"] == "closed" else ())
+    return render_template("regional/detail.html", r=row, fields=_fields(row["service"], row["fields"]),
+                           history=_store().history(request_id), conflicts=conflicts, offered=offered,
+                           message=message, error=error, form=form or {}), status
+
+
 def init_app(app: Flask) -> None:
     install_ui(app, SITE)
     app.before_request(_guard)
@@ -104,23 +120,40 @@ def init_app(app: Flask) -> None:
         row = _store().get_request(request_id)
         if row is None:
             abort(404)
-        conflicts = _store().conflicts(request_id=request_id)
-        for c in conflicts:
-            if c["kind"] == "content" and c["detail"].get("fields"):
-                c["labelled"] = _fields(row["service"], c["detail"]["fields"])
-        return render_template("regional/detail.html", r=row, fields=_fields(row["service"], row["fields"]),
-                               history=_store().history(request_id), conflicts=conflicts,
-                               case_statuses=CASE_STATUSES, message=request.args.get("msg"))
+        return _detail(row, message=request.args.get("msg"))
 
     @app.post("/requests/<request_id>/status")
     def change(request_id: str):
-        if _store().get_request(request_id) is None:
+        """The node's rules: the transitions table, a confirmed reopen, the 3-segment SMS limit.
+
+        A refused change re-renders the page with the case worker's input and
+        says why (409; 422 with the segment count for a note too long), so
+        nothing typed is lost and nothing is cut.
+        """
+        row = _store().get_request(request_id)
+        if row is None:
             abort(404)
+        wanted = request.form.get("status", "")
+        note = request.form.get("note", "").strip() or None
+        internal, reopen = request.form.get("internal") == "1", request.form.get("reopen") == "1"
+        form = {"status": wanted, "note": note or "", "internal": internal}
+        if wanted not in CASE_STATUSES:
+            return _detail(row, form=form, status=422, error=_("Choose one of the offered statuses."))
+        if transitions.is_reopen(row["status"], wanted) and not reopen:
+            return _detail(row, form=form, status=409,
+                           error=_("This case is closed: tick the confirmation to reopen it."))
         try:
-            _store().set_status(request_id, request.form.get("status", ""), actor=g.user,
-                                note=request.form.get("note", "").strip()[:200] or None)
-        except RegionalError:
-            return redirect(url_for("detail", request_id=request_id, msg="error"))
+            casework.check(_catalog(), row, wanted, note=note, internal=internal, reopen=reopen)
+            _store().set_status(request_id, wanted, actor=g.user, note=note, internal=internal, reopen=reopen)
+        except NoteTooLong as exc:
+            return _detail(row, form=form, status=422, error=_(
+                "The note is too long for the citizen's SMS: %(n)d segments, at most %(max)d. "
+                "Shorten it or mark it internal.", n=exc.segments, max=exc.limit))
+        except (StatusError, RegionalError):
+            current = _store().get_request(request_id) or row
+            return _detail(current, form=form, status=409, error=_(
+                "This case is \u201c%(current)s\u201d; it cannot be changed to \u201c%(wanted)s\u201d.",
+                current=status_label(current["status"], locale()), wanted=status_label(wanted, locale())))
         return redirect(url_for("detail", request_id=request_id, msg="saved"))
 
     @app.get("/conflicts")

@@ -1,0 +1,1 @@
+"""Outreach: what the office prints and hands out (posters built from the catalog)."""
