@@ -18,6 +18,7 @@ district office and back. Both commands reuse the stages of an HTTP pass
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,19 +61,25 @@ def _node_id(node: Node) -> str:
     return node_id
 
 
-def export(node: Node, folder: Path) -> ExportResult:
-    """Write every batch not yet confirmed by the regional server into ``folder`` (one export)."""
+def export(node: Node, folder: Path, progress: Callable[[str, int], None] | None = None,
+           planned: Callable[[int], None] | None = None) -> ExportResult:
+    """Write every batch not yet confirmed by the regional server into ``folder`` (one export).
+
+    ``planned(records)`` is called once the batches are cut, then
+    ``progress("export", records)`` after each file is written, so a volunteer
+    copying weeks of backlog onto a slow stick sees it move.
+    """
     check_folder(folder)
     node_id, secret = _node_id(node), load_secret(node.config)
     ctx = PassContext(node=node, transport=None, batch=BatchSizer(FILE_BATCH))  # type: ignore[arg-type]
-    parts: list[tuple[str, dict[str, Any]]] = []
+    parts: list[tuple[str, dict[str, Any], int]] = []
     db = node.store.read()
     after = last_request = state.get(db, "requests_hwm")
     while not ctx.awaiting_seal:
         seqs, payload = stages.request_batch(ctx, after)
         if payload is None:
             break
-        parts.append(("requests", stages.with_health(node, payload)))
+        parts.append(("requests", stages.with_health(node, payload), len(seqs)))
         ctx.moved["requests"] += len(seqs)
         after = last_request = seqs[-1]
     after = 0
@@ -80,7 +87,7 @@ def export(node: Node, folder: Path) -> ExportResult:
         seqs, payload, held = stages.event_batch(ctx, after, last_request)
         if payload is None:
             break
-        parts.append(("events", stages.with_health(node, payload)))
+        parts.append(("events", stages.with_health(node, payload), len(seqs)))
         ctx.moved["events"] += len(seqs)
         after = seqs[-1]
         if held:
@@ -88,20 +95,24 @@ def export(node: Node, folder: Path) -> ExportResult:
     after = state.get(db, "audit_hwm")
     while True:
         rows, head, payload = stages.audit_batch(node.store.read(), after, ctx.batch.size)
-        parts.append(("audit", stages.with_health(node, payload)))
+        parts.append(("audit", stages.with_health(node, payload), len(rows)))
         ctx.moved["audit"] += len(rows)
         if len(rows) < ctx.batch.size:
             break
         after = head[0]
     manifest = {"cursor": state.get(db, "pull_cursor"), "catalog_version": node.catalog.version,
                 "catalog_format": CATALOG_FORMAT}
+    if planned is not None:
+        planned(sum(records for _kind, _payload, records in parts))
     seq = node.store.write(_next_export)
     export_id, at, written = _uuid(), clock.utcnow(), []
-    for number, (kind, payload) in enumerate(parts, 1):
+    for number, (kind, payload, records) in enumerate(parts, 1):
         header, data = parcel.make(secret, node=node_id, direction=UP, kind=kind, export=export_id, seq=seq,
                                    part=number, parts=len(parts), at=at, payload=payload,
                                    extra={"manifest": manifest})
         written.append(write_private_bytes(folder / parcel.file_name(header), data))
+        if progress is not None:
+            progress("export", records)
     return ExportResult(written, ctx.moved, ctx.awaiting_seal)
 
 

@@ -25,6 +25,48 @@ def _fail(message: Message | str, locale: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def _run(step, folder: Path, locale: str, **kwargs):  # noqa: ANN001, ANN003, ANN202 - sneakernet steps
+    """Run one sneakernet step on this node; every refusal is one clear line on stderr and exit 2, never a traceback."""
+    try:
+        return step(_ctx().node, folder, **kwargs)
+    except ParcelError as exc:
+        _fail(exc.message, locale)
+    except NotConfigured as exc:
+        _fail(describe_error(exc, locale), locale)
+    except StorageError as exc:
+        _fail(str(exc), locale)
+
+
+def _folder_bytes(folder: Path) -> int:
+    try:
+        return sum(f.stat().st_size for f in folder.iterdir() if f.is_file())
+    except OSError:
+        return 0
+
+
+class _ExportProgress:
+    """Progress for a backlog worth watching (the threshold of `simpul sync --once`); bytes are what reached the stick."""
+
+    def __init__(self, locale: str, folder: Path) -> None:
+        self.locale, self.folder, self.shown = locale, folder, None
+
+    def planned(self, records: int) -> None:
+        from sync.client.cli import PROGRESS_THRESHOLD
+        from sync.client.progress import Progress
+
+        if records >= PROGRESS_THRESHOLD:
+            self.shown = Progress(self.locale, {"export": records}, lambda: _folder_bytes(self.folder),
+                                  tty=sys.stderr.isatty())
+
+    def __call__(self, stage: str, records: int) -> None:
+        if self.shown is not None:
+            self.shown(stage, records)
+
+    def close(self) -> None:
+        if self.shown is not None:
+            self.shown.close()
+
+
 @click.command("export")
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
 def export_command(folder: Path) -> None:
@@ -35,16 +77,12 @@ def export_command(folder: Path) -> None:
     """
     from sync.client import sneakernet
 
-    ctx = _ctx()
-    locale = ctx.locale
+    locale = _ctx().locale
+    progress = _ExportProgress(locale, folder)
     try:
-        result = sneakernet.export(ctx.node, folder)
-    except ParcelError as exc:
-        _fail(exc.message, locale)
-    except NotConfigured as exc:
-        _fail(describe_error(exc, locale), locale)
-    except StorageError as exc:
-        _fail(str(exc), locale)
+        result = _run(sneakernet.export, folder, locale, progress=progress, planned=progress.planned)
+    finally:
+        progress.close()
     click.echo(Message("Wrote %(files)d files to %(dir)s: %(requests)d requests, %(events)d status events and "
                        "%(audit)d audit entries the regional server has not confirmed yet.",
                        files=len(result.files), dir=str(folder), requests=result.moved["requests"],
@@ -60,14 +98,8 @@ def import_command(folder: Path) -> None:
     """Apply the files the regional server wrote for this node (`simpul regional export-for`) from FOLDER."""
     from sync.client import sneakernet
 
-    ctx = _ctx()
-    locale = ctx.locale
-    try:
-        result = sneakernet.import_dir(ctx.node, folder)
-    except ParcelError as exc:
-        _fail(exc.message, locale)
-    except NotConfigured as exc:
-        _fail(describe_error(exc, locale), locale)
+    locale = _ctx().locale
+    result = _run(sneakernet.import_dir, folder, locale)
     moved = result.moved
     click.echo(Message("Confirmed by the regional server: %(requests)d requests, %(events)d status events, "
                        "%(audit)d audit entries. Applied %(pulled)d updates (%(notified)d SMS queued); "
