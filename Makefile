@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := chromium gammu-smsd gammu faketime iproute2
+APT_PACKAGES := chromium gammu-smsd gammu faketime iproute2 postgresql
 
 .PHONY: run test install lock audit system-deps lint screenshots locales-extract locales-update locales-review locales-compile clean bench soak
 

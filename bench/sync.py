@@ -89,9 +89,9 @@ def pull_back(regional: Regional, proxy: FaultProxy, config, n: int) -> dict:
     """Case workers move ``n`` cases at the regional server; time the pass that brings them down."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from sync.regional.store import SQLiteRegionalStore
+    from sync.regional.store import open_regional_store
 
-    store = SQLiteRegionalStore(regional.db)
+    store = open_regional_store(regional.db)
     ids = [r[0] for r in regional.query("SELECT id FROM requests ORDER BY rid LIMIT ?", (n,))]
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda rid: store.set_status(rid, "ready", actor="petugas"), ids))

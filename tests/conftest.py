@@ -95,3 +95,57 @@ def node_keys_of(node):
 def opened_fields(node, row):
     """A stored request's fields with the sealed personal ones opened."""
     return node.vault.opener(node_keys_of(node)).fields(row)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One throwaway PostgreSQL cluster per test process (each test gets its own database in it)."""
+    from tests import pg_support
+
+    if not pg_support.available():
+        pytest.fail("PostgreSQL is not installed: `make test` installs Debian's postgresql")
+    cluster = pg_support.Cluster().init().start()
+    yield cluster
+    cluster.cleanup()
+
+
+class RegionalEngine:
+    """The regional database a test runs on: a SQLite file, or a fresh database in the session cluster."""
+
+    _count = 0
+
+    def __init__(self, name: str, tmp_path: Path, request):
+        self.name = name
+        self.tmp_path = tmp_path
+        self._request = request
+        self._url: str | None = None
+
+    @property
+    def url(self) -> str:
+        """'' for SQLite, else a new PostgreSQL database's URL (made on first use)."""
+        if self.name == "sqlite":
+            return ""
+        if self._url is None:
+            cluster = self._request.getfixturevalue("pg_cluster")
+            RegionalEngine._count += 1
+            self._url = cluster.create_database(f"t{os.getpid()}_{RegionalEngine._count}")
+        return self._url
+
+    def regional(self, root: Path | None = None) -> dict[str, str]:
+        """The ``[regional]`` overrides for load_config."""
+        root = root or self.tmp_path
+        return {"db": str(root / "regional.db"), "database_url": self.url}
+
+    def config(self, root: Path | None = None, **sections):
+        return load_config(overrides={"regional": self.regional(root), **sections})
+
+    def store(self, root: Path | None = None, keys=None):
+        from sync.regional.engines import open_store
+
+        return open_store(self.config(root), keys)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def regional_engine(request, tmp_path):
+    """Every regional test runs on both engines."""
+    return RegionalEngine(request.param, tmp_path, request)

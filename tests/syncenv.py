@@ -72,15 +72,18 @@ def cli(*args: str, config: Path, env: dict[str, str] | None = None, input: str 
 class Regional:
     """A ``simpul regional serve`` process with its own db file."""
 
-    def __init__(self, root: Path, catalog: Path | None = None, seal_env: bool = True):
+    def __init__(self, root: Path, catalog: Path | None = None, seal_env: bool = True, database_url: str = "",
+                 extra: str = ""):
         root.mkdir(parents=True, exist_ok=True)
+        self.database_url = database_url
         self.root = root
         self.env = {"SIMPUL_REGIONAL_SEAL_KEY": TEST_SEAL_PRIVATE} if seal_env else {}
         self.port = free_port()
         self.db = root / "regional.db"
         self.config = root / "regional.toml"
         cat = f'catalog = "{catalog}"\n' if catalog else ""
-        self.config.write_text(f'[regional]\nport = {self.port}\ndb = "{self.db}"\n{cat}', encoding="utf-8")
+        self.config.write_text(f'[regional]\nport = {self.port}\ndb = "{self.db}"\n{cat}'
+                               f'database_url = "{database_url}"\n{extra}', encoding="utf-8")
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -130,7 +133,31 @@ class Regional:
         assert out.returncode == 0, out.stderr
         return json.loads(out.stdout)
 
+    def execute(self, sql: str, args: tuple | list = ()) -> None:
+        """A write straight into the server's database (tests that age or break rows), committed."""
+        if self.database_url:
+            import psycopg
+
+            from sync.regional.dbapi import pg_sql
+
+            with psycopg.connect(self.database_url, autocommit=True) as conn:
+                conn.execute(pg_sql(sql), list(args))
+            return
+        conn = sqlite3.connect(self.db)
+        try:
+            with conn:
+                conn.execute(sql, list(args))
+        finally:
+            conn.close()
+
     def query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        if self.database_url:
+            import psycopg
+
+            from sync.regional.dbapi import pg_sql
+
+            with psycopg.connect(self.database_url, autocommit=True) as conn:
+                return [tuple(r) for r in conn.execute(pg_sql(sql), args).fetchall()]
         conn = sqlite3.connect(self.db)
         try:
             return conn.execute(sql, args).fetchall()
@@ -198,6 +225,23 @@ class NodeBox:
                 list(pool.map(one, range(n)))
         finally:
             node.close()
+
+    def execute(self, sql: str, args: tuple | list = ()) -> None:
+        """A write straight into the server's database (tests that age or break rows), committed."""
+        if self.database_url:
+            import psycopg
+
+            from sync.regional.dbapi import pg_sql
+
+            with psycopg.connect(self.database_url, autocommit=True) as conn:
+                conn.execute(pg_sql(sql), list(args))
+            return
+        conn = sqlite3.connect(self.db)
+        try:
+            with conn:
+                conn.execute(sql, list(args))
+        finally:
+            conn.close()
 
     def query(self, sql: str, args: tuple = ()) -> list[tuple]:
         conn = sqlite3.connect(self.db)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from sync.regional.store import open_regional_store
 from tests.browser_support import shot
 from tests.syncenv import Regional
 from tests.test_sync_web import NIK, _seed
@@ -14,11 +13,11 @@ PASSWORD = "rahasia-kuat-1"
 
 
 @pytest.fixture
-def server(tmp_path):
-    regional = Regional(tmp_path / "regional")
+def server(tmp_path, regional_engine):
+    regional = Regional(tmp_path / "regional", database_url=regional_engine.url)
     added = regional.cli("regional", "user", "add", "ani", "--password-stdin", input=PASSWORD + "\n")
     assert added.returncode == 0, added.stderr
-    store = open_regional_store(regional.db)
+    store = regional_engine.store(regional.root)
     request = _seed(store)
     store.close()
     regional.start()

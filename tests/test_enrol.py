@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sqlite3
 import stat
 import subprocess
 from pathlib import Path
@@ -32,8 +31,8 @@ def plain(config: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def regional(tmp_path):
-    server = Regional(tmp_path / "regional").start()
+def regional(tmp_path, regional_engine):
+    server = Regional(tmp_path / "regional", database_url=regional_engine.url).start()
     yield server
     server.stop()
 
@@ -113,10 +112,7 @@ def test_used_damaged_and_expired_tokens_exit_2_and_write_nothing(regional, tmp_
         assert list(box.iterdir()) == [], name
     # Expired on the server (its clock decides): the code is not burnt by the refusal.
     late = enrol(regional, "desa-z")
-    conn = sqlite3.connect(regional.db)
-    conn.execute("UPDATE enrolments SET expires_at = '2000-01-01T00:00:00Z' WHERE node_id = 'desa-z'")
-    conn.commit()
-    conn.close()
+    regional.execute("UPDATE enrolments SET expires_at = '2000-01-01T00:00:00Z' WHERE node_id = 'desa-z'")
     box = tmp_path / "late"
     box.mkdir()
     result = join(box / "config.toml", late, box, "en")

@@ -13,7 +13,7 @@ from gateway.node import Node
 from sync.client import health
 from sync.protocol import signing, wire
 from sync.regional.app import create_regional_app
-from sync.regional.store import open_regional_store
+from sync.regional.engines import open_store
 from sync.regional.web import hash_password
 from tests.sms_helpers import OTHER_PHONE, PHONE
 from tests.syncenv import NodeBox, Regional
@@ -53,9 +53,9 @@ def test_open_threads_reach_nodes_json_and_no_question_is_sent(tmp_path):
 
 
 @pytest.fixture
-def regional_app(tmp_path):
-    config = load_config(overrides={"regional": {"db": str(tmp_path / "regional.db")}})
-    store = open_regional_store(config["regional.db"])
+def regional_app(regional_engine):
+    config = regional_engine.config()
+    store = open_store(config)
     yield create_regional_app(config, store), store
     store.close()
 

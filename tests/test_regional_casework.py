@@ -23,8 +23,8 @@ INTERNAL = "cek ulang NIK di dukcapil, telp Pak Joko 0812-3456-7890"
 
 
 @pytest.fixture
-def regional(tmp_path):
-    server = Regional(tmp_path / "regional").start()
+def regional(tmp_path, regional_engine):
+    server = Regional(tmp_path / "regional", database_url=regional_engine.url).start()
     yield server
     server.stop()
 
@@ -203,11 +203,11 @@ def test_an_older_node_pushing_events_without_the_internal_column_is_understood(
     assert regional.cli("regional", "set-status", code, "ready").returncode == 0
 
 
-def test_the_store_refuses_what_the_table_refuses_and_records_a_reopen(tmp_path):
+def test_the_store_refuses_what_the_table_refuses_and_records_a_reopen(regional_engine):
     from sync.errors import MoveRefused
     from tests.test_sync_unit import _regional_with_request
 
-    store = _regional_with_request(tmp_path)
+    store = _regional_with_request(regional_engine)
     try:
         store.set_status("req-1", "ready", actor="ani")
         with pytest.raises(MoveRefused, match="cannot move from ready to in_progress"):

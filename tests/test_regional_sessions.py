@@ -16,7 +16,6 @@ import stat
 import pytest
 
 from gateway import clock
-from gateway.config.loader import load_config
 from sync.regional import accounts
 from sync.regional.app import create_regional_app
 from sync.regional.store import open_regional_store
@@ -25,9 +24,9 @@ from tests.test_sync_web import NIK, _csrf, _login, _seed
 
 
 @pytest.fixture
-def regional(tmp_path):
-    config = load_config(overrides={"regional": {"db": str(tmp_path / "data" / "regional.db")}})
-    store = open_regional_store(config["regional.db"])
+def regional(tmp_path, regional_engine):
+    config = regional_engine.config(tmp_path / "data")
+    store = regional_engine.store(tmp_path / "data")
     app = create_regional_app(config, store)
     yield app, store
     store.close()
@@ -114,7 +113,7 @@ def test_next_keeps_a_local_page(regional):
 
 def test_database_files_and_folder_are_private(tmp_path):
     folder = tmp_path / "fresh"
-    store = open_regional_store(folder / "regional.db")
+    store = open_regional_store(folder / "regional.db")  # SQLite; PostgreSQL below
     store.add_node("desa-1")
     assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
     for name in os.listdir(folder):
@@ -143,10 +142,54 @@ def test_case_page_uses_the_kiosk_look_local_dates_and_catalog_labels(regional):
     assert "<dt>Address</dt>" in en and "Domicile certificate" in en
 
 
-def test_user_disable_cli(tmp_path):
+def test_key_files_beside_a_postgresql_database_are_private(tmp_path, regional_engine, monkeypatch):
+    """On PostgreSQL the data lives in the cluster (its own 0700 data dir); what the server still
+    keeps on disk - the sealing key and the CSRF key, next to regional.db - is 0600 in a 0700 folder."""
+    monkeypatch.delenv("SIMPUL_SECRET_KEY", raising=False)
+    monkeypatch.delenv("SIMPUL_REGIONAL_SEAL_KEY", raising=False)
+    folder = tmp_path / "keys"
+    config = regional_engine.config(folder)
+    store = regional_engine.store(folder)
+    create_regional_app(config, store)
+    store.close()
+    names = sorted(os.listdir(folder))
+    assert {"regional_seal_key", "regional_secret_key"} <= set(names)
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    for name in names:
+        assert stat.S_IMODE(os.stat(folder / name).st_mode) == 0o600, name
+
+
+def test_login_throttle_reservation_is_atomic_on_both_engines(regional_engine):
+    """Forty concurrent wrong logins for one (user, client) pair: exactly the free five get a password
+    check, on PostgreSQL too (its READ COMMITTED needs the store's row_lock, SQLite serialises writers)."""
+    import threading
+
+    from gateway.web.throttle import Policy
+
+    store = regional_engine.store()
+    throttle = accounts.throttle(store)
+    assert throttle.policy == Policy()
+    barrier = threading.Barrier(40)
+    allowed: list[bool] = []
+
+    def go() -> None:
+        barrier.wait()
+        allowed.append(throttle.reserve("siti", "10.0.0.9").allowed)
+
+    threads = [threading.Thread(target=go) for _ in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert allowed.count(True) == Policy().free
+    assert throttle.reserve("siti", "10.0.0.10").allowed  # another client: its own pair, no lockout
+    store.close()
+
+
+def test_user_disable_cli(tmp_path, regional_engine):
     from tests.syncenv import Regional
 
-    server = Regional(tmp_path / "r")
+    server = Regional(tmp_path / "r", database_url=regional_engine.url)
     assert server.cli("regional", "user", "add", "budi", "--password-stdin", input="sandi-panjang-9\n").returncode == 0
     out = server.cli("regional", "user", "disable", "budi")
     assert out.returncode == 0, out.stderr

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.config.loader import load_config
 from gateway.privacy.audit import GENESIS, entry_hash
 from sync.errors import ProtocolError
 from sync.protocol import signing, wire
 from sync.regional import audit_chain
-from sync.regional.store import open_regional_store
+from sync.regional.engines import open_store
 
 
 def chain(n: int, *, start_prev: str = GENESIS, first: int = 1, actor: str = "ani") -> list[dict]:
@@ -111,9 +110,9 @@ def test_wire_round_trip_and_junk():
 
 
 @pytest.fixture
-def store(tmp_path):
-    config = load_config(overrides={"regional": {"db": str(tmp_path / "regional.db")}})
-    s = open_regional_store(config["regional.db"])
+def store(regional_engine):
+    config = regional_engine.config()
+    s = open_store(config)
     s.add_node("desa-1")
     yield s
     s.close()
@@ -149,14 +148,14 @@ def test_store_appends_flags_once_and_never_overwrites(store):
     assert store.node("desa-1")["last_counter"] == 4  # the flagged pushes still claimed their ids
 
 
-def test_nodes_page_shows_the_flag_and_a_case_worker_marks_it_checked(tmp_path):
+def test_nodes_page_shows_the_flag_and_a_case_worker_marks_it_checked(regional_engine):
     import re
 
     from sync.regional.app import create_regional_app
     from tests.test_sync_web import _csrf, _login
 
-    config = load_config(overrides={"regional": {"db": str(tmp_path / "regional.db")}})
-    store = open_regional_store(config["regional.db"])
+    config = regional_engine.config()
+    store = open_store(config)
     try:
         app = create_regional_app(config, store)
         for node_id in ("desa-1", "desa-2"):
@@ -216,11 +215,11 @@ def test_any_single_edit_of_a_held_entry_is_caught_even_when_recomputed():
     check()
 
 
-def test_audit_endpoint_checks_signature_then_format_before_any_write(tmp_path):
+def test_audit_endpoint_checks_signature_then_format_before_any_write(regional_engine):
     from sync.regional.app import create_regional_app
 
-    config = load_config(overrides={"regional": {"db": str(tmp_path / "regional.db")}})
-    store = open_regional_store(config["regional.db"])
+    config = regional_engine.config()
+    store = open_store(config)
     try:
         app = create_regional_app(config, store)
         secret = store.add_node("desa-1")

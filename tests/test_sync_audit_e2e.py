@@ -22,8 +22,8 @@ HEAD = re.compile(r"\b([0-9a-f]{64})\b")
 
 
 @pytest.fixture
-def regional(tmp_path):
-    server = Regional(tmp_path / "regional").start()
+def regional(tmp_path, regional_engine):
+    server = Regional(tmp_path / "regional", database_url=regional_engine.url).start()
     yield server
     server.stop()
 

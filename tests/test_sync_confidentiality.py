@@ -11,7 +11,6 @@ from sync.client.transport import Transport, check_config
 from sync.errors import NotConfigured, Refused, ServerError
 from sync.protocol import signing, wire
 from sync.regional.app import create_regional_app
-from sync.regional.store import open_regional_store
 from tests.syncenv import NodeBox, free_port
 
 KEY = "Gfoep0bQoclGZSlyRQXwthJx/2Z2J1amAz9CHEGxBW8="
@@ -69,9 +68,9 @@ def test_verify_treats_non_ascii_and_non_text_as_invalid():
 
 
 @pytest.fixture
-def regional(tmp_path):
-    config = load_config(overrides={"regional": {"db": str(tmp_path / "regional.db")}})
-    store = open_regional_store(config["regional.db"])
+def regional(regional_engine):
+    config = regional_engine.config()
+    store = regional_engine.store()
     yield create_regional_app(config, store), store
     store.close()
 

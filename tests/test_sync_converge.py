@@ -10,6 +10,7 @@ than case-worker changes.
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 
 import pytest
@@ -25,17 +26,21 @@ from gateway.node import Node
 from sync.client.runner import run_pass
 from sync.errors import RegionalError
 from sync.regional.app import create_regional_app
-from sync.regional.store import CASE_STATUSES, open_regional_store
+from sync.regional.engines import open_store
+from sync.regional.store import CASE_STATUSES
 from tests.syncenv import NIK, free_port
 
 _ids = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(tmp_path_factory, request):
     root = tmp_path_factory.mktemp("regional")
-    config = load_config(overrides={"regional": {"db": str(root / "regional.db")}})
-    store = open_regional_store(config["regional.db"])
+    url = ""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_cluster").create_database(f"converge_{os.getpid()}")
+    config = load_config(overrides={"regional": {"db": str(root / "regional.db"), "database_url": url}})
+    store = open_store(config)
     app = create_regional_app(config, store)
     port = free_port()
     httpd = waitress.create_server(app, host="127.0.0.1", port=port, threads=4)

@@ -15,8 +15,8 @@ CODE = generate()
 
 
 @pytest.fixture
-def regional(tmp_path):
-    server = Regional(tmp_path / "regional").start()
+def regional(tmp_path, regional_engine):
+    server = Regional(tmp_path / "regional", database_url=regional_engine.url).start()
     yield server
     server.stop()
 

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 
 import pytest
 
 from gateway import clock
-from gateway.config.loader import load_config
 from sync.protocol import signing, wire
 from sync.regional import fleet
 from sync.regional.app import create_regional_app
-from sync.regional.store import open_regional_store
 from tests.syncenv import NodeBox, Regional
 
 OLD_FIELDS = {"id", "last_seen_at", "requests", "audit_seq", "audit_head", "flagged", "flags"}
@@ -21,8 +18,8 @@ NEW_FIELDS = {"node_id", "name", "last_sync_at", "queue_depth", "oldest_unsynced
               "clock_offset_s"}
 
 
-def test_push_reports_health_and_nodes_json_lists_it(tmp_path):
-    regional = Regional(tmp_path / "regional").start()
+def test_push_reports_health_and_nodes_json_lists_it(tmp_path, regional_engine):
+    regional = Regional(tmp_path / "regional", database_url=regional_engine.url).start()
     try:
         added = regional.cli("regional", "add-node", "desa-1", "--name", "Desa Sukamaju")
         assert added.returncode == 0, added.stderr
@@ -52,9 +49,9 @@ def test_push_reports_health_and_nodes_json_lists_it(tmp_path):
 
 
 @pytest.fixture
-def regional_app(tmp_path):
-    config = load_config(overrides={"regional": {"db": str(tmp_path / "regional.db")}})
-    store = open_regional_store(config["regional.db"])
+def regional_app(regional_engine):
+    config = regional_engine.config()
+    store = regional_engine.store()
     yield create_regional_app(config, store), store
     store.close()
 
@@ -131,10 +128,10 @@ def test_silent_nodes_come_first_then_the_chosen_sort_and_filters_apply():
 
 
 @pytest.mark.browser
-def test_nodes_page_in_chromium_lists_silent_nodes_first_in_red(tmp_path, browser):
+def test_nodes_page_in_chromium_lists_silent_nodes_first_in_red(tmp_path, browser, regional_engine):
     from tests.browser_support import shot
 
-    regional = Regional(tmp_path / "regional").start()
+    regional = Regional(tmp_path / "regional", database_url=regional_engine.url).start()
     try:
         for node_id, name in (("desa-1", "Desa Sukamaju"), ("desa-2", "Desa Cibodas"), ("desa-3", "Desa Mekarsari")):
             assert regional.cli("regional", "add-node", node_id, "--name", name).returncode == 0
@@ -143,10 +140,10 @@ def test_nodes_page_in_chromium_lists_silent_nodes_first_in_red(tmp_path, browse
         box.submit()
         assert box.sync().returncode == 0
         old = clock.to_iso(clock.now() - dt.timedelta(hours=30))
-        with sqlite3.connect(regional.db) as conn:  # desa-2 last pushed 30 hours ago: silent
-            conn.execute("UPDATE nodes SET last_sync_at = ?, queue_depth = 240, version = '0.1.0', "
+        # desa-2 last pushed 30 hours ago: silent
+        regional.execute("UPDATE nodes SET last_sync_at = ?, queue_depth = 240, version = '0.1.0', "
                          "disk_free_mb = 900, clock_offset_s = -4 WHERE id = 'desa-2'", [old])
-            conn.execute("UPDATE nodes SET created_at = ? WHERE id = 'desa-3'", [old])  # registered, never synced
+        regional.execute("UPDATE nodes SET created_at = ? WHERE id = 'desa-3'", [old])  # registered, never synced
         assert regional.cli("regional", "user", "add", "ani", "--password-stdin",
                             input="rahasia-kuat-1\n").returncode == 0
         context = browser.new_context(viewport={"width": 1280, "height": 700}, locale="id-ID")

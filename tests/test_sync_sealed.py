@@ -32,9 +32,9 @@ PEOPLE = [("3201011708900001", "Siti Aminah", "Jl. Mawar No. 7, RT 02/RW 03"),
 
 
 @pytest.fixture
-def regional(tmp_path):
+def regional(tmp_path, regional_engine):
     """A regional server whose key lives in its key file (made on first use), not in env."""
-    server = Regional(tmp_path / "regional", seal_env=False)
+    server = Regional(tmp_path / "regional", seal_env=False, database_url=regional_engine.url)
     yield server
     server.stop()
 
@@ -62,11 +62,11 @@ def _submit(box: NodeBox, people=PEOPLE) -> list[str]:
 def _case_worker(regional: Regional):
     """A logged-in case worker's client on the regional web view (server stopped; same db and key file)."""
     from sync.regional.app import create_regional_app
-    from sync.regional.store import open_regional_store
+    from sync.regional.engines import open_store
     from sync.regional.web import hash_password
 
-    config = load_config(overrides={"regional": {"db": str(regional.db)}})
-    store = open_regional_store(regional.db)
+    config = load_config(overrides={"regional": {"db": str(regional.db), "database_url": regional.database_url}})
+    store = open_store(config)
     try:
         client = create_regional_app(config, store).test_client()
         store.add_user("ani", hash_password("rahasia-kuat-1"))
@@ -88,8 +88,12 @@ def _files_bytes(db_path) -> bytes:
     return data
 
 
-def _assert_no_plaintext(db_path, people=PEOPLE) -> None:
-    data = _files_bytes(db_path)
+def _assert_no_plaintext(db_path, people=PEOPLE, regional: Regional | None = None) -> None:
+    if regional is not None and regional.database_url:  # every row of every table, as text
+        tables = [t for (t,) in regional.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        data = b"".join(str(regional.query(f"SELECT t::text FROM {t} t")).encode() for t in tables)
+    else:
+        data = _files_bytes(db_path)
     assert data, db_path
     for nik, name, _address in people:
         for secret in (nik, name, name.split()[1]):
@@ -124,7 +128,7 @@ def test_case_worker_sees_opened_fields_and_no_disk_holds_them_in_clear(tmp_path
         detail = client.get(f"/requests/{request_id}").get_data(as_text=True)
         assert PEOPLE[1][0] in detail and PEOPLE[1][1] in detail and "Dusun Krajan" in detail
         assert "tidak dapat dibuka" not in detail
-    _assert_no_plaintext(regional.db)
+    _assert_no_plaintext(regional.db, regional=regional)
     _assert_no_plaintext(box.db)
 
 

@@ -134,10 +134,8 @@ def test_counter_never_goes_back(node):
     assert state.get(store.read(), "pull_cursor") == 9
 
 
-def _regional_with_request(tmp_path):
-    from sync.regional.store import open_regional_store
-
-    store = open_regional_store(tmp_path / "regional.db")
+def _regional_with_request(regional_engine):
+    store = regional_engine.store()
     store.add_node("desa-1")
     row = {"seq": 1, "id": "req-1", "tracking_code": generate(), "service": "DOMISILI", "channel": "sms",
            "phone": None, "locale": "id", "officer": None, "created_at": "2026-11-23T08:00:00Z",
@@ -151,8 +149,8 @@ def _event(eid, status, before, note=None):
             "at": "2026-11-23T09:00:00Z", "note": note, "before": before}
 
 
-def test_a_kiosk_note_never_moves_the_case_at_the_regional_server(tmp_path):
-    store = _regional_with_request(tmp_path)
+def test_a_kiosk_note_never_moves_the_case_at_the_regional_server(regional_engine):
+    store = _regional_with_request(regional_engine)
     try:
         # The table allows no move back: the case worker is at in_progress while the node moved on to ready.
         store.set_status("req-1", "in_progress", actor="ani", note="berkas kurang")
@@ -174,8 +172,8 @@ def test_a_kiosk_note_never_moves_the_case_at_the_regional_server(tmp_path):
         store.close()
 
 
-def test_pushed_event_resend_is_a_no_op_and_changed_content_a_conflict(tmp_path):
-    store = _regional_with_request(tmp_path)
+def test_pushed_event_resend_is_a_no_op_and_changed_content_a_conflict(regional_engine):
+    store = _regional_with_request(regional_engine)
     try:
         first = store.push_events("desa-1", 2, [_event("e-1", "in_progress", "received")])
         again = store.push_events("desa-1", 3, [_event("e-1", "in_progress", "received")])

@@ -6,20 +6,19 @@ import re
 
 import pytest
 
-from gateway.config.loader import load_config
 from gateway.intake.codes import generate
 from sync.protocol import wire
 from sync.regional.app import create_regional_app
-from sync.regional.store import open_regional_store
+from sync.regional.engines import open_store
 from sync.regional.web import hash_password
 
 NIK = "3201011708900001"
 
 
 @pytest.fixture
-def regional(tmp_path):
-    config = load_config(overrides={"regional": {"db": str(tmp_path / "regional.db")}})
-    store = open_regional_store(config["regional.db"])
+def regional(regional_engine):
+    config = regional_engine.config()
+    store = open_store(config)
     app = create_regional_app(config, store)
     yield app, store
     store.close()

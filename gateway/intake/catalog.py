@@ -33,9 +33,11 @@ FREE_FORM_TYPES = ("text",)
 # Types that identify a person whatever the catalog says.
 ALWAYS_PERSONAL_TYPES = ("nik", "phone")
 DEMO_CATALOG = "demo_catalog.toml"
-CATALOG_FORMAT = 2  # the newest catalog format this code understands
+CATALOG_FORMAT = 3  # the newest catalog format this code understands
 # Per format: locales a text must have, locales it may have.
-FORMAT_LOCALES = {1: (("id", "en"), ("id", "en")), 2: (("id",), LOCALES)}
+FORMAT_LOCALES = {1: (("id", "en"), ("id", "en")), 2: (("id",), LOCALES), 3: (("id",), LOCALES)}
+# Service keys and the format that introduced them (an older node refuses them).
+SERVICE_KEYS_SINCE = {"processing_days": 3, "reject_reasons": 3}
 
 
 def _text(texts: dict[str, str], locale: str) -> str:
@@ -95,6 +97,8 @@ class Service:
     fee: dict[str, str]
     processing_time: dict[str, str]
     fields: tuple[Field, ...]
+    processing_days: float | None = None  # the number behind processing_time (analytics: past due)
+    reject_reasons: tuple[Option, ...] = ()  # categories a rejection is filed under
 
     def text(self, attr: str, locale: str) -> str:
         return _text(getattr(self, attr), locale)
@@ -212,10 +216,22 @@ def _locale_texts(errors: _Errors, where: str, value: Any, required: bool = True
     return {k: v for k, v in value.items() if isinstance(v, str) and v}
 
 
+def _options(errors: _Errors, where: str, raw: list[Any]) -> list[Option]:
+    """A list of {code, label} tables (choice options, reject reasons)."""
+    options = []
+    for j, opt in enumerate(raw):
+        ow = f"{where}[{j}]"
+        if not isinstance(opt, dict) or not isinstance(opt.get("code"), str):
+            errors.add(ow, "needs a code and a label")
+            continue
+        options.append(Option(opt["code"], _locale_texts(errors, f"{ow}.label", opt.get("label"))))
+    return options
+
+
 _FIELD_KEYS = {"name", "type", "label", "prompt", "required", "personal", "reason", "max_length",
                "min_length", "not_future", "min", "max", "options"}
 _SERVICE_KEYS = {"code", "keywords", "name", "description", "requirements", "fee",
-                 "processing_time", "fields"}
+                 "processing_time", "processing_days", "reject_reasons", "fields"}
 
 
 def _personal(errors: _Errors, where: str, data: dict[str, Any], ftype: Any) -> bool:
@@ -282,12 +298,7 @@ def _parse_field(errors: _Errors, where: str, data: Any) -> Field | None:
         if not isinstance(raw, list) or not raw:
             errors.add(f"{where}.options", "a choice needs a non-empty list of options")
         else:
-            for j, opt in enumerate(raw):
-                ow = f"{where}.options[{j}]"
-                if not isinstance(opt, dict) or not isinstance(opt.get("code"), str):
-                    errors.add(ow, "needs a code and a label")
-                    continue
-                options.append(Option(opt["code"], _locale_texts(errors, f"{ow}.label", opt.get("label"))))
+            options = _options(errors, f"{where}.options", raw)
     def _int(key: str, default: int | None) -> int | None:
         value = data.get(key, default)
         return value if isinstance(value, int) and not isinstance(value, bool) else default
@@ -338,6 +349,8 @@ def parse_catalog(data: dict[str, Any]) -> tuple[Catalog | None, list[str]]:
         for key in raw:
             if key not in _SERVICE_KEYS:
                 errors.add(f"{where}.{key}", "unknown key")
+            elif SERVICE_KEYS_SINCE.get(key, 1) > errors.format:
+                errors.add(f"{where}.{key}", f"needs format = {SERVICE_KEYS_SINCE[key]}")
         code = raw.get("code")
         if not isinstance(code, str) or not code.isalnum() or code != code.upper():
             errors.add(f"{where}.code", "must be upper-case letters and digits")
@@ -377,10 +390,28 @@ def parse_catalog(data: dict[str, Any]) -> tuple[Catalog | None, list[str]]:
             fee=_locale_texts(errors, f"{where}.fee", raw.get("fee"), False),
             processing_time=_locale_texts(errors, f"{where}.processing_time", raw.get("processing_time"), False),
             fields=tuple(fields),
+            processing_days=_processing_days(errors, where, raw.get("processing_days")),
+            reject_reasons=_reject_reasons(errors, where, raw.get("reject_reasons", [])),
         ))
     if errors:
         return None, list(errors)
     return Catalog(version=version, services=tuple(services), format=fmt), []
+
+
+def _processing_days(errors: _Errors, where: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 3650:
+        errors.add(f"{where}.processing_days", "must be a number of days above 0")
+        return None
+    return value
+
+
+def _reject_reasons(errors: _Errors, where: str, value: Any) -> tuple[Option, ...]:
+    if not isinstance(value, list):
+        errors.add(f"{where}.reject_reasons", "must be an array of tables ([[services.reject_reasons]])")
+        return ()
+    return tuple(_options(errors, f"{where}.reject_reasons", value))
 
 
 def read_catalog_text(path: str | Path | None) -> tuple[str, str]:

@@ -15,9 +15,9 @@ import json
 import tomllib
 from typing import Any
 
-from gateway.intake.catalog import CATALOG_FORMAT, FORMAT_LOCALES, check_text
+from gateway.intake.catalog import CATALOG_FORMAT, FORMAT_LOCALES, SERVICE_KEYS_SINCE, check_text
 
-TOP_KEYS = {1: ("version", "services"), 2: ("version", "format", "services")}
+TOP_KEYS = {1: ("version", "services"), 2: ("version", "format", "services"), 3: ("version", "format", "services")}
 _TEXT_KEYS = {"name", "description", "requirements", "fee", "processing_time", "label", "prompt"}
 
 
@@ -52,6 +52,8 @@ def downgrade(data: dict[str, Any], fmt: int) -> dict[str, Any]:
     if data.get("format", 1) <= fmt:
         return data
     out = {k: v for k, v in data.items() if k in TOP_KEYS[fmt]}
+    out["services"] = [{k: v for k, v in service.items() if SERVICE_KEYS_SINCE.get(k, 1) <= fmt}
+                       for service in out.get("services", []) if isinstance(service, dict)]
     if fmt >= 2:
         out["format"] = fmt
     out = _walk(out, fmt)

@@ -32,6 +32,12 @@ def settings() -> tuple[Setting, ...]:
         Setting("regional.port", 8090, "Port `simpul regional serve` listens on.",
                 check=checks.port),
         Setting("regional.db", "var/regional.db", "Regional server SQLite database file.", path=True),
+        Setting("regional.database_url", "", "Empty: the SQLite file regional.db. `postgresql://user@host:port/db`: "
+                "PostgreSQL (no password here: env SIMPUL_REGIONAL_DATABASE_PASSWORD, PGPASSFILE or peer auth)."),
+        Setting("regional.read_database_url", "", "Optional PostgreSQL hot standby the fleet view, analytics and "
+                "/transparansi read from (writes and sync always go to database_url)."),
+        Setting("regional.workers", 1, "Processes serving `simpul regional serve` behind one port (gunicorn); "
+                "more than 1 needs PostgreSQL.", check=checks.at_least(1)),
         Setting("regional.trusted_proxy", "", "Address of the reverse proxy in front of `simpul regional serve` "
                 "whose X-Forwarded-For/-Proto are believed; empty: none."),
         Setting("regional.secure_cookies", False, "Always send the case workers' cookies with the Secure flag."),
@@ -39,7 +45,8 @@ def settings() -> tuple[Setting, ...]:
                 check=checks.at_least(1)),
         Setting("regional.absolute_timeout_hours", 10, "A case worker's session ends this long after login whatever the activity.",
                 check=checks.at_least(1)),
-        Setting("regional.timezone", "Asia/Jakarta", "IANA zone for dates shown to case workers (storage is always UTC).",
+        Setting("regional.timezone", "Asia/Jakarta", "IANA zone of the district: analytics months and dates shown to case workers "
+                "(storage is always UTC).",
                 check=checks.timezone),
         Setting("regional.catalog", "", "Catalog the regional server publishes to nodes; empty = shipped demo catalog.",
                 path=True),

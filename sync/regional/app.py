@@ -16,10 +16,12 @@ from gateway.config.loader import Config
 from gateway.errors import CatalogError
 from gateway.intake import catalog_format
 from gateway.intake.catalog import CATALOG_FORMAT, Catalog, check_text, read_catalog_text
+from gateway.storage.files import private_dir
 from gateway.web.proxy import SECURE_COOKIES
-from sync.regional import api, enrol, web
+from sync.regional import api, dashboards, enrol, web
+from sync.regional.engines import open_store
 from sync.regional.sealkeys import load_keys
-from sync.regional.store import RegionalStore, open_regional_store
+from sync.regional.store import RegionalStore
 
 MAX_BODY = 16 * 1024 * 1024
 
@@ -45,7 +47,7 @@ def regional_secret_key(config: Config) -> str:
     path = Path(config["regional.db"]).resolve().parent / "regional_secret_key"
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)  # 0700 when made here (on PostgreSQL nothing else makes it)
     value = secrets.token_hex(32)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -63,8 +65,9 @@ def create_regional_app(config: Config, store: RegionalStore | None = None) -> F
     app.config["SECRET_KEY"] = regional_secret_key(config)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.config[SECURE_COOKIES] = config["regional.secure_cookies"]
-    store = store or open_regional_store(config["regional.db"])
-    if store.keys is None:  # the private sealing keys: env or the 0600 key file (made on first use)
+    if store is None:  # the private sealing keys: env or the 0600 key file (made on first use)
+        store = open_store(config, load_keys(config))
+    elif store.keys is None:
         store.keys = load_keys(config)
     app.extensions["simpul_regional"] = store
     catalog, text = _published(config)
@@ -83,4 +86,5 @@ def create_regional_app(config: Config, store: RegionalStore | None = None) -> F
     app.register_blueprint(api.bp)
     app.register_blueprint(enrol.bp)
     web.init_app(app)
+    dashboards.init_app(app)
     return app

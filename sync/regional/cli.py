@@ -14,7 +14,7 @@ import click
 
 from gateway.i18n import gettext
 from gateway.terminal import printable
-from sync.errors import AlreadyExists, SyncError
+from sync.errors import AlreadyExists, RegionalError, SyncError
 
 
 def _ctx() -> Any:
@@ -38,11 +38,15 @@ def _keys() -> Any:
 
 
 def _store() -> Any:
-    from sync.regional.store import open_regional_store
+    from sync.regional.engines import open_store
 
     ctx = _ctx()
     if getattr(ctx, "_regional_store", None) is None:
-        ctx._regional_store = open_regional_store(ctx.config["regional.db"], _keys())
+        try:
+            ctx._regional_store = open_store(ctx.config, _keys())
+        except RegionalError as exc:  # the database cannot be reached: say so, no traceback
+            click.echo(str(exc), err=True)
+            sys.exit(2)
         click.get_current_context().call_on_close(ctx._regional_store.close)
     return ctx._regional_store
 
@@ -62,21 +66,26 @@ def regional() -> None:
 @click.option("--host", default=None, help="Override regional.host.")
 @click.option("--port", type=int, default=None, help="Override regional.port.")
 def regional_serve(host: str | None, port: int | None) -> None:
-    """Serve the sync API, the case workers' web view and /healthz with waitress."""
-    import waitress
-
+    """Serve the sync API, the case workers' web view and /healthz (regional.workers processes)."""
     from gateway.ops import logs
-    from gateway.web.proxy import waitress_options
-    from sync.regional.app import create_regional_app
+    from sync.regional import serve
 
     logs.setup()
     config = _ctx().config
     host = host or config["regional.host"]
     port = port or config["regional.port"]
-    app = create_regional_app(config, _store())
+    workers = config["regional.workers"]
+    problem = serve.workers_problem(config)
+    if problem is not None:
+        click.echo(_(problem, workers=workers), err=True)
+        sys.exit(2)
+    store = _store()  # migrations run here, once, before any worker starts
     click.echo(_("Simpul regional server on http://%(host)s:%(port)s", host=host, port=port))
-    waitress.serve(app, host=host, port=port, threads=8, ident="simpul-regional", _quiet=True,
-                   **waitress_options(config["regional.trusted_proxy"]))
+    if workers == 1:
+        serve.single(config, store, host, port)
+    else:
+        store.close()
+        serve.prefork(config, host, port, workers)
 
 
 @regional.command("add-node")

@@ -162,25 +162,20 @@ def m006_sealed(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE events ADD COLUMN note_problem TEXT")
 
 
-@migrations()
-def m007_case_worker_sessions(db: sqlite_utils.Database) -> None:
-    # Server-side case-worker sessions and the login throttle of the web
-    # toolkit (gateway.web.sessions, gateway.web.throttle): in the database,
-    # never in process memory, so several workers share them. disabled_at:
-    # a switched-off user (`simpul regional user disable`); sessions are
-    # checked against it on every request.
-    db.execute("ALTER TABLE users ADD COLUMN disabled_at TEXT")
-    db.execute("ALTER TABLE users ADD COLUMN updated_at TEXT")
-    db.execute("""
+# Plain SQL that PostgreSQL runs unchanged (case-worker sessions and throttle).
+CASE_WORKER_SQL = (
+    "ALTER TABLE users ADD COLUMN disabled_at TEXT",
+    "ALTER TABLE users ADD COLUMN updated_at TEXT",
+    """
         CREATE TABLE web_sessions (
             id_hash TEXT PRIMARY KEY,
             username TEXT NOT NULL REFERENCES users(username),
             csrf_secret TEXT NOT NULL,
             created_at TEXT NOT NULL,
             last_seen_at TEXT NOT NULL
-        )""")
-    db.execute("CREATE INDEX web_sessions_user ON web_sessions(username)")
-    db.execute("""
+        )""",
+    "CREATE INDEX web_sessions_user ON web_sessions(username)",
+    """
         CREATE TABLE login_failures (
             username TEXT NOT NULL,
             client TEXT NOT NULL,
@@ -188,7 +183,19 @@ def m007_case_worker_sessions(db: sqlite_utils.Database) -> None:
             last_failure_at TEXT NOT NULL,
             blocked_until TEXT,
             PRIMARY KEY (username, client)
-        )""")
+        )""",
+)
+
+
+@migrations()
+def m007_case_worker_sessions(db: sqlite_utils.Database) -> None:
+    # Server-side case-worker sessions and the login throttle of the web
+    # toolkit (gateway.web.sessions, gateway.web.throttle): in the database,
+    # never in process memory, so several workers share them. disabled_at:
+    # a switched-off user (`simpul regional user disable`); sessions are
+    # checked against it on every request.
+    for sql in CASE_WORKER_SQL:
+        db.execute(sql)
 
 
 # Plain SQL that PostgreSQL runs unchanged (the fleet view's columns).
@@ -266,3 +273,24 @@ def m021_event_flags(db: sqlite_utils.Database) -> None:
     # history shows it as such). Notes recorded before this went to citizens.
     for sql in EVENT_FLAGS_SQL:
         db.execute(sql)
+
+
+@migrations()
+def m022_analytics(db: sqlite_utils.Database) -> None:
+    # Facts the district analytics count once (sync/regional/analytics.py):
+    # when a request first became ready / rejected, the reason category, the
+    # citizen's rating (never the comment); and the tallies kept at ingest.
+    for column, kind in (("ready_at", "TEXT"), ("rejected_at", "TEXT"), ("reject_reason", "TEXT"),
+                         ("rating", "INTEGER")):
+        db.execute(f"ALTER TABLE requests ADD COLUMN {column} {kind}")
+    db.execute("""
+        CREATE TABLE tallies (
+            node_id TEXT NOT NULL,
+            month TEXT NOT NULL,
+            service TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            metric TEXT NOT NULL,
+            key TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (node_id, month, service, channel, metric, key)
+        ) WITHOUT ROWID""")

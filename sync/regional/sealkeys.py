@@ -25,6 +25,7 @@ from gateway.i18n import N_
 from gateway.privacy import sealing
 from gateway.privacy.sealing import EpochOpener, SealError
 from gateway.privacy.vault import aad, decode_personal
+from gateway.storage.files import private_dir
 from sync.errors import RegionalError, SyncError
 
 ENV = "SIMPUL_REGIONAL_SEAL_KEY"
@@ -101,7 +102,7 @@ def load_keys(config: Config, environ: dict[str, str] | None = None, *, create: 
     if not path.exists():
         if not create:
             raise SealKeyError(f"no regional sealing key file at {path}")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)  # 0700 when made here (on PostgreSQL nothing else makes it)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:

@@ -1,11 +1,13 @@
-"""The regional server's store: an interface, and its SQLite implementation.
+"""The regional server's store: an interface, and its SQL implementation shared by both engines.
 
 Every push is applied in ONE transaction together with the check-and-advance
 of the node's request counter, so a replayed request is refused before it
 writes anything, and a crash before COMMIT leaves neither the data nor the
 counter moved (the node's retry is then simply accepted). The web app and
-the CLI only talk to :class:`RegionalStore`, so PostgreSQL can come in as a
-second implementation without touching them.
+the CLI only talk to :class:`RegionalStore`. :class:`SqlRegionalStore` holds
+the logic; an engine (:mod:`sync.regional.sqlite_store`,
+:mod:`sync.regional.pg_store`) supplies transactions, reads and the few
+statements that differ in kind (batch ingest, key tables).
 """
 
 from __future__ import annotations
@@ -16,31 +18,29 @@ import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import Any, TypeVar
 
 from gateway import clock
-from gateway.cases.records import STATUSES
-from gateway.storage.store import Store, connect
-from sync.errors import AlreadyExists, EnrolmentRefused, RegionalError, ReplayError
-from sync.protocol.wire import b64, content_digest, event_digest
-from sync.regional import audit_chain, parcel_log, sealkeys
-from sync.regional.casework import APPLIED_MOVE, case_event, node_event_applies
+from sync.errors import AlreadyExists, EnrolmentRefused, RegionalError
+from sync.regional import analytics, audit_chain, ingest, parcel_log, sealkeys
+from sync.regional.analytics import Analytics
+from sync.regional.casework import case_event
+from sync.regional.dbapi import Db
 from sync.regional.enrol import enrolment_problem
 from sync.regional.fleet import health_update
-from sync.regional.migrations import migrations
-from sync.regional.parcel_log import ParcelClaim
-from sync.regional.sealkeys import RegionalKeys, RegionalOpener, Unopenable, note_text
+from sync.regional.sealkeys import RegionalKeys, RegionalOpener, Unopenable
+
+T = TypeVar("T")
 
 CASE_STATUSES = ("in_progress", "ready", "rejected", "closed")
 PULL_SCAN_FACTOR = 20
 PULL_SCAN_MAX = 100_000
 PULL_SQL = (
     "SELECT e.seq AS cursor, e.id, e.request_id, e.status, e.actor, e.at, e.note, e.internal, "
-    "(e.origin = 'regional' OR (e.applied = 1 AND EXISTS (SELECT 1 FROM events r WHERE "
-    "r.request_id = e.request_id AND r.origin = 'regional' AND r.seq < e.seq))) AS relay "
+    "(e.origin = 'regional' OR (e.applied = 1 AND EXISTS (SELECT 1 FROM events r WHERE r.node_id = e.node_id "
+    "AND r.request_id = e.request_id AND r.origin = 'regional' AND r.seq < e.seq))) AS relay "
     "FROM events e WHERE e.node_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?")
+EMPTY_PUSH = {"new": 0, "same": 0, "conflicts": 0, "code_clashes": 0, "unopenable": 0}
 
 
 class RegionalStore(ABC):
@@ -118,93 +118,58 @@ class RegionalStore(ABC):
     def close(self) -> None: ...
 
 
-def _claim(db: sqlite_utils.Database, node_id: str, counter: int | ParcelClaim, now: str) -> None:
-    """Advance the node's counter or raise ReplayError (first statement of every job).
+class SqlRegionalStore(RegionalStore):
+    """The store's logic over :class:`sync.regional.dbapi.Db`; engines subclass it."""
 
-    A batch from a file claims its file id instead (AlreadyImported if seen).
-    """
-    if isinstance(counter, ParcelClaim):
-        parcel_log.record(db, node_id, counter, now)
-        return
-    cur = db.execute("UPDATE nodes SET last_counter = ?, last_seen_at = ? WHERE id = ? AND last_counter < ?",
-                     [counter, now, node_id, counter])
-    if cur.rowcount != 1:
-        row = db.execute("SELECT last_counter FROM nodes WHERE id = ?", [node_id]).fetchone()
-        raise ReplayError(row[0] if row else 0)
+    engine = "sql"
+    # Tables that hold each request / event id exactly once with its node_id
+    # (SQLite: the tables themselves; PostgreSQL: the unpartitioned key tables).
+    request_dir = "requests"
+    event_dir = "events"
+    analytics: Analytics = Analytics()  # catalog facts and timezone; open_store sets them from the config
+    row_lock = ""  # appended to a SELECT that must lock its row (gateway.web.throttle); SQLite serialises writers
 
+    @abstractmethod
+    def write(self, job: Callable[[Db], T]) -> T:
+        """Run ``job(db)`` in one committed transaction; its exception rolls it back."""
 
-def _audit_head(db: sqlite_utils.Database, node_id: str) -> tuple[int, str]:
-    row = db.execute("SELECT seq, hash FROM audit_entries WHERE node_id = ? ORDER BY seq DESC LIMIT 1",
-                     [node_id]).fetchone()
-    return (row[0], row[1]) if row else (0, audit_chain.GENESIS)
+    @abstractmethod
+    def read(self) -> Db:
+        """A connection for reads in this thread (no transaction held)."""
 
+    def reader(self) -> tuple[Db, str, str]:
+        """Where the many readers (fleet, analytics, transparency) go: (db, data as of, source).
 
-def _conflict(db: sqlite_utils.Database, kind: str, node_id: str, request_id: str,
-              code: str | None, detail: dict[str, Any], digest: str, now: str) -> int:
-    cur = db.execute(
-        "INSERT INTO conflicts (kind, node_id, request_id, tracking_code, detail, digest, at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kind, request_id, digest) DO NOTHING",
-        [kind, node_id, request_id, code, json.dumps(detail, ensure_ascii=False), digest, now])
-    return cur.rowcount
+        Source "primary" (no standby: as of now), "standby", "lagging" (the
+        standby is behind) or "standby_down" (it did not answer: the primary).
+        """
+        return self.read(), clock.utcnow(), "primary"
 
+    def reader_nodes(self, db: Db) -> list[dict[str, Any]]:
+        return db.query("SELECT id AS node_id FROM nodes ORDER BY id")
 
-def _event_detail(e: dict[str, Any], node_id: str) -> dict[str, Any]:
-    return dict(e, node_id=node_id, note_sealed_regional=b64(e.get("note_sealed_regional")))
+    # --- engine hooks ---------------------------------------------------------
+    def insert_requests(self, db: Db, node_id: str, rows: list[dict[str, Any]], now: str,
+                        summary: dict[str, int]) -> list[str]:
+        """Store the rows new by UUID, record resends and conflicts; returns the new ids."""
+        return ingest.insert_requests_rowwise(db, node_id, rows, now, summary)
 
+    def insert_event(self, db: Db, event: dict[str, Any]) -> None:
+        cols = [c for c in ingest.EVENT_COLUMNS if c in event]
+        db.execute(f"INSERT INTO events ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                   [event[c] for c in cols])
 
-def _store_epochs(db: sqlite_utils.Database, node_id: str, epochs: dict[int, dict[str, Any]], now: str) -> None:
-    # An epoch id names one key pair forever on a node: the first public key
-    # received wins (a different one later can only make records unopenable,
-    # which flags them; it never silently changes what older records open with).
-    db.conn.executemany(
-        "INSERT INTO seal_epochs (node_id, id, public, regional_key, received_at) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (node_id, id) DO NOTHING",
-        [(node_id, i, e["public"], e["regional_key"], now) for i, e in epochs.items()])
+    def event_by_id(self, db: Db, event_id: str) -> tuple | None:
+        where = db.execute(f"SELECT node_id FROM {self.event_dir} WHERE id = ?", [event_id]).fetchone()
+        if where is None:
+            return None
+        return db.execute("SELECT request_id, status, note, node_id FROM events WHERE node_id = ? AND id = ?",
+                          [where[0], event_id]).fetchone()
 
-
-def _epochs_of(db: sqlite_utils.Database, node_id: str, ids: set[int]) -> dict[int, dict[str, Any]]:
-    if not ids:
-        return {}
-    marks = ",".join("?" * len(ids))
-    return {r[0]: {"public": r[1], "regional_key": r[2]} for r in db.execute(
-        f"SELECT id, public, regional_key FROM seal_epochs WHERE node_id = ? AND id IN ({marks})",
-        [node_id, *sorted(ids)])}
-
-
-def _epoch_ids(blobs: list[bytes | None]) -> set[int]:
-    from gateway.privacy.sealing import SealError, epoch_of
-
-    ids = set()
-    for blob in blobs:
-        if blob is not None:
-            try:
-                ids.add(epoch_of(blob))
-            except SealError:
-                pass
-    return ids
-
-
-class SQLiteRegionalStore(RegionalStore):
-    def __init__(self, path: str | Path, keys: RegionalKeys | None = None):
-        self.keys = keys
-        self.path = Path(path)
-        db = connect(self.path)  # WAL + synchronous=FULL, like the node
-        try:
-            migrations.apply(db)
-        finally:
-            db.conn.close()
-        self._store = Store(self.path)
-
-    def _read(self) -> sqlite_utils.Database:
-        return self._store.read()
-
-    def read(self) -> sqlite_utils.Database:
-        """A read handle (``execute``, ``query``) for the web toolkit's session and throttle tables."""
-        return self._store.read()
-
-    def write(self, fn: Callable[[sqlite_utils.Database], Any]) -> Any:
-        """``fn(db)`` in one write transaction (the toolkit's tables; see ``gateway.web``)."""
-        return self._store.write(fn)
+    def locate(self, db: Db, request_id: str) -> str | None:
+        """The node a request belongs to (every index on requests leads with it)."""
+        row = db.execute(f"SELECT node_id FROM {self.request_dir} WHERE id = ?", [request_id]).fetchone()
+        return row[0] if row else None
 
     # --- nodes --------------------------------------------------------------
     def add_node(self, node_id: str, *, rotate: bool = False, name: str | None = None) -> str:
@@ -212,7 +177,7 @@ class SQLiteRegionalStore(RegionalStore):
             raise RegionalError("node id: letters, digits, '-', '_' or '.', at most 64")
         secret = secrets.token_urlsafe(32)
 
-        def job(db: sqlite_utils.Database) -> None:
+        def job(db: Db) -> None:
             exists = db.execute("SELECT 1 FROM nodes WHERE id = ?", [node_id]).fetchone()
             if exists and not rotate:
                 raise AlreadyExists(f"node {node_id} already registered (use --rotate for a new secret)")
@@ -221,22 +186,22 @@ class SQLiteRegionalStore(RegionalStore):
                        "name = COALESCE(excluded.name, nodes.name)",
                        [node_id, secret, clock.utcnow(), name])
 
-        self._store.write(job)
+        self.write(job)
         return secret
 
     def node(self, node_id: str) -> dict[str, Any] | None:
-        row = self._read().execute("SELECT id, secret, last_counter FROM nodes WHERE id = ?", [node_id]).fetchone()
+        row = self.read().execute("SELECT id, secret, last_counter FROM nodes WHERE id = ?", [node_id]).fetchone()
         return {"id": row[0], "secret": row[1], "last_counter": row[2]} if row else None
 
     def nodes(self) -> list[dict[str, Any]]:
-        rows = list(self._read().query(
+        rows = self.read().query(
             "SELECT n.id, n.name, n.created_at, n.last_seen_at, n.last_sync_at, n.queue_depth, "
             "n.oldest_unsynced_age_s, n.version, n.disk_free_mb, n.clock_offset_s, n.health_at, n.open_threads, "
             "(SELECT count(*) FROM requests r WHERE r.node_id = n.id) AS requests, "
             "(SELECT a.seq FROM audit_entries a WHERE a.node_id = n.id ORDER BY a.seq DESC LIMIT 1) AS audit_seq, "
             "(SELECT a.hash FROM audit_entries a WHERE a.node_id = n.id ORDER BY a.seq DESC LIMIT 1) AS audit_head, "
             "(SELECT count(*) FROM node_flags f WHERE f.node_id = n.id AND f.resolved_at IS NULL) AS open_flags "
-            "FROM nodes n ORDER BY n.id"))
+            "FROM nodes n ORDER BY n.id")
         for row in rows:
             row["audit_seq"] = row["audit_seq"] or 0
             row["audit_head"] = row["audit_head"] or audit_chain.GENESIS
@@ -246,118 +211,44 @@ class SQLiteRegionalStore(RegionalStore):
     def record_health(self, node_id: str, health: dict[str, Any] | None) -> None:
         """An acknowledged push: its time, and the health it carried (None: an older node sent none)."""
         now = clock.now()
-        self._store.write(lambda db: db.execute(*health_update(node_id, health, now)))
+        self.write(lambda db: db.execute(*health_update(node_id, health, now)))
 
     def claim(self, node_id: str, counter: int) -> None:
         now = clock.utcnow()
-        self._store.write(lambda db: _claim(db, node_id, counter, now))
+        self.write(lambda db: ingest.claim(db, node_id, counter, now))
 
     # --- push / pull --------------------------------------------------------
     def push_requests(self, node_id: str, counter: int, requests: list[dict[str, Any]],
                       epochs: dict[int, dict[str, Any]] | None = None) -> dict[str, int]:
         now = clock.utcnow()
         opener = RegionalOpener(self.keys) if self.keys is not None else None
-        return self._store.write(lambda db: self._push_requests(db, node_id, counter, requests, epochs or {},
-                                                                opener, now))
 
-    @staticmethod
-    def _push_requests(db: sqlite_utils.Database, node_id: str, counter: int, requests: list[dict[str, Any]],
-                       epochs: dict[int, dict[str, Any]], opener: RegionalOpener | None,
-                       now: str) -> dict[str, int]:
-        _claim(db, node_id, counter, now)
-        _store_epochs(db, node_id, epochs, now)
-        known = _epochs_of(db, node_id, _epoch_ids([r.get("sealed_regional") for r in requests]))
-        summary = {"new": 0, "same": 0, "conflicts": 0, "code_clashes": 0, "unopenable": 0}
-        for r in requests:
-            digest = content_digest(r)
-            fields = json.dumps(r["fields"], ensure_ascii=False, sort_keys=True)
-            sealed = r.get("sealed_regional")
-            # Checked now (never fatal: an unopenable copy is stored and flagged,
-            # or the node would resend it forever); opened again when viewed.
-            problem = opener.problem(r["id"], sealed, known) if opener is not None else None
-            cur = db.execute(
-                "INSERT INTO requests (id, node_id, node_seq, tracking_code, service, channel, phone, locale, "
-                "officer, fields, created_at, received_at, updated_at, digest, sealed, seal_problem) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
-                [r["id"], node_id, r["seq"], r["tracking_code"], r["service"], r["channel"], r["phone"],
-                 r["locale"], r["officer"], fields, r["created_at"], now, now, digest, sealed, problem])
-            if cur.rowcount == 0:
-                old = db.execute("SELECT digest, node_id FROM requests WHERE id = ?", [r["id"]]).fetchone()
-                if old[0] == digest and old[1] == node_id:
-                    summary["same"] += 1
-                else:
-                    detail = dict(r, node_id=node_id, sealed_regional=b64(sealed))
-                    summary["conflicts"] += _conflict(db, "content", node_id, r["id"], r["tracking_code"],
-                                                      detail, digest, now)
-                continue
-            summary["new"] += 1
-            summary["unopenable"] += problem is not None
-            clash = db.execute("SELECT id, node_id FROM requests WHERE tracking_code = ? AND id != ? LIMIT 1",
-                               [r["tracking_code"], r["id"]]).fetchone()
-            if clash is not None:
-                detail = {"other_request": clash[0], "other_node": clash[1], "node_id": node_id}
-                summary["code_clashes"] += _conflict(db, "tracking_code", node_id, r["id"], r["tracking_code"],
-                                                     detail, digest, now)
-            db.execute("INSERT INTO events (id, request_id, node_id, status, actor, at, note, origin, received_at) "
-                       "VALUES (?, ?, ?, 'received', ?, ?, NULL, 'node', ?)",
-                       [f"recv:{r['id']}", r["id"], node_id, r["officer"] or r["channel"], r["created_at"], now])
-        return summary
+        def job(db: Db) -> dict[str, int]:
+            ingest.claim(db, node_id, counter, now)
+            rows = ingest.prepare_requests(db, node_id, requests, epochs or {}, opener, now)
+            summary = dict(EMPTY_PUSH)
+            if rows:
+                new = set(self.insert_requests(db, node_id, rows, now, summary))
+                analytics.on_new_requests(db, self.analytics, node_id, [r for r in rows if r["id"] in new])
+                for r in requests:
+                    analytics.on_rating(db, self.analytics, node_id, r["id"], r.get("rating"))
+            return summary
+
+        return self.write(job)
 
     def push_events(self, node_id: str, counter: int, events: list[dict[str, Any]],
                     epochs: dict[int, dict[str, Any]] | None = None) -> dict[str, int]:
         now = clock.utcnow()
         opener = RegionalOpener(self.keys) if self.keys is not None else None
-        return self._store.write(lambda db: self._push_events(db, node_id, counter, events, epochs or {},
-                                                              opener, now))
 
-    @staticmethod
-    def _push_events(db: sqlite_utils.Database, node_id: str, counter: int, events: list[dict[str, Any]],
-                     epochs: dict[int, dict[str, Any]], opener: RegionalOpener | None,
-                     now: str) -> dict[str, int]:
-        _claim(db, node_id, counter, now)
-        _store_epochs(db, node_id, epochs, now)
-        known = _epochs_of(db, node_id, _epoch_ids([e.get("note_sealed_regional") for e in events]))
-        summary = {"new": 0, "same": 0, "conflicts": 0, "unknown": 0}
-        for e in events:
-            if e["status"] not in STATUSES:
-                raise RegionalError(f"unknown status {e['status']!r}")
-            e["note_problem"] = None
-            if e.get("note_sealed_regional") is not None:
-                # A node note arrives sealed; this server keeps notes in clear
-                # (its case workers' own notes are clear too; docs/sync-protocol.md).
-                try:
-                    if opener is None:
-                        raise Unopenable(sealkeys.UNKNOWN_KEY)
-                    e["note"] = note_text(opener.open(e["id"], e["note_sealed_regional"], known, "note"))
-                except Unopenable as exc:
-                    e["note"], e["note_problem"] = None, exc.problem
-            old = db.execute("SELECT request_id, status, note, node_id FROM events WHERE id = ?", [e["id"]]).fetchone()
-            if old is not None:
-                if tuple(old) == (e["request_id"], e["status"], e["note"], node_id):
-                    summary["same"] += 1
-                else:
-                    digest = event_digest(e)
-                    summary["conflicts"] += _conflict(db, "event", node_id, e["request_id"], None,
-                                                      _event_detail(e, node_id), digest, now)
-                continue
-            req = db.execute("SELECT status, node_id FROM requests WHERE id = ?", [e["request_id"]]).fetchone()
-            if req is None or req[1] != node_id:
-                # Never drop it: keep it visible for a case worker.
-                summary["unknown"] += _conflict(db, "event", node_id, e["request_id"], None,
-                                                dict(_event_detail(e, node_id), problem="unknown request"),
-                                                event_digest(e), now)
-                continue
-            applied, reopen = node_event_applies(req[0], e)
-            db.execute("INSERT INTO events (id, request_id, node_id, status, actor, at, note, origin, "
-                       "received_at, applied, note_problem, internal, reopen) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, 'node', ?, ?, ?, ?, ?)",
-                       [e["id"], e["request_id"], node_id, e["status"], e["actor"], e["at"], e["note"], now,
-                        applied, e["note_problem"], int(bool(e.get("internal"))), int(reopen)])
-            if applied == APPLIED_MOVE and e["status"] != req[0]:
-                db.execute("UPDATE requests SET status = ?, updated_at = ? WHERE id = ?",
-                           [e["status"], now, e["request_id"]])
-            summary["new"] += 1
-        return summary
+        def job(db: Db) -> dict[str, int]:
+            ingest.claim(db, node_id, counter, now)
+            ingest.store_epochs(db, node_id, epochs or {}, now)
+            known = ingest.epochs_of(db, node_id, ingest.epoch_ids([e.get("note_sealed_regional") for e in events]))
+            ingest.open_notes(events, opener, known)
+            return ingest.apply_events(self, db, node_id, events, now)
+
+        return self.write(job)
 
     def pull(self, node_id: str, counter: int, cursor: int,
              limit: int) -> tuple[list[dict[str, Any]], int, bool]:
@@ -372,9 +263,9 @@ class SQLiteRegionalStore(RegionalStore):
         now = clock.utcnow()
         scan = min(limit * PULL_SCAN_FACTOR, PULL_SCAN_MAX)
 
-        def job(db: sqlite_utils.Database) -> tuple[list[dict[str, Any]], int, bool]:
-            _claim(db, node_id, counter, now)
-            scanned = list(db.query(PULL_SQL, [node_id, cursor, scan]))
+        def job(db: Db) -> tuple[list[dict[str, Any]], int, bool]:
+            ingest.claim(db, node_id, counter, now)
+            scanned = db.query(PULL_SQL, [node_id, cursor, scan])
             rows = [r for r in scanned if r.pop("relay")][:limit]
             if len(rows) == limit:
                 last = rows[-1]["cursor"]
@@ -383,7 +274,7 @@ class SQLiteRegionalStore(RegionalStore):
             more = len(scanned) == scan or last != (scanned[-1]["cursor"] if scanned else cursor)
             return rows, last, more
 
-        return self._store.write(job)
+        return self.write(job)
 
     # --- audit chains -------------------------------------------------------
     def push_audit(self, node_id: str, counter: int, prev: str, head: tuple[int, str],
@@ -395,13 +286,13 @@ class SQLiteRegionalStore(RegionalStore):
         node's requests and events keep flowing through their own calls).
         """
         now = clock.utcnow()
-        return self._store.write(lambda db: self._push_audit(db, node_id, counter, prev, head, entries, now))
+        return self.write(lambda db: self._push_audit(db, node_id, counter, prev, head, entries, now))
 
     @staticmethod
-    def _push_audit(db: sqlite_utils.Database, node_id: str, counter: int, prev: str, head: tuple[int, str],
+    def _push_audit(db: Db, node_id: str, counter: int, prev: str, head: tuple[int, str],
                     entries: list[dict[str, Any]], now: str) -> dict[str, Any]:
-        _claim(db, node_id, counter, now)
-        held_seq, held_hash = _audit_head(db, node_id)
+        ingest.claim(db, node_id, counter, now)
+        held_seq, held_hash = ingest.audit_head(db, node_id)
 
         def held_at(seq: int) -> str | None:
             row = db.execute("SELECT hash FROM audit_entries WHERE node_id = ? AND seq = ?", [node_id, seq]).fetchone()
@@ -418,26 +309,26 @@ class SQLiteRegionalStore(RegionalStore):
         new = [(node_id, e["seq"], e["at"], e["actor"], e["action"], e["subject"], e["details"],
                 verdict.hashes[i - 1] if i else prev, verdict.hashes[i], now)
                for i, e in enumerate(entries) if e["seq"] > held_seq]
-        db.conn.executemany("INSERT INTO audit_entries (node_id, seq, at, actor, action, subject, details, "
-                            "prev_hash, hash, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", new)
+        db.executemany("INSERT INTO audit_entries (node_id, seq, at, actor, action, subject, details, "
+                       "prev_hash, hash, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", new)
         last = (new[-1][1], new[-1][8]) if new else (held_seq, held_hash)
         return {"acked": head[0], "n": len(entries), "new": len(new), "same": verdict.same,
                 "held": [last[0], last[1]]}
 
     def audit_head(self, node_id: str) -> tuple[int, str]:
-        return _audit_head(self._read(), node_id)
+        return ingest.audit_head(self.read(), node_id)
 
     def audit_entries(self, node_id: str) -> list[dict[str, Any]]:
-        return list(self._read().query(
+        return self.read().query(
             "SELECT seq, at, actor, action, subject, details, prev_hash, hash, received_at FROM audit_entries "
-            "WHERE node_id = ? ORDER BY seq", [node_id]))
+            "WHERE node_id = ? ORDER BY seq", [node_id])
 
     def node_flags(self, *, node_id: str | None = None) -> list[dict[str, Any]]:
         sql, args = "SELECT * FROM node_flags", []
         if node_id:
             sql += " WHERE node_id = ?"
             args.append(node_id)
-        rows = list(self._read().query(sql + " ORDER BY id DESC", args))
+        rows = self.read().query(sql + " ORDER BY id DESC", args)
         for row in rows:
             row["detail"] = json.loads(row["detail"])
         return rows
@@ -445,7 +336,7 @@ class SQLiteRegionalStore(RegionalStore):
     def resolve_flag(self, flag_id: int, *, actor: str) -> bool:
         """A case worker looked into the node; False if unknown or already resolved."""
         now = clock.utcnow()
-        return self._store.write(lambda db: db.execute(
+        return self.write(lambda db: db.execute(
             "UPDATE node_flags SET resolved_at = ?, resolved_by = ? WHERE id = ? AND resolved_at IS NULL",
             [now, actor, flag_id]).rowcount == 1)
 
@@ -465,7 +356,7 @@ class SQLiteRegionalStore(RegionalStore):
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             args += [limit, offset]
-        return list(self._read().query(sql, args))
+        return self.read().query(sql, args)
 
     def get_request(self, request_id: str) -> dict[str, Any] | None:
         """The request with its personal fields opened (a case worker is viewing it).
@@ -473,15 +364,17 @@ class SQLiteRegionalStore(RegionalStore):
         ``seal_problem`` says why they cannot be opened (then only the plain
         fields are there); the sealed bytes themselves are not returned.
         """
-        db = self._read()
-        row = next(iter(db.query("SELECT * FROM requests WHERE id = ?", [request_id])), None)
-        if row is None:
+        db = self.read()
+        node_id = self.locate(db, request_id)
+        if node_id is None:
             return None
+        row = db.query("SELECT * FROM requests WHERE node_id = ? AND id = ?", [node_id, request_id])[0]
         row["fields"] = json.loads(row["fields"])
         blob = row.pop("sealed")
         row["sealed"] = blob is not None
         if blob is not None:
-            epochs = _epochs_of(db, row["node_id"], _epoch_ids([blob]))
+            blob = bytes(blob)
+            epochs = ingest.epochs_of(db, node_id, ingest.epoch_ids([blob]))
             if self.keys is None:
                 row["seal_problem"] = sealkeys.UNKNOWN_KEY
             else:
@@ -493,39 +386,50 @@ class SQLiteRegionalStore(RegionalStore):
         return row
 
     def by_code(self, tracking_code: str) -> list[dict[str, Any]]:
-        return list(self._read().query(
-            "SELECT id, tracking_code, node_id, service, status FROM requests WHERE tracking_code = ?",
-            [tracking_code]))
+        db = self.read()
+        found = db.execute(f"SELECT id, node_id FROM {self.request_dir} WHERE tracking_code = ?",
+                           [tracking_code]).fetchall()
+        rows = []
+        for request_id, node_id in found:
+            rows += db.query("SELECT id, tracking_code, node_id, service, status FROM requests "
+                             "WHERE node_id = ? AND id = ?", [node_id, request_id])
+        return rows
 
     def history(self, request_id: str) -> list[dict[str, Any]]:
-        return list(self._read().query(
+        db = self.read()
+        return db.query(
             "SELECT id, status, actor, at, note, origin, received_at, applied, note_problem, internal, reopen "
-            "FROM events WHERE request_id = ? ORDER BY seq", [request_id]))
+            "FROM events WHERE node_id = ? AND request_id = ? ORDER BY seq", [self.locate(db, request_id), request_id])
 
     def set_status(self, request_id: str, status: str, *, actor: str, note: str | None = None,
-                   internal: bool = False, reopen: bool = False) -> dict[str, Any]:
+                   internal: bool = False, reopen: bool = False, reason: str | None = None) -> dict[str, Any]:
+        """A case worker moves the case (``reason``: a reject_reasons category of the service)."""
         if status not in CASE_STATUSES:
             raise RegionalError(f"status must be one of: {', '.join(CASE_STATUSES)}")
         now = clock.utcnow()
 
-        def job(db: sqlite_utils.Database) -> dict[str, Any]:
-            row = db.execute("SELECT status, node_id FROM requests WHERE id = ?", [request_id]).fetchone()
+        def job(db: Db) -> dict[str, Any]:
+            node_id = self.locate(db, request_id)
+            row = db.execute("SELECT status FROM requests WHERE node_id = ? AND id = ?",
+                             [node_id, request_id]).fetchone() if node_id else None
             if row is None:
                 raise RegionalError("no such request")
-            event = case_event(row[0], row[1], request_id, status, actor=actor, note=note, internal=internal,
+            event = case_event(row[0], node_id, request_id, status, actor=actor, note=note, internal=internal,
                                reopen=reopen, now=now)
-            db["events"].insert(event)
-            db.execute("UPDATE requests SET status = ?, updated_at = ? WHERE id = ?", [status, now, request_id])
+            self.insert_event(db, event)
+            db.execute("UPDATE requests SET status = ?, updated_at = ? WHERE node_id = ? AND id = ?",
+                       [status, now, node_id, request_id])
+            analytics.on_status(db, self.analytics, node_id, request_id, status, now, reason)
             return event
 
-        return self._store.write(job)
+        return self.write(job)
 
     def conflicts(self, *, request_id: str | None = None) -> list[dict[str, Any]]:
         sql, args = "SELECT * FROM conflicts", []
         if request_id:
             sql += " WHERE request_id = ?"
             args.append(request_id)
-        rows = list(self._read().query(sql + " ORDER BY id DESC", args))
+        rows = self.read().query(sql + " ORDER BY id DESC", args)
         for row in rows:
             row["detail"] = json.loads(row["detail"])
         return rows
@@ -533,30 +437,30 @@ class SQLiteRegionalStore(RegionalStore):
     def resolve_conflict(self, conflict_id: int, *, actor: str) -> bool:
         """Mark a conflict as checked by a case worker; False if unknown or already resolved."""
         now = clock.utcnow()
-        return self._store.write(lambda db: db.execute(
+        return self.write(lambda db: db.execute(
             "UPDATE conflicts SET resolved_at = ?, resolved_by = ? WHERE id = ? AND resolved_at IS NULL",
             [now, actor, conflict_id]).rowcount == 1)
 
     # --- users --------------------------------------------------------------
     def add_user(self, username: str, password_hash: str) -> None:
-        def job(db: sqlite_utils.Database) -> None:
+        def job(db: Db) -> None:
             if db.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
                 raise AlreadyExists(f"user {username} already exists")
-            db["users"].insert({"username": username, "password_hash": password_hash,
-                                "created_at": clock.utcnow()})
+            db.execute("INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?)",
+                       [username, password_hash, clock.utcnow()])
 
-        self._store.write(job)
+        self.write(job)
 
     def password_hash(self, username: str) -> str | None:
-        row = self._read().execute("SELECT password_hash FROM users WHERE username = ?", [username]).fetchone()
+        row = self.read().execute("SELECT password_hash FROM users WHERE username = ?", [username]).fetchone()
         return row[0] if row else None
 
     def set_password_hash(self, username: str, password_hash: str) -> None:
-        self._store.write(lambda db: db.execute("UPDATE users SET password_hash = ? WHERE username = ?",
-                                                [password_hash, username]))
+        self.write(lambda db: db.execute("UPDATE users SET password_hash = ? WHERE username = ?",
+                                         [password_hash, username]))
 
     def stats(self) -> dict[str, int]:
-        db = self._read()
+        db = self.read()
         return {
             "nodes": db.execute("SELECT count(*) FROM nodes").fetchone()[0],
             "requests": db.execute("SELECT count(*) FROM requests").fetchone()[0],
@@ -568,7 +472,7 @@ class SQLiteRegionalStore(RegionalStore):
 
     # --- enrolment (sync.regional.enrol) -----------------------------------
     def add_enrolment(self, node_id: str, name: str, code_hash: str, expires_at: str) -> None:
-        self._store.write(lambda db: db.execute(
+        self.write(lambda db: db.execute(
             "INSERT INTO enrolments (code_hash, node_id, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
             [code_hash, node_id, name, clock.utcnow(), expires_at]))
 
@@ -576,7 +480,7 @@ class SQLiteRegionalStore(RegionalStore):
         now = clock.utcnow()
         secret = secrets.token_urlsafe(32)
 
-        def job(db: sqlite_utils.Database) -> str:
+        def job(db: Db) -> str:
             row = db.execute("SELECT node_id, expires_at, used_at FROM enrolments WHERE code_hash = ?",
                              [code_hash]).fetchone()
             problem = enrolment_problem(row, node_id, now)
@@ -586,14 +490,14 @@ class SQLiteRegionalStore(RegionalStore):
             db.execute("UPDATE nodes SET secret = ? WHERE id = ?", [secret, node_id])
             return secret
 
-        return self._store.write(job)
+        return self.write(job)
 
     def parcels(self, node_id: str) -> list[dict[str, Any]]:
-        return parcel_log.rows(self._read(), node_id)
-
-    def close(self) -> None:
-        self._store.close()
+        return parcel_log.rows(self.read(), node_id)
 
 
 def open_regional_store(path: str | Path, keys: RegionalKeys | None = None) -> RegionalStore:
+    """The SQLite store at ``path`` (see :func:`sync.regional.engines.open_store` for the config's choice)."""
+    from sync.regional.sqlite_store import SQLiteRegionalStore
+
     return SQLiteRegionalStore(path, keys)

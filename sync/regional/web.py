@@ -31,7 +31,7 @@ from sync.regional.store import CASE_STATUSES, RegionalStore
 __all__ = ["hash_password", "init_app"]  # hash_password: what `simpul regional user add` stores
 PAGE = 50
 SITE = Site(default_locale="node.default_locale", timezone="regional.timezone", name="regional.name")
-OPEN_ENDPOINTS = {"login", "login_submit", "healthz", "ui.static", "style"}
+OPEN_ENDPOINTS = {"login", "login_submit", "healthz", "ui.static", "style", "transparency_page"}
 
 
 def _store() -> RegionalStore:
