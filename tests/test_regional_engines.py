@@ -140,8 +140,11 @@ def test_two_workers_on_one_port_share_everything_through_postgres(tmp_path, pg_
     url = pg_cluster.create_database(f"workers_{os.getpid()}")
     server = Regional(tmp_path / "regional", database_url=url, extra="workers = 2\n").start()
     try:
-        children = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text().split()
-        assert len(children) == 2  # the gunicorn master and its two workers
+        children_file = Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children")
+        deadline = time.monotonic() + 15  # the port answers once the first worker is up; the second may still fork
+        while len(children_file.read_text().split()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(children_file.read_text().split()) == 2  # the gunicorn master and its two workers
         boxes = []
         for i in range(3):
             box = NodeBox(tmp_path / f"n{i}", f"desa-{i}", server.url, server.add_node(f"desa-{i}"))
