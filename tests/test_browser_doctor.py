@@ -77,6 +77,7 @@ def test_the_admin_sees_what_simpul_doctor_says_and_a_broken_file_turns_it_red(p
 
 def test_an_officer_has_no_health_page(page, server):
     _login(page, server, "budi")
-    assert page.locator("a[href$='/kiosk/doctor']").count() == 0
+    page.wait_for_url(f"{server.url}/kiosk/")
+    assert page.is_visible("nav") and page.locator("a[href$='/kiosk/doctor']").count() == 0
     response = page.goto(f"{server.url}/kiosk/doctor")
     assert response.status == 403

@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.browser_support import shot, start_server, stop_server
 from tests.conftest import NIK
@@ -53,7 +54,7 @@ def test_answer_a_question_from_the_kiosk(browser, server):
     assert rows.count() == 2 and OTHER_PHONE in rows.nth(0).inner_text()  # newest first
     page.click(f"text={PHONE}")
     assert QUESTION in page.inner_text("ol.thread")
-    assert page.locator("a[href^='/kiosk/requests/']").count() == 1  # the citizen's request, linked
+    expect(page.locator("a[href^='/kiosk/requests/']")).to_have_count(1)  # the citizen's request, linked
     page.fill("#answer", "Kantor buka Sabtu pukul 08.00-12.00. Surat Anda sudah bisa diambil.")
     page.wait_for_selector("#segments:has-text('SMS jawaban: 1 dari paling banyak 3 segmen')")
     shot(page, "kiosk-inbox")
@@ -65,7 +66,7 @@ def test_answer_a_question_from_the_kiosk(browser, server):
     assert _outbox(server) == [(PHONE, "Kantor buka Sabtu pukul 08.00-12.00. Surat Anda sudah bisa diambil.",
                                 "answer", "queued")]
     assert "Kantor buka Sabtu" in page.inner_text("ol.thread li.answer")
-    assert page.locator("ol.thread li.answer .sms-queued").count() == 1
+    expect(page.locator("ol.thread li.answer .sms-queued")).to_have_count(1)
     assert page.inner_text(".nav-inbox .count") == "1"
     page.goto(f"{server.url}/kiosk/inbox")
     page.click(f"text={OTHER_PHONE}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser_support import PASSWORD, shot, start_server, stop_server
 from tests.conftest import NIK
@@ -184,7 +185,7 @@ def test_sync_panel_and_dashboard(page, server):
     assert "Server regional belum diatur" in page.inner_text(".alert")
     shot(page, "kiosk-sync")
     page.click("nav a:has-text('Dasbor')")
-    assert page.locator("svg.chart").count() == 3
+    expect(page.locator("svg.chart")).to_have_count(3)  # waits for the page the click opened
     shot(page, "kiosk-dashboard")
 
 

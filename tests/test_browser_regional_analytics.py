@@ -6,6 +6,7 @@ import datetime as dt
 import random
 
 import pytest
+from playwright.sync_api import expect
 
 from gateway import clock
 from gateway.config.loader import load_config
@@ -91,8 +92,8 @@ def test_public_transparency_page_and_case_workers_analytics(server, browser, re
     page.fill("input[name=password]", "rahasia-kuat-1")
     page.click("button[type=submit]")
     assert "/analytics" in page.url
-    assert page.locator("select[name=node] option").count() == 7
-    assert page.locator("text=Berkas tidak lengkap").count() == 1
+    expect(page.locator("select[name=node] option")).to_have_count(7)
+    expect(page.locator("text=Berkas tidak lengkap")).to_have_count(1)
     if regional_engine.name == "postgresql":
         shot(page, "regional-analytics")
     page.select_option("select[name=node]", "desa-2")
