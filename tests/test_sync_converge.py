@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import itertools
 import os
-import threading
 
 import pytest
-import waitress
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,7 +26,8 @@ from sync.errors import RegionalError
 from sync.regional.app import create_regional_app
 from sync.regional.engines import open_store
 from sync.regional.store import CASE_STATUSES
-from tests.syncenv import NIK, free_port
+from tests.inthread_server import serve_in_thread
+from tests.syncenv import NIK
 
 _ids = itertools.count(1)
 
@@ -42,12 +41,8 @@ def server(tmp_path_factory, request):
     config = load_config(overrides={"regional": {"db": str(root / "regional.db"), "database_url": url}})
     store = open_store(config)
     app = create_regional_app(config, store)
-    port = free_port()
-    httpd = waitress.create_server(app, host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=httpd.run, daemon=True)
-    thread.start()
-    yield store, f"http://127.0.0.1:{port}", root
-    httpd.close()
+    with serve_in_thread(app, threads=4) as httpd:
+        yield store, f"http://127.0.0.1:{httpd.effective_port}", root
     store.close()
 
 

@@ -8,7 +8,6 @@ trusted address, ignored from any other.
 
 from __future__ import annotations
 
-import threading
 from contextlib import contextmanager
 
 import requests
@@ -18,6 +17,7 @@ from gateway.config.loader import load_config
 from gateway.node import Node
 from gateway.privacy import audit
 from gateway.web.proxy import waitress_options
+from tests.inthread_server import serve_in_thread
 from tests.kiosk_support import add_officer, hidden
 
 FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
@@ -25,21 +25,14 @@ FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
 
 @contextmanager
 def serving(tmp_path, **http):
-    from waitress.server import create_server
-
     config = load_config(overrides={"storage": {"path": str(tmp_path / "simpul.db")}, "jobs": {"enabled": False},
                                     "http": http})
     node = Node(config)
     app = create_app(config=config, node=node)
-    server = create_server(app, host="127.0.0.1", port=0, threads=4,
-                           **waitress_options(config["http.trusted_proxy"]))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     try:
-        yield node, f"http://127.0.0.1:{server.effective_port}"
+        with serve_in_thread(app, threads=4, **waitress_options(config["http.trusted_proxy"])) as server:
+            yield node, f"http://127.0.0.1:{server.effective_port}"
     finally:
-        server.close()
-        thread.join(timeout=5)
         node.close()
 
 

@@ -18,6 +18,7 @@ from gateway.privacy import audit
 from gateway.storage.store import Store
 from gateway.web import passwords
 from gateway.web.throttle import UNKNOWN, Policy, SqlPairs, Throttle
+from tests.inthread_server import serve_in_thread
 from tests.kiosk_support import PASSWORD, add_officer, hidden
 
 ATTEMPTS = 40
@@ -40,14 +41,8 @@ class CountingHasher(PasswordHasher):
 @pytest.fixture
 def served(app):
     """The node app on a real waitress server (8 threads) on a free loopback port."""
-    from waitress.server import create_server
-
-    server = create_server(app, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    thread.join(timeout=5)
+    with serve_in_thread(app, threads=8) as server:
+        yield f"http://127.0.0.1:{server.effective_port}"
 
 
 @pytest.fixture
