@@ -58,3 +58,26 @@ def test_window_limits_accesses_and_bad_dates_exit_2(tmp_path):
     assert later.returncode == 0 and json.loads(later.stdout)["accesses"] == []
     bad = run_cli("--config", str(cfg), "audit", "breach-report", "--since", "kemarin", cwd=tmp_path)
     assert bad.returncode == 2 and "--since" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_inbox_questions_count_as_personal_data_without_their_text(tmp_path):
+    from gateway.inbox import actions, threads
+
+    cfg = _node_with_traffic(tmp_path)
+    node = Node(load_config(str(cfg)))
+    for i, (phone, text) in enumerate([("+6281311112222", "kapan kantor buka, anak saya sakit"),
+                                       ("+6281311112222", "terima kasih"), ("+6281399998888", "KTP saya hilang")]):
+        prepared = actions.prepare(node, text)
+        node.store.write(lambda db, p=prepared, ph=phone, n=i: threads.receive(
+            db, uid=p.uid, phone=ph, kind="question", message_id=f"SM{n}", sealed=p.sealed))
+    node.close()
+    result = run_cli("--config", str(cfg), "audit", "breach-report", "--since", "2020-01-01", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["categories"]["inbox"] == 3
+    assert (report["inbox_messages"], report["inbox_texts_in_clear"], report["inbox_phones_in_clear"]) == (3, 0, 2)
+    assert "inbox_texts" not in report["disk_exposes"] and "phone_numbers" in report["disk_exposes"]
+    text = run_cli("--config", str(cfg), "audit", "breach-report", "--since", "2020-01-01", cwd=tmp_path)
+    assert "kotak masuk" in text.stdout and "3 pesan" in text.stdout
+    for secret in ("anak saya sakit", "KTP saya hilang", "1311112222", "1399998888"):
+        assert secret not in result.stdout and secret not in text.stdout

@@ -27,6 +27,7 @@ CATEGORIES = {
     "free_text": N_("free text typed by citizens"),
     "phone": N_("phone numbers"),
     "other": N_("other personal fields"),
+    "inbox": N_("citizens' messages to the office (inbox)"),
 }
 # Audit actions that open or change a citizen's data.
 ACCESS_ACTIONS = ("data_access", "status_change", "note", "submit")
@@ -54,6 +55,9 @@ class Report:
     clear_personal_values: int = 0  # requests with a personal value outside the sealed copies
     phones_in_clear: int = 0
     outbound_texts_in_clear: int = 0
+    inbox_messages: int = 0  # questions and answers kept in the citizen inbox (texts sealed)
+    inbox_texts_in_clear: int = 0  # inbox rows whose text is not sealed (none by design)
+    inbox_phones_in_clear: int = 0  # distinct phones with an inbox thread
     accesses: list[dict[str, Any]] = field(default_factory=list)
     node_key_holders: int = 0
 
@@ -66,7 +70,9 @@ class Report:
         out = []
         if self.clear_personal_values:
             out.append("personal_fields")
-        if self.phones_in_clear:
+        if self.inbox_texts_in_clear:
+            out.append("inbox_texts")
+        if self.phones_in_clear or self.inbox_phones_in_clear:
             out.append("phone_numbers")
         if self.outbound_texts_in_clear:
             out.append("unsent_sms_texts")
@@ -92,6 +98,12 @@ def gather(db: sqlite_utils.Database, catalog: Catalog, since: str, until: str) 
         plain = json.loads(fields or "{}")
         if service is None and plain or service is not None and service.split_personal(plain)[1]:
             report.clear_personal_values += 1
+    if db["inbox"].exists():  # a citizen's question is free text and their phone a contact
+        messages, unsealed, phones = db.execute(
+            "SELECT count(*), count(*) - count(text_sealed), count(DISTINCT phone) FROM inbox").fetchone()
+        report.inbox_messages, report.inbox_texts_in_clear, report.inbox_phones_in_clear = messages, unsealed, phones
+        if messages:
+            counts["inbox"] = messages
     report.categories = {k: counts[k] for k in CATEGORIES if k in counts}
     if db["outbound"].exists():
         report.outbound_texts_in_clear = db.execute(
@@ -131,6 +143,7 @@ SEALING_PARTIAL = N_("part of the data is stored without sealing: %(what)s")
 SEALING_FULL = N_("all personal data is sealed (encrypted); without an officer's password or the "
                   "recovery code it cannot be read")
 EXPOSED = {"personal_fields": N_("personal fields"), "phone_numbers": N_("phone numbers"),
+           "inbox_texts": N_("citizens' messages to the office (inbox)"),
            "unsent_sms_texts": N_("SMS texts not yet sent")}
 
 
@@ -146,6 +159,9 @@ def render(report: Report, locale: str, *, office: str, node_id: str) -> str:
                     held=report.requests_held, clear=report.clear_personal_values),
               _("Stored in clear by design: %(phones)d sender phone numbers, %(texts)d SMS texts not yet "
                 "sent or blanked.", phones=report.phones_in_clear, texts=report.outbound_texts_in_clear),
+              _("Citizen inbox: %(n)d messages with their text sealed, from %(phones)d phone numbers "
+                "stored in clear.", n=report.inbox_messages - report.inbox_texts_in_clear,
+                phones=report.inbox_phones_in_clear),
               _("Sealed values open only with an officer's password (%(n)d key holders) or the recovery code.",
                 n=report.node_key_holders), "",
               _("Accesses in the window (%(n)d):", n=len(report.accesses))]
