@@ -17,6 +17,7 @@ from gateway.errors import ConfigError
 from gateway.intake.codes import generate
 from sync.errors import RegionalError
 from sync.protocol import wire
+from tests.conftest import run_cli, write_config
 from tests.syncenv import NodeBox, Regional, assert_exactly_once
 
 
@@ -164,3 +165,25 @@ def test_two_workers_on_one_port_share_everything_through_postgres(tmp_path, pg_
         time.sleep(0.1)
     assert server.proc.returncode is not None
     assert subprocess.run(["true"]).returncode == 0
+
+
+def test_a_node_name_with_control_characters_is_refused(regional_engine):
+    store = regional_engine.store()
+    try:
+        for bad in ("Desa\x1b[31mMerah", "Desa\nBaru", " ", "x" * 81):
+            with pytest.raises(RegionalError, match="node name"):
+                store.add_node("desa-1", name=bad)
+            with pytest.raises(RegionalError, match="node name"):
+                store.add_enrolment("desa-1", bad, "hash", "2099-01-01T00:00:00Z")
+        assert store.node("desa-1") is None  # nothing was written
+        store.add_node("desa-1", name="Desa Sukamaju — Kec. Cibadak")
+        assert [n["name"] for n in store.nodes()] == ["Desa Sukamaju — Kec. Cibadak"]
+    finally:
+        store.close()
+
+
+def test_add_node_with_a_control_character_in_the_name_exits_2(tmp_path):
+    cfg = write_config(tmp_path / "config.toml", f'[regional]\ndb = "{tmp_path / "regional.db"}"\n')
+    result = run_cli("--config", str(cfg), "regional", "add-node", "desa-2", "--name", "Desa\x07", cwd=tmp_path)
+    assert result.returncode == 2 and "node name" in result.stderr and "Traceback" not in result.stderr
+    assert run_cli("--config", str(cfg), "regional", "nodes", "--json", cwd=tmp_path).stdout.strip() == "[]"

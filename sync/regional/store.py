@@ -43,6 +43,18 @@ PULL_SQL = (
 EMPTY_PUSH = {"new": 0, "same": 0, "conflicts": 0, "code_clashes": 0, "unopenable": 0}
 
 
+MAX_NODE_NAME = 80
+
+
+def check_node_name(name: str | None) -> None:
+    """A village office's name is shown on pages and in terminals: printable text only.
+
+    Control characters would otherwise reach ``regional nodes`` output and the
+    fleet page (escaped there, but a name is never meant to carry them).
+    """
+    if name is not None and (not name.strip() or len(name) > MAX_NODE_NAME or not name.isprintable()):
+        raise RegionalError(f"node name: printable text, 1 to {MAX_NODE_NAME} characters")
+
 class RegionalStore(ABC):
     """What the regional server needs from its database."""
 
@@ -175,6 +187,7 @@ class SqlRegionalStore(RegionalStore):
     def add_node(self, node_id: str, *, rotate: bool = False, name: str | None = None) -> str:
         if not node_id or len(node_id) > 64 or not all(c.isalnum() or c in "-_." for c in node_id):
             raise RegionalError("node id: letters, digits, '-', '_' or '.', at most 64")
+        check_node_name(name)
         secret = secrets.token_urlsafe(32)
 
         def job(db: Db) -> None:
@@ -472,6 +485,7 @@ class SqlRegionalStore(RegionalStore):
 
     # --- enrolment (sync.regional.enrol) -----------------------------------
     def add_enrolment(self, node_id: str, name: str, code_hash: str, expires_at: str) -> None:
+        check_node_name(name)
         self.write(lambda db: db.execute(
             "INSERT INTO enrolments (code_hash, node_id, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
             [code_hash, node_id, name, clock.utcnow(), expires_at]))
