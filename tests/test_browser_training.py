@@ -47,6 +47,9 @@ def test_practice_banner_on_every_page_and_live_database_untouched(browser, serv
         page.click("button:has-text('Kirim dan cetak tanda terima')")
         page.wait_for_url(re.compile(r".*/kiosk/receipt/.+"))
         code = page.inner_text(".r-code")
+        page.emulate_media(media="print")  # what the thermal printer gets says it is no real receipt
+        assert "LATIHAN" in page.inner_text(".receipt .r-training") and not page.is_visible(".training-banner")
+        page.emulate_media(media="screen")
         page.goto(f"{server.url}/kiosk/queue")
         assert page.is_visible(".training-banner") and code in page.content()
         with server.db() as db:  # the live database of the running server

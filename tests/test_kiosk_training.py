@@ -58,7 +58,7 @@ def test_practice_requests_stay_in_the_training_database_and_no_sms_leaves(kiosk
     assert path.exists()
 
     code = _submit(kiosk)
-    assert "LATIHAN" in kiosk.get(f"/kiosk/receipt/{code}").get_data(as_text=True)
+    assert 'class="r-training">LATIHAN' in kiosk.get(f"/kiosk/receipt/{code}").get_data(as_text=True)
     page = kiosk.get(f"/kiosk/requests/{code}").get_data(as_text=True)
     assert "LATIHAN" in page and "Siti Latihan" in page  # the training node's key opens its own data
     assert kiosk.post(f"/kiosk/requests/{code}/status",
