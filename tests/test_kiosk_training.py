@@ -176,3 +176,25 @@ def test_start_and_end_need_a_login_and_the_csrf_token(client, node, kiosk):
     assert anonymous.post("/kiosk/training/start").status_code == 303  # to the login
     assert _post(kiosk, "/kiosk/training/end").status_code == 303  # not practising: nothing happens
     assert not _audit(node, training.TRAINING_END)
+
+
+def test_practice_never_answers_a_real_citizens_question(kiosk, node):
+    from gateway.inbox import actions, threads
+
+    prepared = actions.prepare(node, "kapan kantor buka?")
+    live_id = node.store.write(lambda db: threads.receive(db, uid=prepared.uid, phone="+6281311112222",
+                                                          kind="question", message_id="SM-live-1",
+                                                          sealed=prepared.sealed))
+    assert 'class="count"' in kiosk.get("/kiosk/inbox").get_data(as_text=True)  # one unanswered, live
+    assert _post(kiosk, "/kiosk/training/start").status_code == 303
+    listing = kiosk.get("/kiosk/inbox").get_data(as_text=True)
+    assert "LATIHAN" in listing and 'class="count"' not in listing  # the practice inbox: empty
+    assert kiosk.get(f"/kiosk/inbox/{live_id}").status_code == 404
+    page = kiosk.get("/kiosk/").get_data(as_text=True)
+    answered = kiosk.post(f"/kiosk/inbox/{live_id}/answer", data={**hidden(page), "answer": "Sabtu 08.00"})
+    assert answered.status_code == 404
+    live = node.store.read()
+    assert live.execute("SELECT count(*) FROM outbound").fetchone()[0] == 0
+    assert live.execute("SELECT handled_at FROM inbox WHERE id = ?", [live_id]).fetchone()[0] is None
+    assert _post(kiosk, "/kiosk/training/end").status_code == 303
+    assert kiosk.get(f"/kiosk/inbox/{live_id}").status_code == 200  # back on the live inbox

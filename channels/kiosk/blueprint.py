@@ -112,5 +112,5 @@ def _kiosk_context():
         context["csrf_token"] = csrf.token(session["csrf_secret"])
         context["keys_sealed"] = not officer_keys.holds_current(_work_node().store.read(), session_keys())
         context["training"] = _work_node() is not node_of(current_app)
-        context["inbox_open"] = threads.open_threads(node_of(current_app).store.read())  # the menu's count
+        context["inbox_open"] = threads.open_threads(_work_node().store.read())  # the menu's count
     return context
