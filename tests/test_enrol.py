@@ -77,7 +77,7 @@ def test_token_to_join_to_sync_with_no_env(regional, tmp_path):
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
     secret = secret_file.read_text().strip()
     assert secret and secret not in token and secret not in result.stdout + result.stderr
-    assert regional.query("SELECT secret FROM nodes WHERE id = 'desa-x'") == [(secret,)]
+    assert regional.query("SELECT secret, name FROM nodes WHERE id = 'desa-x'") == [(secret, "Kantor Desa X")]
     assert (site / "data" / "simpul.db").exists()
     # A request, then a plain `simpul sync --once`: no SIMPUL_SYNC_SECRET anywhere.
     sub = plain(cfg, "submit", "DOMISILI", f"nik={NIK}", "name=Siti Aminah", "address=Jl. Mawar 1", cwd=elsewhere)
@@ -140,3 +140,23 @@ def test_plain_http_beyond_this_machine_needs_insecure(regional):
     assert refused.returncode == 2 and "--insecure" in refused.stderr and refused.stdout == ""
     allowed = regional.cli("regional", "enrol-node", "desa-w", "--insecure")
     assert allowed.returncode == 0 and decode(allowed.stdout.strip()).url == "http://10.9.8.7:8090"
+
+
+def test_a_re_enrolment_renames_only_when_the_token_is_used_and_only_with_a_name(regional, tmp_path):
+    first = tmp_path / "first"
+    first.mkdir()
+    assert join(first / "config.toml", enrol(regional, "desa-r", "--name", "Desa Lama"), first).returncode == 0
+    old_secret = regional.query("SELECT secret FROM nodes WHERE id = 'desa-r'")[0][0]
+    renamed = enrol(regional, "desa-r", "--name", "Desa Baru")  # a replaced box
+    assert regional.query("SELECT secret, name FROM nodes WHERE id = 'desa-r'") == [(old_secret, "Desa Lama")]
+    second = tmp_path / "second"
+    second.mkdir()
+    assert join(second / "config.toml", renamed, second).returncode == 0
+    assert regional.query("SELECT name FROM nodes WHERE id = 'desa-r'") == [("Desa Baru",)]
+    third = tmp_path / "third"
+    third.mkdir()
+    assert join(third / "config.toml", enrol(regional, "desa-r"), third).returncode == 0  # no --name
+    assert regional.query("SELECT name FROM nodes WHERE id = 'desa-r'") == [("Desa Baru",)]
+    bad = regional.cli("regional", "enrol-node", "desa-z", "--name", "Desa\x1b[2J")
+    assert bad.returncode == 2 and "node name" in bad.stderr and not regional.query(
+        "SELECT 1 FROM nodes WHERE id = 'desa-z'")

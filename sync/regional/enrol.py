@@ -66,17 +66,21 @@ def insecure(url: str) -> bool:
     return urlsplit(url).scheme != "https" and not is_loopback(url)
 
 
-def issue(store: Any, node_id: str, name: str, url: str, regional_key: bytes, catalog_version: int,
+def issue(store: Any, node_id: str, name: str | None, url: str, regional_key: bytes, catalog_version: int,
           days: float = DEFAULT_DAYS) -> Token:
-    """Register the node if new, record a one-time code, return the token to print."""
+    """Register the node if new (with ``name`` for the fleet view), record a one-time code, return the token.
+
+    A re-enrolment's ``name`` replaces the node's when the token is used (the old
+    box keeps its secret and name until then); no name keeps the registered one.
+    """
     try:
-        store.add_node(node_id)
+        store.add_node(node_id, name=name)
     except AlreadyExists:
         pass  # a re-enrolment (a replaced box): the secret changes when the token is used
     code = secrets.token_bytes(CODE_LEN)
     expires = datetime.now(UTC).replace(microsecond=0) + timedelta(days=days)
-    store.add_enrolment(node_id, name, code_hash(code), expires.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    return Token(url=url, node_id=node_id, name=name, regional_key=regional_key,
+    store.add_enrolment(node_id, name or "", code_hash(code), expires.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return Token(url=url, node_id=node_id, name=name or node_id, regional_key=regional_key,
                  catalog_version=catalog_version, expires=int(expires.timestamp()), code=code)
 
 

@@ -45,7 +45,7 @@ def enrol_node(node_id: str, name: str | None, qr_file: str | None, days: float,
     try:
         version, _text = published_catalog(config)
         keys = _keys()
-        token = enrol.issue(_store(), node_id, name or node_id, url, keys_public(keys), version, days)
+        token = enrol.issue(_store(), node_id, name, url, keys_public(keys), version, days)
         line = token.encode()
     except (SyncError, TokenError, CatalogError, StorageError) as exc:
         click.echo(str(exc), err=True)

@@ -485,7 +485,7 @@ class SqlRegionalStore(RegionalStore):
 
     # --- enrolment (sync.regional.enrol) -----------------------------------
     def add_enrolment(self, node_id: str, name: str, code_hash: str, expires_at: str) -> None:
-        check_node_name(name)
+        check_node_name(name or None)  # "": no name given, the node keeps its own
         self.write(lambda db: db.execute(
             "INSERT INTO enrolments (code_hash, node_id, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
             [code_hash, node_id, name, clock.utcnow(), expires_at]))
@@ -495,13 +495,14 @@ class SqlRegionalStore(RegionalStore):
         secret = secrets.token_urlsafe(32)
 
         def job(db: Db) -> str:
-            row = db.execute("SELECT node_id, expires_at, used_at FROM enrolments WHERE code_hash = ?",
+            row = db.execute("SELECT node_id, expires_at, used_at, name FROM enrolments WHERE code_hash = ?",
                              [code_hash]).fetchone()
             problem = enrolment_problem(row, node_id, now)
             if problem:
                 raise EnrolmentRefused(problem)
             db.execute("UPDATE enrolments SET used_at = ? WHERE code_hash = ?", [now, code_hash])
-            db.execute("UPDATE nodes SET secret = ? WHERE id = ?", [secret, node_id])
+            db.execute("UPDATE nodes SET secret = ?, name = COALESCE(NULLIF(?, ''), name) WHERE id = ?",
+                       [secret, row[3], node_id])
             return secret
 
         return self.write(job)
