@@ -160,3 +160,16 @@ def test_a_re_enrolment_renames_only_when_the_token_is_used_and_only_with_a_name
     bad = regional.cli("regional", "enrol-node", "desa-z", "--name", "Desa\x1b[2J")
     assert bad.returncode == 2 and "node name" in bad.stderr and not regional.query(
         "SELECT 1 FROM nodes WHERE id = 'desa-z'")
+
+
+def test_a_request_from_before_the_join_waits_for_an_officer_and_join_says_so_in_the_nodes_language(
+        regional, tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    cfg = shipped_config(site / "config.toml")
+    sub = plain(cfg, "submit", "DOMISILI", f"nik={NIK}", "name=Siti Aminah", "address=Jl. Mawar 1", cwd=site)
+    assert sub.returncode == 0, sub.stderr  # the README's order: a request, then the join
+    result = join(cfg, enrol(regional, "desa-w1"), site, "id")
+    assert result.returncode == 1
+    assert "1 permohonan menunggu login petugas" in result.stderr and "requests wait" not in result.stderr
+    assert "simpul sync --once" in result.stderr and "Traceback" not in result.stderr

@@ -183,6 +183,7 @@ def join(token_text: str, explicit_config: str | None, locale: str, now: float |
         node.store  # noqa: B018 - initialise the database (and make the node's keys)
         database_ready(config["storage.path"], locale)
         print_recovery_code(node.new_recovery_code, locale)
+        from sync.client.messages import describe_error
         from sync.client.runner import run_pass
 
         result = run_pass(node)
@@ -190,7 +191,7 @@ def join(token_text: str, explicit_config: str | None, locale: str, now: float |
         node.close()
     if not result.ok:
         click.echo(_("First sync did not complete (%(stage)s: %(reason)s); `simpul sync --once` retries.",
-                     stage=str(result.stage), reason=str(result.error)), err=True)
+                     stage=str(result.stage), reason=describe_error(result.error, locale)), err=True)
         return 1
     click.echo(_("First sync done: catalog version %(version)d, %(bytes)d bytes in %(seconds)s s.",
                  version=result.moved.get("catalog_version", 0), bytes=result.bytes_up + result.bytes_down,
