@@ -98,3 +98,22 @@ def test_standby_down_pages_fall_back_to_the_primary_and_say_so(replicated):
     assert "not answering" in html and "(total: 13)" in html
     standby.start()
     assert store.reader()[2] == "standby"  # back by itself once it answers again
+
+
+def test_the_fleet_view_reads_the_standby_and_falls_back_when_it_is_down(replicated):
+    from tests.test_sync_web import _login
+
+    app, store, primary, standby = replicated
+    client = app.test_client()
+    _login(client, store)
+    primary.wait_replayed(standby)
+    rows, as_of, source = store.fleet()
+    assert source == "standby" and {r["id"]: r["requests"] for r in rows} == {"desa-1": 11, "desa-2": 2}
+    html = client.get("/nodes?lang=en").get_data(as_text=True)
+    assert f"Data as of {as_of[:16]}" in html and "replica" not in html
+    standby.stop()
+    down = client.get("/nodes?lang=en")
+    assert down.status_code == 200
+    html = down.get_data(as_text=True)
+    assert "not answering" in html and "desa-2" in html
+    assert store.fleet()[2] == "standby_down"

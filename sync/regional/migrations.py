@@ -294,3 +294,18 @@ def m022_analytics(db: sqlite_utils.Database) -> None:
             n INTEGER NOT NULL,
             PRIMARY KEY (node_id, month, service, channel, metric, key)
         ) WITHOUT ROWID""")
+
+
+# Plain SQL that PostgreSQL runs unchanged: each node's request count, kept at
+# ingest so the fleet view never counts a million rows per page view.
+REQUEST_COUNT_SQL = "ALTER TABLE nodes ADD COLUMN requests BIGINT NOT NULL DEFAULT 0"
+
+
+@migrations()
+def m024_node_request_counts(db: sqlite_utils.Database) -> None:
+    # nodes.requests: how many distinct requests (by UUID) the node has sent;
+    # raised by the number NEW in each push, in that push's transaction, so a
+    # resent or replayed batch never counts twice (sync.regional.store). The
+    # backfill counts what is already held, once.
+    db.execute(REQUEST_COUNT_SQL)
+    db.execute("UPDATE nodes SET requests = (SELECT count(*) FROM requests r WHERE r.node_id = nodes.id)")

@@ -23,7 +23,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sync.regional.migrations import CASE_WORKER_SQL, EVENT_FLAGS_SQL, NODE_HEALTH_SQL, OPEN_THREADS_SQL
+from sync.regional.migrations import (
+    CASE_WORKER_SQL,
+    EVENT_FLAGS_SQL,
+    NODE_HEALTH_SQL,
+    OPEN_THREADS_SQL,
+    REQUEST_COUNT_SQL,
+)
 from sync.regional.parcel_log import TABLE_SQL as PARCELS_TABLE_SQL
 
 LOCK_ID = 0x51A9_0001  # pg_advisory_lock key for migrating and creating partitions
@@ -171,6 +177,10 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("m006_parcels", PARCELS_TABLE_SQL),  # sneakernet files (sync.regional.parcel_log), as on SQLite
     ("m007_node_open_threads", OPEN_THREADS_SQL),  # the SQLite m013 statement (inbox threads waiting)
     ("m008_event_flags", ";\n".join(EVENT_FLAGS_SQL)),  # the SQLite m021: internal notes, reopens
+    # The SQLite m024 column; the backfill counts the unpartitioned key table once.
+    ("m010_node_request_counts", REQUEST_COUNT_SQL + """;
+        UPDATE nodes n SET requests = c.n
+        FROM (SELECT node_id, count(*) AS n FROM request_keys GROUP BY node_id) c WHERE c.node_id = n.id"""),
 )
 
 PARTITIONED = ("requests", "events")

@@ -25,6 +25,7 @@ from gateway.web.ui import Site, _, install_ui, locale
 from sync.errors import RegionalError
 from sync.regional import accounts, casework, fleet, login
 from sync.regional.audit_chain import PROBLEMS
+from sync.regional.dashboards import SOURCE_NOTES
 from sync.regional.sealkeys import PROBLEMS as SEAL_PROBLEMS
 from sync.regional.store import CASE_STATUSES, RegionalStore
 
@@ -164,10 +165,14 @@ def init_app(app: Flask) -> None:
     def nodes():
         sort, show, query = request.args.get("sort", "id"), request.args.get("show", "all"), request.args.get("q", "")
         descending = request.args.get("desc") == "1"
-        rows = fleet.arrange(_store().nodes(), now=clock.now(), sort=sort, descending=descending, show=show,
+        # The fleet from the readers' database (the standby when configured); the flags
+        # from the primary, so "Mark as checked" shows its effect on the next page.
+        held, as_of, source = _store().fleet()
+        rows = fleet.arrange(held, now=clock.now(), sort=sort, descending=descending, show=show,
                              query=query, silent_after_hours=float(app.config["SIMPUL"]["regional.silent_after_hours"]))
         return render_template("regional/nodes.html", nodes=rows, flags=_store().node_flags(), sort=sort,
-                               desc=descending, show=show, q=query,
+                               desc=descending, show=show, q=query, as_of=as_of,
+                               source_note=_(SOURCE_NOTES[source]) if source in SOURCE_NOTES else None,
                                silent_hours=app.config["SIMPUL"]["regional.silent_after_hours"],
                                problem_label=lambda p: _(PROBLEMS[p]) if p in PROBLEMS else str(p))
 
