@@ -17,6 +17,7 @@ from gateway.app import node_of
 from gateway.cases import records as cases
 from gateway.durations import duration_text
 from gateway.i18n import N_, gettext
+from gateway.intake import guard
 from gateway.panels import Panel, PanelRequest
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,20 @@ def view(req: PanelRequest) -> dict[str, Any]:
             "configured": bool(node.config["sync.url"]), "regional_key": bool(node.config["sync.regional_key"]),
             "oldest": duration_text(figures["oldest_unsynced_age_s"] or 0,
                                     lambda msgid, **params: gettext(req.locale, msgid, **params)),
-            "result": None}
+            "refused": refusal(node, db, req.locale), "result": None}
+
+
+def refusal(node: Any, db: Any, locale: str) -> dict[str, Any] | None:
+    """The published catalog this node refused (it would unseal a field), for the notice; None if none.
+
+    Field names are shown with the running catalog's labels: it still seals those fields, so it
+    knows them, and the officer reads "Service: Field", not ``SERVICE.field``.
+    """
+    refused = guard.last_refusal(db)
+    if not refused:
+        return None
+    return {"version": refused["version"], "at": refused["at"], "running": node.catalog.version,
+            "fields": guard.field_labels(node.catalog, refused["fields"], locale)}
 
 
 def sync_now(req: PanelRequest) -> dict[str, Any]:

@@ -55,11 +55,30 @@ def accept(store: Any, catalog: Catalog) -> None:
 
 
 def record_refusal(db: Any, refused: CatalogRefused) -> None:
-    """Remember the last refusal for the kiosk's sync panel and the next push."""
+    """Remember the last refusal for the kiosk's sync panel and the next push.
+
+    ``at`` is when this catalog was first refused: every pass refuses it again, and the officers
+    and the regional server need to know since when the node runs behind, not when it last tried.
+    """
+    before = last_refusal(db)
+    same = before is not None and (before.get("version"), before.get("fields")) == (refused.version, refused.fields)
     set_kv(db, REFUSED_KEY, json.dumps({"version": refused.version, "fields": refused.fields,
-                                        "at": clock.utcnow()}))
+                                        "at": before["at"] if same else clock.utcnow()}))
 
 
 def last_refusal(db: Any) -> dict[str, Any] | None:
     raw = get_kv(db, REFUSED_KEY)
     return json.loads(raw) if raw else None  # "" once a later catalog was taken
+
+
+def field_labels(catalog: Catalog, names: list[str], locale: str) -> list[str]:
+    """``service.field`` names as an officer reads them ("Service name: Field label"), from the
+    running catalog (it still seals those fields, so it knows them); unknown names stay as sent."""
+    out = []
+    for name in names:
+        code, _, field_name = name.partition(".")
+        service = catalog.service(code)
+        field = service.field(field_name) if service else None
+        out.append(f"{service.text('name', locale)}: {field.text('label', locale)}"
+                   if service and field else name)
+    return out

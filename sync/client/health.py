@@ -13,6 +13,7 @@ from typing import Any
 from gateway import clock
 from gateway.cases.records import queue_stats
 from gateway.inbox import threads
+from gateway.intake import guard
 from gateway.node import Node
 from gateway.privacy import audit
 
@@ -37,4 +38,6 @@ def report(node: Node) -> dict[str, Any]:
             "oldest_unsynced_age_s": int(age) if age is not None else None,
             "version": version(), "clock": clock.utcnow(), "disk_free_mb": free, "audit_head": [seq, head],
             # Only the count: the questions themselves never leave the node.
-            "open_threads": threads.open_threads(db)}
+            "open_threads": threads.open_threads(db),
+            # The published catalog this node refused (it would unseal a field), until a later one is taken.
+            "catalog_refused": guard.last_refusal(db)}

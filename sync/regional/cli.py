@@ -265,6 +265,7 @@ def regional_nodes(as_json: bool) -> None:
              "disk_free_mb": r["disk_free_mb"], "clock_offset_s": r["clock_offset_s"],
              "open_threads": r["open_threads"],
              "audit_seq": r["audit_seq"], "audit_head": r["audit_head"], "flagged": r["flagged"],
+             "catalog_refused": r["catalog_refused"],
              "flags": [{"id": f["id"], "kind": f["kind"], "at": f["at"], **f["detail"]}
                        for f in flags.get(r["id"], [])]} for r in rows], indent=2))
         return
@@ -275,6 +276,11 @@ def regional_nodes(as_json: bool) -> None:
         state = _("FLAGGED") if r["flagged"] else _("ok")
         click.echo(f"{r['id']:<16} {r['last_seen_at'] or '-':<22} {r['requests']:>7}  "
                    f"audit {r['audit_seq']:>6} {r['audit_head'][:16]}  {state}")
+        if r["catalog_refused"]:
+            refused = r["catalog_refused"]
+            click.echo(printable("    " + _("catalog %(version)s refused: %(fields)s (since %(at)s)",
+                                          version=refused["version"], fields=", ".join(refused["fields"]),
+                                          at=refused["at"])))
         for f in flags.get(r["id"], []):
             problem = f["detail"].get("problem")
             reason = gettext(locale, PROBLEMS[problem]) if problem in PROBLEMS else str(problem)

@@ -9,6 +9,7 @@ villages need a phone call, so they come first whatever the sort.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from gateway import clock
@@ -50,9 +51,10 @@ def health_update(node_id: str, health: dict[str, Any] | None, now: Any) -> tupl
     if health is None:
         return "UPDATE nodes SET last_sync_at = ? WHERE id = ?", [at, node_id]
     offset = round((clock.parse(health["clock"]) - now).total_seconds())
+    refused = health.get("catalog_refused")  # the catalog the node refuses; None clears an earlier one
     return ("UPDATE nodes SET last_sync_at = ?, health_at = ?, queue_depth = ?, oldest_unsynced_age_s = ?, "
             "version = ?, disk_free_mb = ?, clock_offset_s = ?, reported_audit_seq = ?, reported_audit_hash = ?, "
-            "open_threads = ? WHERE id = ?",
+            "open_threads = ?, catalog_refused = ? WHERE id = ?",
             [at, at, health["queue_depth"], health["oldest_unsynced_age_s"], health["version"],
              health["disk_free_mb"], offset, health["audit_seq"], health["audit_hash"], health.get("open_threads"),
-             node_id])
+             json.dumps(refused) if refused else None, node_id])

@@ -296,6 +296,18 @@ def m022_analytics(db: sqlite_utils.Database) -> None:
         ) WITHOUT ROWID""")
 
 
+# Plain SQL that PostgreSQL runs unchanged: the catalog a node refused (JSON, NULL when none).
+CATALOG_REFUSED_SQL = "ALTER TABLE nodes ADD COLUMN catalog_refused TEXT"
+
+
+@migrations()
+def m023_node_catalog_refused(db: sqlite_utils.Database) -> None:
+    # A node refuses a published catalog that would store in clear a field
+    # it seals, and says so in every push (sync.protocol.health) until a
+    # corrected catalog comes: {"version", "fields", "at"} as JSON.
+    db.execute(CATALOG_REFUSED_SQL)
+
+
 # Plain SQL that PostgreSQL runs unchanged: each node's request count, kept at
 # ingest so the fleet view never counts a million rows per page view.
 REQUEST_COUNT_SQL = "ALTER TABLE nodes ADD COLUMN requests BIGINT NOT NULL DEFAULT 0"

@@ -25,6 +25,7 @@ from typing import Any
 
 from sync.regional.migrations import (
     CASE_WORKER_SQL,
+    CATALOG_REFUSED_SQL,
     EVENT_FLAGS_SQL,
     NODE_HEALTH_SQL,
     OPEN_THREADS_SQL,
@@ -177,6 +178,7 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("m006_parcels", PARCELS_TABLE_SQL),  # sneakernet files (sync.regional.parcel_log), as on SQLite
     ("m007_node_open_threads", OPEN_THREADS_SQL),  # the SQLite m013 statement (inbox threads waiting)
     ("m008_event_flags", ";\n".join(EVENT_FLAGS_SQL)),  # the SQLite m021: internal notes, reopens
+    ("m009_node_catalog_refused", CATALOG_REFUSED_SQL),  # the SQLite m023: the catalog a node refuses (JSON)
     # The SQLite m024 column; the backfill counts the unpartitioned key table once.
     ("m010_node_request_counts", REQUEST_COUNT_SQL + """;
         UPDATE nodes n SET requests = c.n

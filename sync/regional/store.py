@@ -219,6 +219,7 @@ class SqlRegionalStore(RegionalStore):
             "SELECT n.id, n.name, n.created_at, n.last_seen_at, n.last_sync_at, n.queue_depth, "
             "n.oldest_unsynced_age_s, n.version, n.disk_free_mb, n.clock_offset_s, n.health_at, n.open_threads, "
             "n.requests, "
+            "n.catalog_refused, "
             "(SELECT a.seq FROM audit_entries a WHERE a.node_id = n.id ORDER BY a.seq DESC LIMIT 1) AS audit_seq, "
             "(SELECT a.hash FROM audit_entries a WHERE a.node_id = n.id ORDER BY a.seq DESC LIMIT 1) AS audit_head, "
             "(SELECT count(*) FROM node_flags f WHERE f.node_id = n.id AND f.resolved_at IS NULL) AS open_flags "
@@ -227,6 +228,7 @@ class SqlRegionalStore(RegionalStore):
             row["audit_seq"] = row["audit_seq"] or 0
             row["audit_head"] = row["audit_head"] or audit_chain.GENESIS
             row["flagged"] = row["open_flags"] > 0
+            row["catalog_refused"] = json.loads(row["catalog_refused"]) if row["catalog_refused"] else None
         return rows
 
     def fleet(self) -> tuple[list[dict[str, Any]], str, str]:
