@@ -126,10 +126,16 @@ class RegionalEngine:
         if self.name == "sqlite":
             return ""
         if self._url is None:
-            cluster = self._request.getfixturevalue("pg_cluster")
-            RegionalEngine._count += 1
-            self._url = cluster.create_database(f"t{os.getpid()}_{RegionalEngine._count}")
+            self._url = self.another_url()
         return self._url
+
+    def another_url(self) -> str:
+        """A second, empty regional database on the same engine ('' for SQLite: a file of its own root)."""
+        if self.name == "sqlite":
+            return ""
+        cluster = self._request.getfixturevalue("pg_cluster")
+        RegionalEngine._count += 1
+        return cluster.create_database(f"t{os.getpid()}_{RegionalEngine._count}")
 
     def regional(self, root: Path | None = None) -> dict[str, str]:
         """The ``[regional]`` overrides for load_config."""

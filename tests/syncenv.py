@@ -69,6 +69,50 @@ def cli(*args: str, config: Path, env: dict[str, str] | None = None, input: str 
                           capture_output=True, text=True, timeout=timeout, cwd=config.parent)
 
 
+def launch(argv: list[str], *, url: str, env: dict[str, str], cwd: Path, log: Path, what: str,
+           timeout: float = 30) -> subprocess.Popen:
+    """Start ``simpul ARGV`` and return it once ``url``/healthz answers.
+
+    Its stderr goes to ``log`` (a pipe nobody reads would block a chatty server) and is quoted
+    when the process dies or never answers.
+    """
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([SIMPUL, *argv], env=clean_env(env), cwd=cwd, stdout=subprocess.DEVNULL, stderr=out)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url + "/healthz", timeout=1).ok:
+                return proc
+        except requests.RequestException:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} died: " + log.read_text("utf-8", errors="replace"))
+        time.sleep(0.05)
+    stop(proc)
+    raise RuntimeError(f"{what} did not start: " + log.read_text("utf-8", errors="replace"))
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Terminate a server process; kill it if it has not ended within 10 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def sqlite_run(path: Path, sql: str, args: tuple | list = ()) -> list[tuple]:
+    """``sql`` on the SQLite file ``path`` in its own committed transaction; the rows it returns."""
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            return conn.execute(sql, list(args)).fetchall()
+    finally:
+        conn.close()
+
+
 class Regional:
     """A ``simpul regional serve`` process with its own db file."""
 
@@ -91,20 +135,9 @@ class Regional:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Regional:
-        self.proc = subprocess.Popen([SIMPUL, "--config", str(self.config), "regional", "serve"],
-                                     env=clean_env(self.env), cwd=self.root, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).ok:
-                    return self
-            except requests.RequestException:
-                pass
-            if self.proc.poll() is not None:
-                raise RuntimeError("regional server died: " + self.proc.stderr.read().decode())
-            time.sleep(0.05)
-        raise RuntimeError("regional server did not start")
+        self.proc = launch(["--config", str(self.config), "regional", "serve"], url=self.url, env=self.env,
+                           cwd=self.root, log=self.root / "serve.log", what="regional server", timeout=20)
+        return self
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -112,12 +145,8 @@ class Regional:
             self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        if self.proc is not None:
+            stop(self.proc)
 
     def cli(self, *args: str, **kw) -> subprocess.CompletedProcess:
         env = dict(self.env, **kw.pop("env", {}))
@@ -135,34 +164,31 @@ class Regional:
 
     def execute(self, sql: str, args: tuple | list = ()) -> None:
         """A write straight into the server's database (tests that age or break rows), committed."""
+        self._run(sql, args)
+
+    def query(self, sql: str, args: tuple | list = ()) -> list[tuple]:
+        return self._run(sql, args)
+
+    def _run(self, sql: str, args: tuple | list) -> list[tuple]:
+        """``sql`` (``?`` placeholders) on this server's engine, in its own committed transaction."""
         if self.database_url:
             import psycopg
 
             from sync.regional.dbapi import pg_sql
 
             with psycopg.connect(self.database_url, autocommit=True) as conn:
-                conn.execute(pg_sql(sql), list(args))
-            return
-        conn = sqlite3.connect(self.db)
-        try:
-            with conn:
-                conn.execute(sql, list(args))
-        finally:
-            conn.close()
+                cur = conn.execute(pg_sql(sql), list(args))
+                return [tuple(r) for r in cur.fetchall()] if cur.description else []
+        return sqlite_run(self.db, sql, args)
 
-    def query(self, sql: str, args: tuple = ()) -> list[tuple]:
+    def dump(self) -> bytes:
+        """Everything the server's database holds, as bytes to search (the SQLite files, or pg_dump)."""
         if self.database_url:
-            import psycopg
+            from tests.pg_support import pg_bin
 
-            from sync.regional.dbapi import pg_sql
-
-            with psycopg.connect(self.database_url, autocommit=True) as conn:
-                return [tuple(r) for r in conn.execute(pg_sql(sql), args).fetchall()]
-        conn = sqlite3.connect(self.db)
-        try:
-            return conn.execute(sql, args).fetchall()
-        finally:
-            conn.close()
+            return subprocess.run([pg_bin("pg_dump"), "--dbname", self.database_url], capture_output=True,
+                                  check=True, timeout=120).stdout
+        return b"".join(p.read_bytes() for p in sorted(self.db.parent.glob(self.db.name + "*")))
 
 
 class NodeBox:
@@ -227,28 +253,19 @@ class NodeBox:
             node.close()
 
     def execute(self, sql: str, args: tuple | list = ()) -> None:
-        """A write straight into the server's database (tests that age or break rows), committed."""
-        if self.database_url:
-            import psycopg
+        """A write straight into the node's database (tests that age or break rows), committed."""
+        sqlite_run(self.db, sql, args)
 
-            from sync.regional.dbapi import pg_sql
+    def query(self, sql: str, args: tuple | list = ()) -> list[tuple]:
+        return sqlite_run(self.db, sql, args)
 
-            with psycopg.connect(self.database_url, autocommit=True) as conn:
-                conn.execute(pg_sql(sql), list(args))
-            return
-        conn = sqlite3.connect(self.db)
-        try:
-            with conn:
-                conn.execute(sql, list(args))
-        finally:
-            conn.close()
-
-    def query(self, sql: str, args: tuple = ()) -> list[tuple]:
-        conn = sqlite3.connect(self.db)
-        try:
-            return conn.execute(sql, args).fetchall()
-        finally:
-            conn.close()
+    def serve(self, *, jobs: bool = False, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+        """``simpul serve`` on this node (the kiosk, and the sync job if ``jobs``); (process, base URL)."""
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        argv = ["--config", str(self.config), "serve", "--port", str(port), *([] if jobs else ["--no-jobs"])]
+        return launch(argv, url=url, env=dict(self.env, **(env or {})), cwd=self.root,
+                      log=self.root / "serve.log", what="simpul serve"), url
 
     def request_ids(self) -> set[str]:
         return {r[0] for r in self.query("SELECT id FROM requests")}

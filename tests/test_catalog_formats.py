@@ -106,10 +106,10 @@ def test_declared_format():
 
 
 @pytest.fixture
-def regional(tmp_path):
+def regional(tmp_path, regional_engine):
     catalog = tmp_path / "catalog.toml"
     catalog.write_text(DEMO.replace("version = 1", "version = 4", 1), encoding="utf-8")
-    server = Regional(tmp_path / "regional", catalog=catalog).start()
+    server = Regional(tmp_path / "regional", catalog=catalog, database_url=regional_engine.url).start()
     yield server
     server.stop()
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import subprocess
-import time
 from importlib import resources
 
 import pytest
@@ -26,7 +24,7 @@ from sync.errors import ProtocolError
 from sync.protocol import health, signing, wire
 from tests.browser_support import PASSWORD
 from tests.kiosk_support import hidden
-from tests.syncenv import SIMPUL, NodeBox, Regional, clean_env, cli, free_port
+from tests.syncenv import NodeBox, Regional, stop
 
 HEAD = [0, "0" * 64]
 GOOD = {"queue_depth": 0, "version": "0.1.0", "clock": "2026-12-01T08:00:00Z", "audit_head": HEAD}
@@ -65,29 +63,12 @@ def _nodes_page(regional: Regional, lang: str) -> str:
 
 
 class Kiosk:
-    """``simpul serve`` on the node's own database (its jobs off), reached over real HTTP as an officer."""
+    """The node's kiosk (``simpul serve`` on its database, jobs off), read over real HTTP by an officer."""
 
     def __init__(self, box: NodeBox):
-        self.port = free_port()
-        self.config = box.root / "kiosk.toml"
-        self.config.write_text(box.config.read_text("utf-8") + f'[http]\nhost = "127.0.0.1"\nport = {self.port}\n',
-                               encoding="utf-8")
-        added = cli("officer", "add", "siti", "--password-stdin", config=self.config, input=PASSWORD + "\n")
+        added = box.cli("officer", "add", "siti", "--password-stdin", input=PASSWORD + "\n")
         assert added.returncode == 0, added.stderr
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([SIMPUL, "--config", str(self.config), "serve", "--no-jobs"],
-                                     env=clean_env(), cwd=box.root, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
-        else:
-            self.stop()
-            raise RuntimeError("simpul serve did not start")
+        self.proc, self.url = box.serve()
         self.web = requests.Session()
         form = hidden(self.web.get(self.url + "/kiosk/login", timeout=10).text)
         signed_in = self.web.post(self.url + "/kiosk/login", data=dict(form, username="siti", password=PASSWORD),
@@ -100,8 +81,7 @@ class Kiosk:
         return html.unescape(answer.text)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
+        stop(self.proc)
 
 
 def test_refusal_travels_in_the_push_and_clears_after_a_corrected_catalog(tmp_path, regional_engine):

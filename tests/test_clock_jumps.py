@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import subprocess
 import time
 
 import pytest
-import requests
 
 from bench import soak_clock
 from gateway import clock
 from gateway.web import sessions
 from tests.kiosk_support import add_officer, login
-from tests.syncenv import SIMPUL, NodeBox, Regional, clean_env, free_port
+from tests.syncenv import NodeBox, Regional, stop
 
 needs_faketime = pytest.mark.skipif(not soak_clock.available(),
                                     reason=f"libfaketime missing ({soak_clock.LIBFAKETIME}); apt-get install faketime")
@@ -80,9 +78,9 @@ def _wait_synced(regional: Regional, code: str, limit: float) -> bool:
 
 
 @needs_faketime
-def test_sync_job_in_serve_keeps_its_interval_when_the_clock_steps(tmp_path):
+def test_sync_job_in_serve_keeps_its_interval_when_the_clock_steps(tmp_path, regional_engine):
     """Regression: the sync job was an APScheduler date job on the wall clock; -1 day stalled it a day."""
-    regional = Regional(tmp_path / "regional").start()
+    regional = Regional(tmp_path / "regional", database_url=regional_engine.url).start()
     fake = soak_clock.FakeClock(tmp_path / "faketime.rc")
     proc = None
     try:
@@ -90,25 +88,14 @@ def test_sync_job_in_serve_keeps_its_interval_when_the_clock_steps(tmp_path):
         box.config.write_text(f'[node]\nid = "desa-jam"\n[storage]\npath = "{box.db}"\n[sync]\n'
                               f'url = "{regional.url}"\nregional_key = "{box.regional_key}"\n'
                               'interval_seconds = 2\n', encoding="utf-8")
-        port = free_port()
-        proc = subprocess.Popen([SIMPUL, "--config", str(box.config), "serve", "--port", str(port)],
-                                env=clean_env(dict(box.env, **fake.env())), cwd=box.root,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
+        proc, _url = box.serve(jobs=True, env=fake.env())
         for offset in ("+0", "-1d", "+1d", "-3h"):
             fake.set(offset)
             code = box.submit(name=f"Warga {offset}")
             assert _wait_synced(regional, code, 20), f"no sync pass within 20 s after the clock went {offset}"
     finally:
         if proc is not None:
-            proc.terminate()
-            proc.wait(10)
+            stop(proc)
         regional.stop()
 
 

@@ -24,8 +24,8 @@ def stick(tmp_path: Path, name: str) -> Path:
 
 
 @pytest.fixture
-def regional(tmp_path):
-    server = Regional(tmp_path / "regional")
+def regional(tmp_path, regional_engine):
+    server = Regional(tmp_path / "regional", database_url=regional_engine.url)
     yield server
     server.stop()
 
@@ -65,14 +65,7 @@ def node_state(node: NodeBox) -> dict:
 
 
 def set_secret(server: Regional, node_id: str, secret: str) -> None:
-    import sqlite3
-
-    conn = sqlite3.connect(server.db)
-    try:
-        with conn:
-            conn.execute("UPDATE nodes SET secret = ? WHERE id = ?", [secret, node_id])
-    finally:
-        conn.close()
+    server.execute("UPDATE nodes SET secret = ? WHERE id = ?", [secret, node_id])
 
 
 def shuffle_into(target: Path, *sources: Path, seed: int = 7) -> None:
@@ -85,7 +78,7 @@ def shuffle_into(target: Path, *sources: Path, seed: int = 7) -> None:
         shutil.copy(f, target / f"{rng.randrange(10**6):06d}-{i}.parcel")
 
 
-def test_a_stick_both_ways_gives_exactly_the_http_result(tmp_path, regional, box):
+def test_a_stick_both_ways_gives_exactly_the_http_result(tmp_path, regional, box, regional_engine):
     codes = [box.submit(name="Siti Aminah"), box.submit(name="John Smith", phone="081311112222", locale="en")]
     first = stick(tmp_path, "stick1")
     out = ok(box.cli("sync", "export", str(first)))
@@ -105,7 +98,7 @@ def test_a_stick_both_ways_gives_exactly_the_http_result(tmp_path, regional, box
 
     # The twin: the same regional database and node database, synced over HTTP instead.
     # (The twin server gets the node with the same secret through its own database, on any engine.)
-    twin_regional = Regional(tmp_path / "twin-regional")
+    twin_regional = Regional(tmp_path / "twin-regional", database_url=regional_engine.another_url())
     twin_regional.add_node("desa-1")
     set_secret(twin_regional, "desa-1", box.secret)
     twin = NodeBox(tmp_path / "twin-node", "desa-1", twin_regional.url, box.secret)
@@ -223,12 +216,7 @@ def test_the_node_refuses_updates_over_a_hole_and_files_for_an_unknown_node(tmp_
     later = stick(tmp_path, "later")
     ok(regional.cli("regional", "export-for", "desa-1", str(later)))
     # The node is put back to an older state (a restored backup): the files start after its cursor.
-    import sqlite3
-
-    conn = sqlite3.connect(box.db)
-    conn.execute("UPDATE sync_state SET value = 0 WHERE name = 'pull_cursor'")
-    conn.commit()
-    conn.close()
+    box.execute("UPDATE sync_state SET value = 0 WHERE name = 'pull_cursor'")
     out = box.cli("sync", "import", str(later))
     assert out.returncode == 1
     assert "missing" in out.stderr or "hilang" in out.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 import pytest
@@ -12,7 +11,7 @@ from gateway.app import create_app
 from gateway.config.loader import load_config
 from gateway.node import Node
 from sync.client.jobs import BACKOFF_CAP, SyncLoop, backoff_delay, sync_now
-from tests.syncenv import SIMPUL, NodeBox, Regional, clean_env, free_port
+from tests.syncenv import NodeBox, Regional, stop
 
 
 def test_backoff_grows_with_jitter_up_to_about_fifteen_minutes():
@@ -28,8 +27,8 @@ def test_backoff_grows_with_jitter_up_to_about_fifteen_minutes():
     assert len(samples) > 20  # spread out, not a fixed schedule
 
 
-def test_loop_backs_off_while_unreachable_and_resets_on_success(tmp_path, monkeypatch):
-    server = Regional(tmp_path / "regional")
+def test_loop_backs_off_while_unreachable_and_resets_on_success(tmp_path, monkeypatch, regional_engine):
+    server = Regional(tmp_path / "regional", database_url=regional_engine.url)
     box = NodeBox(tmp_path / "node", "desa-1", f"http://127.0.0.1:{server.port}", "x")
     config = load_config(box.config)
     config["sync.interval_seconds"] = 42
@@ -53,8 +52,8 @@ def test_sync_now_not_configured(app):
     assert result == {"configured": False, "ok": False, "message": "Sinkronisasi belum diatur di simpul ini."}
 
 
-def test_sync_now_runs_a_pass(tmp_path, monkeypatch):
-    server = Regional(tmp_path / "regional").start()
+def test_sync_now_runs_a_pass(tmp_path, monkeypatch, regional_engine):
+    server = Regional(tmp_path / "regional", database_url=regional_engine.url).start()
     try:
         box = NodeBox(tmp_path / "node", "desa-1", server.url, server.add_node("desa-1"))
         box.submit()
@@ -72,25 +71,22 @@ def test_sync_now_runs_a_pass(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_serve_runs_the_sync_job_both_ways(tmp_path):
-    server = Regional(tmp_path / "regional").start()
+def test_serve_runs_the_sync_job_both_ways(tmp_path, regional_engine):
+    server = Regional(tmp_path / "regional", database_url=regional_engine.url).start()
     proc = None
     try:
         box = NodeBox(tmp_path / "node", "desa-1", server.url, server.add_node("desa-1"))
-        port = free_port()
         text = box.config.read_text().replace("enabled = false", "enabled = true").replace(f'url = "{server.url}"', f'url = "{server.url}"\ninterval_seconds = 1')
         box.config.write_text(text, encoding="utf-8")
         code = box.submit()
-        proc = subprocess.Popen([SIMPUL, "--config", str(box.config), "serve", "--port", str(port)],
-                                env=clean_env(box.env), cwd=box.root, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
+        proc, url = box.serve(jobs=True)
         deadline = time.monotonic() + 30
         while not server.requests() and time.monotonic() < deadline:
             time.sleep(0.3)
         assert [r["tracking_code"] for r in server.requests()] == [code]
         assert server.cli("regional", "set-status", code, "in_progress").returncode == 0
         while time.monotonic() < deadline:
-            health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()
+            health = requests.get(url + "/healthz", timeout=5).json()
             if box.query("SELECT status FROM requests") == [("in_progress",)]:
                 break
             time.sleep(0.3)
@@ -99,6 +95,5 @@ def test_serve_runs_the_sync_job_both_ways(tmp_path):
         assert len(box.query("SELECT * FROM outbound")) == 1
     finally:
         if proc is not None:
-            proc.terminate()
-            proc.wait(10)
+            stop(proc)
         server.stop()

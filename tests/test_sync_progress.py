@@ -10,8 +10,8 @@ from tests.syncenv import NodeBox, Regional
 
 
 @pytest.fixture
-def regional(tmp_path):
-    server = Regional(tmp_path / "regional").start()
+def regional(tmp_path, regional_engine):
+    server = Regional(tmp_path / "regional", database_url=regional_engine.url).start()
     yield server
     server.stop()
 

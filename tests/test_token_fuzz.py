@@ -108,13 +108,11 @@ def test_twilio_signature(monkeypatch, config, node, value):
 
 
 @pytest.fixture
-def regional(tmp_path):
-    from gateway.config.loader import load_config
+def regional(regional_engine):
     from sync.regional.app import create_regional_app
-    from sync.regional.store import open_regional_store
 
-    config = load_config(overrides={"regional": {"db": str(tmp_path / "regional.db")}})
-    store = open_regional_store(config["regional.db"])
+    config = regional_engine.config()
+    store = regional_engine.store()
     store.add_node("desa-1")
     yield create_regional_app(config, store).test_client()
     store.close()

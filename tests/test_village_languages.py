@@ -189,14 +189,14 @@ def test_every_sms_template_fits_in_gsm7_with_the_catalog_values_uncut(locale):
     assert not problems, problems
 
 
-def test_status_change_pulled_from_the_regional_server_is_texted_in_the_stored_language(tmp_path):
+def test_status_change_pulled_from_the_regional_server_is_texted_in_the_stored_language(tmp_path, regional_engine):
     """Requests made in Indonesian; the citizens then chose Javanese / Sundanese by SMS."""
     from channels.sms.inbound import Handler, InboundSms
     from gateway.config.loader import load_config
     from gateway.node import Node
     from tests.syncenv import NodeBox, Regional
 
-    server = Regional(tmp_path / "regional").start()
+    server = Regional(tmp_path / "regional", database_url=regional_engine.url).start()
     try:
         box = NodeBox(tmp_path / "node", "desa-1", server.url, server.add_node("desa-1"))
         people = {"+6281234567890": ("BASA JAWA", "jv"), "+6281311112222": ("basa sunda", "su")}
