@@ -162,37 +162,20 @@ def baseline(url: str, nodes: list[SimNode], threads: int, spread_s: float = 20.
             "paced_p50_ms": round(1000 * pct(paced, .5), 1), "paced_p99_ms": round(1000 * pct(paced, .99), 1)}
 
 
-class ServerLog:
-    """Reads the server's stderr while it runs, into a file beside the run, and sums it up.
+def server_log(regional: Regional) -> dict:
+    """The server's stderr (``tests.syncenv.launch`` writes it to ROOT/serve.log), summed up.
 
-    ``tests.syncenv.Regional`` gives the server a stderr pipe nobody reads while
-    it runs: that suits a test, but under a 1,000-node burst waitress warns
-    "Task queue depth is N" on every queued request, the 64 KB pipe fills, the
-    server's main thread blocks writing to it and the whole server stops (the
-    earlier 1,000-node attempts: hung pushes, then reset connections).
+    It used to be a pipe nobody read while the server ran: under a 1,000-node
+    burst waitress warns "Task queue depth is N" for every queued request, the
+    64 KB pipe filled, the server's main thread blocked writing to it and every
+    push hung. Waitress's warnings are counted; anything else is quoted.
     """
-
-    def __init__(self, regional: Regional, path: Path):
-        self.path, self.lines, self.queue_warnings, self.max_queue, self.other = path, 0, 0, 0, []
-        self.thread = threading.Thread(target=self._read, args=(regional.proc.stderr,), daemon=True)
-        self.thread.start()
-
-    def _read(self, stream) -> None:
-        with open(self.path, "ab") as out:
-            for line in stream:
-                out.write(line)
-                self.lines += 1
-                text = line.decode(errors="replace").strip()
-                if "Task queue depth is" in text:
-                    self.queue_warnings += 1
-                    depth = text.rsplit(" ", 1)[-1]
-                    self.max_queue = max(self.max_queue, int(depth) if depth.isdigit() else 0)
-                elif text and len(self.other) < 10:
-                    self.other.append(text[:200])
-
-    def report(self) -> dict:
-        return {"log": str(self.path), "lines": self.lines, "queue_depth_warnings": self.queue_warnings,
-                "max_queue_depth": self.max_queue, "other_lines": self.other}
+    path = regional.root / "serve.log"
+    lines = path.read_text("utf-8", errors="replace").splitlines() if path.exists() else []
+    depths = [int(t.rsplit(" ", 1)[-1]) for t in lines if "Task queue depth is" in t and t.rsplit(" ", 1)[-1].isdigit()]
+    other = [t[:200] for t in lines if t.strip() and "Task queue depth is" not in t]
+    return {"log": str(path), "lines": len(lines), "queue_depth_warnings": len(depths),
+            "max_queue_depth": max(depths, default=0), "other_lines": other[:10]}
 
 
 class Failures:
@@ -372,7 +355,6 @@ def dashboards(args: argparse.Namespace) -> dict:
         regional = Regional(root / "regional2", database_url=url,
                             extra=f'workers = {args.workers}\nread_database_url = "{standby.url("regional")}"\n')
         regional.start()
-        server_log = ServerLog(regional, root / "server-stderr.log")
         from gateway.config.loader import load_config
         from sync.regional.engines import open_store
 
@@ -406,8 +388,7 @@ def dashboards(args: argparse.Namespace) -> dict:
         fleet.join()
         result["fleet_while_timed"] = pushed
         regional.stop()
-        server_log.thread.join(10)
-        result["server_log"] = server_log.report()
+        result["server_log"] = server_log(regional)
     finally:
         if standby is not None:
             standby.stop()
@@ -426,10 +407,8 @@ def run(args: argparse.Namespace) -> dict:
         url = cluster.create_database("regional")
     regional = Regional(root / "regional", database_url=url, extra=f"workers = {args.workers}\n")
     result: dict = {"engine": args.engine, "workers": args.workers, "nodes": args.nodes}
-    server_log = None
     try:
         regional.start()  # migrations done
-        server_log = ServerLog(regional, root / "server-stderr.log")
         log(f"{args.engine}, {args.workers} worker(s): server up, registering {args.nodes} nodes")
         nodes = register(regional, args.nodes, args.seed)
         result["baseline"] = baseline(regional.url, nodes, args.threads)
@@ -444,9 +423,7 @@ def run(args: argparse.Namespace) -> dict:
         regional.stop()
         if cluster is not None:
             cluster.cleanup()
-    if server_log is not None:
-        server_log.thread.join(10)
-        result["server_log"] = server_log.report()
+    result["server_log"] = server_log(regional)
     return result
 
 
