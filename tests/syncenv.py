@@ -166,6 +166,22 @@ class Regional:
         """A write straight into the server's database (tests that age or break rows), committed."""
         self._run(sql, args)
 
+    def log_text(self) -> str:
+        """What the server wrote to stderr so far."""
+        path = self.root / "serve.log"
+        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+    def node_secret(self, node_id: str) -> str:
+        """A node's HMAC secret as the server holds it: sealed at rest, opened with the test key."""
+        from gateway.config.loader import load_config
+        from sync.regional import secretbox
+        from sync.regional.sealkeys import load_keys
+
+        stored = self.query("SELECT secret FROM nodes WHERE id = ?", (node_id,))[0][0]
+        assert secretbox.is_sealed(stored), "a node secret is stored in clear"
+        keys = load_keys(load_config(str(self.config)), self.env, create=False)  # the server's: env, else its file
+        return secretbox.open_secret(keys, node_id, stored)
+
     def query(self, sql: str, args: tuple | list = ()) -> list[tuple]:
         return self._run(sql, args)
 

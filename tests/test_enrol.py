@@ -77,7 +77,9 @@ def test_token_to_join_to_sync_with_no_env(regional, tmp_path):
     assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
     secret = secret_file.read_text().strip()
     assert secret and secret not in token and secret not in result.stdout + result.stderr
-    assert regional.query("SELECT secret, name FROM nodes WHERE id = 'desa-x'") == [(secret, "Kantor Desa X")]
+    assert regional.node_secret("desa-x") == secret  # sealed at rest, opens to what the node got
+    stored, name = regional.query("SELECT secret, name FROM nodes WHERE id = 'desa-x'")[0]
+    assert secret not in stored and name == "Kantor Desa X"
     assert (site / "data" / "simpul.db").exists()
     # A request, then a plain `simpul sync --once`: no SIMPUL_SYNC_SECRET anywhere.
     sub = plain(cfg, "submit", "DOMISILI", f"nik={NIK}", "name=Siti Aminah", "address=Jl. Mawar 1", cwd=elsewhere)

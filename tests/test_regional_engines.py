@@ -187,3 +187,39 @@ def test_add_node_with_a_control_character_in_the_name_exits_2(tmp_path):
     result = run_cli("--config", str(cfg), "regional", "add-node", "desa-2", "--name", "Desa\x07", cwd=tmp_path)
     assert result.returncode == 2 and "node name" in result.stderr and "Traceback" not in result.stderr
     assert run_cli("--config", str(cfg), "regional", "nodes", "--json", cwd=tmp_path).stdout.strip() == "[]"
+
+
+def test_node_secrets_are_sealed_at_rest_and_clear_ones_get_sealed(regional_engine, tmp_path):
+    from sync.regional import secretbox
+    from sync.regional.sealkeys import load_keys
+
+    config = regional_engine.config(tmp_path)
+    keys = load_keys(config)  # the key file beside regional.db, made 0600 on first use
+    store = regional_engine.store(tmp_path, keys)
+    try:
+        secret = store.add_node("desa-1")
+        stored = store.read().execute("SELECT secret FROM nodes WHERE id = 'desa-1'").fetchone()[0]
+        assert secretbox.is_sealed(stored) and secret not in stored
+        assert store.node("desa-1")["secret"] == secret
+        store.write(lambda db: db.execute(  # a clear secret from before sealing at rest
+            "INSERT INTO nodes (id, secret, created_at) VALUES ('desa-old', 'clear-secret-1', '2026-01-01T00:00:00Z')"))
+        store.write(lambda db: db.execute("INSERT INTO nodes (id, secret, created_at) VALUES (?, ?, ?)",
+                                          ["desa-copy", stored, "2026-01-01T00:00:00Z"]))
+    finally:
+        store.close()
+    store = regional_engine.store(tmp_path, keys)  # the next opening with the keys seals it
+    try:
+        rows = dict(store.read().execute("SELECT id, secret FROM nodes").fetchall())
+        assert all(secretbox.is_sealed(v) for v in rows.values()) and "clear-secret-1" not in rows["desa-old"]
+        assert store.node("desa-old")["secret"] == "clear-secret-1"
+        with pytest.raises(secretbox.SecretUnopenable, match="another node"):
+            store.node("desa-copy")  # desa-1's sealed secret copied onto another row does not open
+        assert store.seal_node_secrets() == 0
+    finally:
+        store.close()
+    keyless = regional_engine.store(tmp_path)
+    try:
+        with pytest.raises(secretbox.SecretUnopenable, match="sealing key"):
+            keyless.node("desa-1")
+    finally:
+        keyless.close()

@@ -168,3 +168,26 @@ def test_nodes_page_in_chromium_lists_silent_nodes_first_in_red(tmp_path, browse
         context.close()
     finally:
         regional.stop()
+
+
+def test_a_sealed_secret_moved_onto_another_node_refuses_that_node_with_401(tmp_path, regional_engine):
+    """A database edit that swaps sealed secrets between rows gets a plain refusal, never a 500."""
+    regional = Regional(tmp_path / "regional", database_url=regional_engine.url).start()
+    try:
+        secret_a, secret_b = regional.add_node("desa-a"), regional.add_node("desa-b")
+        assert regional.node_secret("desa-a") == secret_a
+        sealed_a = regional.query("SELECT secret FROM nodes WHERE id = 'desa-a'")[0][0]
+        regional.execute("UPDATE nodes SET secret = ? WHERE id = 'desa-b'", [sealed_a])
+        a = NodeBox(tmp_path / "a", "desa-a", regional.url, secret_a)
+        b = NodeBox(tmp_path / "b", "desa-b", regional.url, secret_b)
+        a.submit()
+        b.submit()
+        assert a.sync().returncode == 0
+        refused = b.sync()
+        assert refused.returncode != 0 and "Traceback" not in refused.stderr
+        assert "desa-b: its sealed secret is damaged or belongs to another node" in regional.log_text()
+        for secret in (secret_a, secret_b):
+            assert secret not in regional.log_text()
+        assert [r["node_id"] for r in regional.requests()] == ["desa-a"]
+    finally:
+        regional.stop()

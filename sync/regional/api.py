@@ -11,6 +11,7 @@ answer "acked" always means "committed with fsync".
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +21,10 @@ from flask import Blueprint, Flask, Response, current_app, request
 from gateway.intake import catalog_format
 from sync.errors import ProtocolError, RegionalError, ReplayError
 from sync.protocol import health, pullseal, signing, wire
+from sync.regional.secretbox import SecretUnopenable
 from sync.regional.store import RegionalStore
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("sync_api", __name__, url_prefix=signing.PREFIX)
 MAX_PULL = 5000
@@ -53,7 +57,11 @@ def _handle(op: Callable[[str, int, Any], Any]) -> Response:
     node_id = request.headers.get(signing.H_NODE, "")
     raw_counter = request.headers.get(signing.H_REQUEST, "")
     body = request.get_data(cache=False)
-    node = store_of(current_app).node(node_id) if node_id else None
+    try:
+        node = store_of(current_app).node(node_id) if node_id else None
+    except SecretUnopenable as exc:  # its sealed secret does not open here: refused like a stranger
+        log.warning("%s", exc)
+        node = None
     # The HMAC is computed for strangers too (over a throwaway secret), so the
     # answer takes as long for an unknown node as for a known one.
     secret = node["secret"] if node is not None else _DECOY_SECRET

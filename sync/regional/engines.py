@@ -45,4 +45,6 @@ def open_store(config: Config, keys: RegionalKeys | None = None) -> RegionalStor
             raise ConfigError("regional.read_database_url must be a postgresql:// URL")
         store = PostgresRegionalStore(config["regional.database_url"].strip(), keys, read_url)
     store.analytics = analytics_of(config)
+    if keys is not None:
+        store.seal_node_secrets()  # clear secrets from before sealing at rest, once
     return store

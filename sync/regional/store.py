@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from gateway import clock
 from sync.errors import AlreadyExists, EnrolmentRefused, RegionalError
-from sync.regional import analytics, audit_chain, ingest, parcel_log, sealkeys
+from sync.regional import analytics, audit_chain, ingest, parcel_log, sealkeys, secretbox
 from sync.regional.analytics import Analytics
 from sync.regional.casework import case_event
 from sync.regional.dbapi import Db
@@ -200,14 +200,37 @@ class SqlRegionalStore(RegionalStore):
             db.execute("INSERT INTO nodes (id, secret, created_at, name) VALUES (?, ?, ?, ?) "
                        "ON CONFLICT(id) DO UPDATE SET secret = excluded.secret, "
                        "name = COALESCE(excluded.name, nodes.name)",
-                       [node_id, secret, clock.utcnow(), name])
+                       [node_id, self._at_rest(node_id, secret), clock.utcnow(), name])
 
         self.write(job)
         return secret
 
     def node(self, node_id: str) -> dict[str, Any] | None:
         row = self.read().execute("SELECT id, secret, last_counter FROM nodes WHERE id = ?", [node_id]).fetchone()
-        return {"id": row[0], "secret": row[1], "last_counter": row[2]} if row else None
+        if row is None:
+            return None
+        return {"id": row[0], "secret": secretbox.open_secret(self.keys, row[0], row[1]), "last_counter": row[2]}
+
+    def _at_rest(self, node_id: str, secret: str) -> str:
+        """How a new secret is stored: sealed under the key file (a store opened without keys, as some
+        tools and tests do, writes it clear and the next opening with keys seals it)."""
+        return secretbox.seal(self.keys, node_id, secret) if self.keys is not None else secret
+
+    def seal_node_secrets(self) -> int:
+        """Seal every secret still stored clear (from before sealing at rest); how many were sealed."""
+        if self.keys is None:
+            return 0
+        clear = [(node_id, secret) for node_id, secret in self.read().execute(
+            "SELECT id, secret FROM nodes").fetchall() if not secretbox.is_sealed(secret)]
+
+        def job(db: Db) -> None:
+            for node_id, secret in clear:  # only if unchanged meanwhile (a rotation wins)
+                db.execute("UPDATE nodes SET secret = ? WHERE id = ? AND secret = ?",
+                           [self._at_rest(node_id, secret), node_id, secret])
+
+        if clear:
+            self.write(job)
+        return len(clear)
 
     def nodes(self, db: Db | None = None) -> list[dict[str, Any]]:
         """Every node with its health, request count and audit state (``db``: the primary by default).
@@ -519,7 +542,7 @@ class SqlRegionalStore(RegionalStore):
                 raise EnrolmentRefused(problem)
             db.execute("UPDATE enrolments SET used_at = ? WHERE code_hash = ?", [now, code_hash])
             db.execute("UPDATE nodes SET secret = ?, name = COALESCE(NULLIF(?, ''), name) WHERE id = ?",
-                       [secret, row[3], node_id])
+                       [self._at_rest(node_id, secret), row[3], node_id])
             return secret
 
         return self.write(job)
