@@ -227,7 +227,7 @@ class Citizens:
             return ["1", "1", p.nik(), p.name(), p.address()]
         if service == "SKTM":
             return ["1", "2", p.nik(), p.name(), p.purpose()]
-        return ["1", "5", p.complaint()]
+        return ["1", "5", p.complaint(), ""]  # ADUAN's category is optional: skipped
 
     def ussd(self, service: str, finish: bool = True) -> str | None:
         sid, phone, inputs = f"ATUid_{uuid.uuid4().hex}", self.people.phone("+62813"), []

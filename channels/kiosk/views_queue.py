@@ -165,7 +165,8 @@ def change(code: str):
     event_id = str(uuid.uuid5(EVENT_NAMESPACE, f"kiosk:{nonce}"))
     try:
         actions.set_status(_node(), row, wanted, actor=g.officer["username"], note=note,
-                           internal=not for_citizen, reopen=reopen, event_id=event_id)
+                           internal=not for_citizen, reopen=reopen, event_id=event_id,
+                           reason=request.form.get("reason_code") or None)
     except NoteTooLong as exc:
         return _detail(row, status=422, error=_(
             "The note is too long for the citizen's SMS: %(n)d segments, at most %(max)d. Shorten it.",

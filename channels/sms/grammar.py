@@ -175,7 +175,7 @@ def parse(text: str, catalog: Catalog) -> Command:
     if service is not None:
         if not has_hash:
             return FormatHint(service, text.strip() if reads_as_sentence(rest) else "")
-        names = [f.name for f in service.fields]
+        names = [f.name for f in service.sms_fields()]
         values = split_fields(rest, len(names))
         return Submit(service, {n: v for n, v in zip(names, values, strict=False) if v != ""})
     guess = suggest(head, catalog.keywords() + list(STATUS_WORDS + INFO_WORDS + LANGUAGE_WORDS + ASK_WORDS))

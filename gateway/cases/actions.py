@@ -29,8 +29,12 @@ def count(node: Any, request: dict[str, Any], status: str, note: str | None, int
 
 
 def set_status(node: Any, request: dict[str, Any], status: str, *, actor: str, note: str | None = None,
-               internal: bool = False, reopen: bool = False, event_id: str | None = None) -> dict[str, Any] | None:
-    """Check, then record the change and queue the citizen's SMS; raises StatusError / NoteTooLong."""
+               internal: bool = False, reopen: bool = False, event_id: str | None = None,
+               reason: str | None = None) -> dict[str, Any] | None:
+    """Check, then record the change and queue the citizen's SMS; raises StatusError / NoteTooLong.
+
+    ``reason``: the category of a rejection, one of the service's ``reject_reasons`` codes
+    (anything else is dropped: the district counts it as "unknown")."""
     note = (note or "").strip() or None
     if event_id and records.has_event(node.store.read(), event_id):
         return None  # a double click or a resent form: already recorded
@@ -41,6 +45,9 @@ def set_status(node: Any, request: dict[str, Any], status: str, *, actor: str, n
     elif note:
         node.vault.ready()  # an internal note is sealed inside the write job
     notifier = node.notifier
+    service = node.catalog.service(request["service"])
+    if status != "rejected" or service is None or reason not in {r.code for r in service.reject_reasons}:
+        reason = None
     return node.store.write(lambda db: records.change_status(
         db, request["id"], status, actor=actor, note=note, internal=not for_citizen, reopen=reopen,
-        event_id=event_id, vault=node.vault, notifier=notifier))
+        event_id=event_id, vault=node.vault, notifier=notifier, reason=reason))

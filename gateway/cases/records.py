@@ -158,6 +158,7 @@ def change_status(
     origin: str = "node",
     at: str | None = None,
     enforce: bool = True,
+    reason: str | None = None,
     vault: Any = None,
     notifier: Any = None,
     notify: bool = True,
@@ -203,6 +204,8 @@ def change_status(
     event = {"id": event_id, "request_id": request_id, "status": status, "actor": actor,
              "at": at, "note": note, "origin": origin, "synced": 1 if origin != "node" else 0,
              "internal": int(internal)}
+    if status == "rejected" and reason:
+        event["reason"] = reason  # the reject_reasons category (checked against the catalog by the caller)
     row = dict(event)
     if internal and vault is not None:
         row["note_sealed"], row["note_sealed_regional"] = vault.seal(event_id, {"note": note}, "note",

@@ -115,10 +115,20 @@ class Service:
             (plain if field is not None and not field.personal else personal)[name] = value
         return plain, personal
 
+    def sms_fields(self) -> list[Field]:
+        """The fields an SMS fills, in order. A text field takes the rest of the message (``#``
+        included), so an optional choice after one (ADUAN's category) is left to USSD, web and kiosk."""
+        out: list[Field] = []
+        for f in self.fields:
+            if not f.required and f.type == "choice" and any(p.type == "text" for p in out):
+                continue
+            out.append(f)
+        return out
+
     def sms_format(self, locale: str) -> str:
         """The exact SMS shape, e.g. ``DOMISILI#NIK#NAMA#ALAMAT``."""
         parts = [self.keywords[0]] + [
-            f.text("label", locale).upper().replace(" ", "_") for f in self.fields
+            f.text("label", locale).upper().replace(" ", "_") for f in self.sms_fields()
         ]
         return "#".join(parts)
 

@@ -231,3 +231,11 @@ def m011_inbox(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX inbox_phone ON inbox(phone, id)")
     db.execute("CREATE INDEX inbox_open ON inbox(phone) WHERE direction = 'in' AND handled_at IS NULL")
     db.execute("CREATE INDEX inbox_handled ON inbox(handled_at) WHERE handled_at IS NOT NULL")
+
+
+@migrations()
+def m012_reject_reason(db: sqlite_utils.Database) -> None:
+    # status_events.reason: the catalog's reject_reasons code an officer chose
+    # when rejecting (beside the free-text note); it travels to the regional
+    # server for the district analytics. NULL: none chosen (counted "unknown").
+    db.execute("ALTER TABLE status_events ADD COLUMN reason TEXT")

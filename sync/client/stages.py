@@ -76,7 +76,7 @@ WAITING_SQL = ("SELECT count(*) FROM requests WHERE synced = 0 AND seq > ? AND s
 # "before" is the node's status just before the event: equal to the event's
 # status means a note, which must never move the case at the regional server.
 EVENT_SQL = ("SELECT e.seq, e.id, e.request_id, e.status, e.actor, e.at, e.note, e.note_sealed, "
-             "e.note_sealed_regional, e.internal, "
+             "e.note_sealed_regional, e.internal, e.reason, "
              "(SELECT p.status FROM status_events p WHERE p.request_id = e.request_id AND p.seq < e.seq "
              "ORDER BY p.seq DESC LIMIT 1) AS before FROM status_events e "
              "JOIN requests r ON r.id = e.request_id "
@@ -90,6 +90,11 @@ ONLY_SYNCED = (0, -1)
 
 WAITING_NOTES_SQL = ("SELECT count(*) FROM status_events WHERE synced = 0 AND origin = 'node' "
                      "AND note_sealed IS NOT NULL AND note_sealed_regional IS NULL")
+
+# Citizens' ratings (the web channel's feedback table; the comment never leaves
+# the node), in the order given, up to the first whose request is not pushed yet.
+RATINGS_SQL = ("SELECT f.rowid, f.request_id, f.rating, r.synced FROM feedback f "
+               "JOIN requests r ON r.id = f.request_id WHERE f.rowid > ? ORDER BY f.rowid LIMIT ?")
 
 AUDIT_SQL = ("SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_log "
              "WHERE seq > ? ORDER BY seq LIMIT ?")
@@ -260,24 +265,52 @@ def event_batch(ctx: PassContext, after: int = 0,
         r["note_sealed_regional"] = wire.b64(r["note_sealed_regional"])
         r["internal"] = bool(r["internal"] and (r["note"] or r["note_sealed_regional"]))
     payload = wire.table(wire.EVENT_COLS, [[r[c] for c in wire.EVENT_COLS] for r in rows],
-                         seal_epochs=wire.encode_epochs(epochs_for(ctx.node.store.read(), blobs)))
+                         seal_epochs=wire.encode_epochs(epochs_for(ctx.node.store.read(), blobs)),
+                         reasons=[r["reason"] for r in rows])  # a rejection's category, else null
     return [r["seq"] for r in rows], payload, held
 
 
+def _ratings(db: sqlite_utils.Database, size: int) -> list[tuple[int, str, int]]:
+    """(rowid, request id, rating) not pushed yet, stopping before one whose request waits."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'feedback'").fetchone() is None:
+        return []  # no channel on this node collects feedback
+    out = []
+    for rowid, request_id, rating, synced in db.execute(RATINGS_SQL, [state.get(db, "ratings_hwm"), size]):
+        if not synced:
+            break
+        out.append((rowid, request_id, rating))
+    return out
+
+
 def push_events(ctx: PassContext) -> str:
-    """Push the next batch of node status events (kiosk "ready", "handed over", notes)."""
+    """Push the next batch of node status events (kiosk "ready", "handed over", notes, with a
+    rejection's category) and of citizens' ratings (the rating only, never the comment)."""
     size = ctx.batch.size
     seqs, payload, held = event_batch(ctx, *ONLY_SYNCED)
-    if payload is None:
+    ratings = _ratings(ctx.node.store.read(), size)
+    if payload is None and not ratings:
         return Status.COMPLETED
+    if payload is None:
+        payload = wire.table(wire.EVENT_COLS, [], seal_epochs={})
+    if ratings:
+        payload = {**payload, "ratings": [[request_id, rating] for _, request_id, rating in ratings]}
     answer = _timed_call(ctx, "/events", payload, len(seqs) == size)
-    _check_ack(answer, seqs)
+    if seqs:
+        _check_ack(answer, seqs)
+    elif not isinstance(answer, dict) or answer.get("n") != 0:
+        raise ServerError("the server's ack does not match the batch sent: nothing marked")
 
-    ctx.node.store.write(lambda db: mark_events(db, seqs))
+    def mark(db: sqlite_utils.Database) -> None:
+        mark_events(db, seqs)
+        if ratings:
+            # put, not raise_to: the row is made by the first rating pushed (nodes older than ratings lack it)
+            state.put(db, "ratings_hwm", max(state.get(db, "ratings_hwm"), ratings[-1][0]))
+
+    ctx.node.store.write(mark)
     ctx.moved["events"] += len(seqs)
     ctx.moved["conflicts"] += int(answer.get("conflicts", 0))
     ctx.report(Stage.PUSH_EVENTS, len(seqs))
-    return Status.PENDING if len(seqs) == size and not held else Status.COMPLETED
+    return Status.PENDING if len(seqs) == size and not held or len(ratings) == size else Status.COMPLETED
 
 
 def mark_events(db: sqlite_utils.Database, seqs: list[int]) -> None:

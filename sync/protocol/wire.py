@@ -174,6 +174,41 @@ def _is_hex(value: str, length: int) -> bool:
     return len(value) == length and all(c in "0123456789abcdef" for c in value)
 
 
+REASON_MAX = 64  # a reject_reasons code of the catalog
+RATINGS_MAX = 10_000
+
+
+def decode_reasons(message: Any, n: int) -> list[str | None]:
+    """``reasons`` of an events batch: each event's reject-reason category (catalog code) or null.
+
+    Optional and aligned with the rows, like ``sealed_regional``: a node from
+    before categories sends none, and its rejections are counted as "unknown".
+    """
+    raw = message.get("reasons") if isinstance(message, dict) else None
+    if raw is None:
+        return [None] * n
+    if not isinstance(raw, list) or len(raw) != n:
+        raise ProtocolError("reasons must be a list with one entry per row")
+    for r in raw:
+        if r is not None and (not isinstance(r, str) or not r or len(r) > REASON_MAX or not r.isprintable()):
+            raise ProtocolError(f"a reason must be a printable code of at most {REASON_MAX} characters or null")
+    return raw
+
+
+def decode_ratings(message: Any) -> list[tuple[str, int]]:
+    """``ratings`` of an events batch: [[request id, 1..5], ...], the citizen's rating only (never the comment)."""
+    raw = message.get("ratings", []) if isinstance(message, dict) else None
+    if not isinstance(raw, list) or len(raw) > RATINGS_MAX:
+        raise ProtocolError("ratings must be a list of [request id, rating]")
+    out = []
+    for item in raw:
+        if not isinstance(item, list) or len(item) != 2 or not isinstance(item[0], str) or not item[0] \
+                or not isinstance(item[1], int) or isinstance(item[1], bool) or not 1 <= item[1] <= 5:
+            raise ProtocolError("a rating is [request id, an integer from 1 to 5]")
+        out.append((item[0], item[1]))
+    return out
+
+
 def encode_requests(requests: list[dict[str, Any]],
                     epochs: dict[int, tuple[bytes, bytes | None]] | None = None) -> dict[str, Any]:
     """Node request rows (fields as a dict) -> columnar batch with field shapes.

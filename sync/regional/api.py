@@ -93,8 +93,12 @@ def _push_requests(node_id: str, counter: int, message: Any) -> dict[str, Any]:
 
 def _push_events(node_id: str, counter: int, message: Any) -> dict[str, Any]:
     events = wire.decode_events(message)
+    for e, reason in zip(events, wire.decode_reasons(message, len(events)), strict=True):
+        e["reason"] = reason
+    ratings = wire.decode_ratings(message)
     reported = health.decode(message)
-    summary = store_of(current_app).push_events(node_id, counter, events, wire.decode_epochs(message))
+    summary = store_of(current_app).push_events(node_id, counter, events, wire.decode_epochs(message),
+                                                ratings=ratings)
     store_of(current_app).record_health(node_id, reported)
     return {"acked": max((e["seq"] for e in events), default=0), "n": len(events), **summary}
 

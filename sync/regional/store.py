@@ -71,7 +71,8 @@ class RegionalStore(ABC):
                       epochs: dict[int, dict[str, Any]] | None = None) -> dict[str, int]: ...
     @abstractmethod
     def push_events(self, node_id: str, counter: int, events: list[dict[str, Any]],
-                    epochs: dict[int, dict[str, Any]] | None = None) -> dict[str, int]: ...
+                    epochs: dict[int, dict[str, Any]] | None = None,
+                    ratings: list[tuple[str, int]] | None = None) -> dict[str, int]: ...
     @abstractmethod
     def pull(self, node_id: str, counter: int, cursor: int,
              limit: int) -> tuple[list[dict[str, Any]], int, bool]: ...
@@ -290,7 +291,9 @@ class SqlRegionalStore(RegionalStore):
         return self.write(job)
 
     def push_events(self, node_id: str, counter: int, events: list[dict[str, Any]],
-                    epochs: dict[int, dict[str, Any]] | None = None) -> dict[str, int]:
+                    epochs: dict[int, dict[str, Any]] | None = None,
+                    ratings: list[tuple[str, int]] | None = None) -> dict[str, int]:
+        """Events (with their reject-reason category, if the node sent one) and citizens' ratings."""
         now = clock.utcnow()
         opener = RegionalOpener(self.keys) if self.keys is not None else None
 
@@ -299,7 +302,10 @@ class SqlRegionalStore(RegionalStore):
             ingest.store_epochs(db, node_id, epochs or {}, now)
             known = ingest.epochs_of(db, node_id, ingest.epoch_ids([e.get("note_sealed_regional") for e in events]))
             ingest.open_notes(events, opener, known)
-            return ingest.apply_events(self, db, node_id, events, now)
+            summary = ingest.apply_events(self, db, node_id, events, now)
+            for request_id, rating in ratings or ():  # counted once per request; others' ids match nothing
+                analytics.on_rating(db, self.analytics, node_id, request_id, rating)
+            return summary
 
         return self.write(job)
 
