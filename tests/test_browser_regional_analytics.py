@@ -20,6 +20,8 @@ from tests.syncenv import Regional
 pytestmark = pytest.mark.browser
 SERVICES = (("DOMISILI", 1), ("SKTM", 2), ("KTP", 1), ("LAHIR", 3), ("ADUAN", 7))
 CHANNELS = ("sms", "ussd", "web", "kiosk")
+CATEGORIES = ("roads", "roads", "utilities", "service", "other")  # the demo catalog's ADUAN categories
+REASONS = ("incomplete", "incomplete", "mismatch", "not_eligible")
 
 
 def _seed(regional: Regional) -> None:
@@ -37,23 +39,25 @@ def _seed(regional: Regional) -> None:
             for i in range(rng.randint(20, 60)):
                 service, days = rng.choice(SERVICES)
                 created = now - dt.timedelta(days=rng.uniform(3, 110))
+                # ADUAN's category: desa-6 runs an older catalog (none sent: "unknown").
+                fields = {"category": rng.choice(CATEGORIES)} if service == "ADUAN" and v < 5 else {}
                 rows.append({"seq": i + 1, "id": f"{node}-{i}", "tracking_code": generate(), "service": service,
                              "channel": rng.choice(CHANNELS), "phone": None, "locale": "id", "officer": None,
-                             "created_at": clock.to_iso(created), "fields": {}})
+                             "created_at": clock.to_iso(created), "fields": fields})
                 fate = rng.random()
                 if fate < 0.7:
                     moves.append((f"{node}-{i}", "ready", created + dt.timedelta(hours=rng.expovariate(1 / (days * 20)))))
                 elif fate < 0.8:
                     moves.append((f"{node}-{i}", "rejected", created + dt.timedelta(hours=rng.uniform(2, 30))))
-            decoded = wire.decode_requests(wire.encode_requests(rows))
-            for r in decoded:
-                if rng.random() < 0.5:
-                    r["rating"] = rng.choice((3, 4, 4, 5, 5, 2))
-            store.push_requests(node, 1, decoded)
+            store.push_requests(node, 1, wire.decode_requests(wire.encode_requests(rows)))
+            # Rejection categories and ratings as a node sends them; desa-6 (an older node) sends neither.
             events = [{"seq": k + 1, "id": f"e-{rid}", "request_id": rid, "status": status, "actor": "petugas",
                        "at": clock.to_iso(min(at, now)), "note": None, "before": "received",
-                       "note_sealed_regional": None} for k, (rid, status, at) in enumerate(moves)]
-            store.push_events(node, 2, events)
+                       "note_sealed_regional": None,
+                       "reason": rng.choice(REASONS) if status == "rejected" and v < 5 else None}
+                      for k, (rid, status, at) in enumerate(moves)]
+            ratings = [(r["id"], rng.choice((3, 4, 4, 5, 5, 2))) for r in rows if v < 5 and rng.random() < 0.5]
+            store.push_events(node, 2, events, ratings=ratings)
         rejected = [r["id"] for r in store.list_requests(node_id="desa-1") if r["status"] == "received"][:3]
         for rid in rejected:
             store.set_status(rid, "rejected", actor="ani", reason="incomplete")
@@ -81,6 +85,12 @@ def test_public_transparency_page_and_case_workers_analytics(server, browser, re
     assert page.locator("svg.chart").count() >= 4
     assert "Data per" in page.locator(".asof").inner_text()
     assert "desa-" not in page.content()
+    # What nodes send (categories, reasons, ratings) is charted; desa-6 sends none: "unknown".
+    complaints = page.locator("svg[aria-label='Pengaduan per kategori']").text_content()
+    assert "Jalan" in complaints and "Air/listrik" in complaints and "tidak diketahui" in complaints
+    rejections = page.locator("svg[aria-label='Penolakan per alasan']").text_content()
+    assert "Berkas tidak lengkap" in rejections and "tidak diketahui" in rejections
+    assert "5 ★" in page.locator("svg[aria-label='Penilaian kepuasan']").text_content()
     if regional_engine.name == "postgresql":
         shot(page, "regional-transparansi")
     page.select_option("select[name=channel]", "sms")

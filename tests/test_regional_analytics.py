@@ -27,7 +27,7 @@ def _at(monkeypatch, when: str) -> None:
 
 
 def _requests(node: str, n: int, service: str = "DOMISILI", channel: str = "sms", start: int = 1,
-              created: str = "2026-10-31T20:00:00Z", category: str | None = None, rating: int | None = None):
+              created: str = "2026-10-31T20:00:00Z", category: str | None = None):
     rows = []
     for i in range(start, start + n):
         fields = {"category": category} if category else {}
@@ -35,11 +35,7 @@ def _requests(node: str, n: int, service: str = "DOMISILI", channel: str = "sms"
                "channel": channel, "phone": None, "locale": "id", "officer": None, "created_at": created,
                "fields": fields}
         rows.append(row)
-    decoded = wire.decode_requests(wire.encode_requests(rows))
-    if rating is not None:
-        for r in decoded:
-            r["rating"] = rating
-    return decoded
+    return wire.decode_requests(wire.encode_requests(rows))
 
 
 def _seed(store, monkeypatch) -> None:
@@ -49,8 +45,9 @@ def _seed(store, monkeypatch) -> None:
     store.add_node("desa-2")
     _at(monkeypatch, "2026-11-01T00:00:00Z")
     store.push_requests("desa-1", 1, _requests("desa-1", 8))
-    store.push_requests("desa-1", 2, _requests("desa-1", 2, "ADUAN", "web", category="road", rating=4))
+    store.push_requests("desa-1", 2, _requests("desa-1", 2, "ADUAN", "web", category="road"))
     store.push_requests("desa-1", 3, _requests("desa-1", 1, "ADUAN", "web", start=3))  # an old node: no category
+    store.push_events("desa-1", 4, [], ratings=[("desa-1-ADUAN-1", 4), ("desa-1-ADUAN-2", 4)])
     store.push_requests("desa-2", 1, _requests("desa-2", 2, channel="ussd"))
     _at(monkeypatch, "2026-11-01T10:00:00Z")  # 14 hours after 20:00 the day before
     for i in range(1, 7):
@@ -63,7 +60,8 @@ def _seed(store, monkeypatch) -> None:
     # A node's own event, with no reason category (nodes do not send one yet): unknown.
     store.push_events("desa-2", 2, [{"seq": 1, "id": "e-1", "request_id": "desa-2-DOMISILI-2", "status": "rejected",
                                      "actor": "petugas", "at": "2026-11-03T08:00:00Z", "note": None,
-                                     "before": "received", "note_sealed_regional": None, "rating": 2}])
+                                     "before": "received", "note_sealed_regional": None}],
+                     ratings=[("desa-2-DOMISILI-2", 2)])
 
 
 def test_tallies_answer_every_question_without_reading_requests(regional_engine, monkeypatch):
@@ -101,9 +99,10 @@ def test_bad_ratings_and_reasons_are_ignored_or_unknown(regional_engine, monkeyp
         store.add_node("desa-1")
         _at(monkeypatch, "2026-11-01T00:00:00Z")
         rows = _requests("desa-1", 4)
-        for r, rating in zip(rows, (0, 6, "5", True), strict=True):
-            r["rating"] = rating
         store.push_requests("desa-1", 1, rows)
+        # The wire refuses these (tests/test_regional_feedback.py); the tally ignores them too.
+        store.push_events("desa-1", 2, [], ratings=[(r["id"], rating) for r, rating in
+                                                    zip(rows, (0, 6, "5", True), strict=True)])
         store.set_status("desa-1-DOMISILI-1", "rejected", actor="ani", reason="<script>")
         data = analytics.summary(store.read(), ["2026-11"])
         assert data.total("rating") == 0

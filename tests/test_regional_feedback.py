@@ -47,7 +47,7 @@ def _push_requests(client, node, secret, counter, n):
 
 def _rejection(node, i, seq):
     return [seq, f"{node}-e{i}", f"{node}-{i}", "rejected", "petugas", "2026-11-03T08:00:00Z", "kurang KK",
-            "received", None]
+            "received", None, False]
 
 
 def _tallies(store, metric):

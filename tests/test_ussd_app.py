@@ -219,6 +219,8 @@ def test_cancel_on_confirm_stores_nothing(phone, node):
     phone.dial()
     for entry in ("1", "5", "jalan rusak"):
         phone.send(entry)
+    kind, screen = phone.send("3")  # ADUAN's optional category: Pelayanan
+    assert kind == "CON" and "Kategori: Pelayanan" in screen and "1 Kirim" in screen
     kind, screen = phone.send("2")
     assert kind == "END" and "Dibatalkan" in screen
     assert requests_of(node) == [] and list_outbound(node.store.read()) == []
@@ -404,7 +406,7 @@ def test_type_ahead_dial_applies_menu_choices(client, node):
 
 def test_type_ahead_never_submits(client, node):
     d = Dialer(client)
-    d.inputs = ["1", "5", "jalan rusak", "1"]
+    d.inputs = ["1", "5", "jalan rusak", "5", "1"]  # 5: skip the optional category
     kind, screen = d.resend()
     assert kind == "CON" and "1 Kirim" in screen  # stops at the confirm screen
     assert requests_of(node) == []

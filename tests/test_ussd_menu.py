@@ -63,13 +63,38 @@ def test_back_and_home_from_fields(catalog):
 
 
 def test_confirm_send_cancel_back(catalog):
-    s = walk(catalog, State(locale="en"), "1", "5", "jalan rusak").state
-    assert s.screen == "confirm"
+    # ADUAN: the message, then its optional category (5 skips it), then confirm.
+    s = walk(catalog, State(locale="en"), "1", "5", "jalan rusak", "5").state
+    assert s.screen == "confirm" and s.values == {"message": "jalan rusak"}
     assert isinstance(menu.step(s, "1", catalog).effect, menu.Submit)
     cancel = menu.step(s, "2", catalog)
     assert cancel.state.screen == "cancelled" and cancel.state.ended and cancel.drop_draft
     back = menu.step(s, "0", catalog)
     assert back.state.screen == "field" and back.state.values == {"message": "jalan rusak"}
+    assert catalog.service("ADUAN").fields[back.state.index].name == "category"
+    chosen = walk(catalog, back.state, "1").state
+    assert chosen.screen == "confirm" and chosen.values == {"message": "jalan rusak", "category": "roads"}
+
+
+def test_optional_category_step_offers_skip_and_refuses_junk(catalog):
+    s = walk(catalog, State(locale="id"), "1", "5", "jalan rusak").state
+    assert s.screen == "field" and s.values == {"message": "jalan rusak"}
+    for loc in ("id", "en", "jv", "su"):
+        _, text = screens.render(State(locale=loc, screen="field", service="ADUAN", index=1), catalog)
+        assert len(text) <= screens.LIMIT and "4 " in text and "\n5 " in text, (loc, text)
+    _, text = screens.render(s, catalog)
+    assert "5 Lewati" in text and "4 Lainnya" in text
+    for junk in ("6", "-1", "99", "abc", "1 2", "5 5", "Lewati", "*", "0 1"):
+        step = walk(catalog, s, junk)
+        assert step.state.screen == "field" and step.state.index == s.index, junk
+        assert step.state.values == {"message": "jalan rusak"} and step.state.notice == [menu.PICK_OPTION, {}]
+        assert step.effect is None and not step.drop_draft
+        _, shown = screens.render(step.state, catalog)
+        assert shown.startswith("Pilih salah satu nomor di daftar.") and len(shown) <= screens.LIMIT
+    # A label or code is as good as its number; empty skips like the skip number.
+    assert walk(catalog, s, "air/listrik").state.values["category"] == "utilities"
+    assert walk(catalog, s, "").state.screen == "confirm"
+    assert walk(catalog, s, "0").state.index == 0  # back to the message
 
 
 def test_optional_field_can_be_skipped():
@@ -106,8 +131,10 @@ def test_resume_position_skips_nothing_required(catalog):
     assert menu.step(s, "1", catalog).state.screen == "field"
     assert menu.start("id", menu.Draft("GONE", {"a": "b"}, 1), catalog).screen == "main"
     assert menu.start("id", menu.Draft("SKTM", {"zzz": "b"}, 1), catalog).screen == "main"
-    full = menu.start("id", menu.Draft("ADUAN", {"message": "x"}, 1), catalog)
-    assert menu.step(full, "1", catalog).state.screen == "confirm"
+    partial = menu.start("id", menu.Draft("ADUAN", {"message": "x"}, 1), catalog)
+    assert menu.step(partial, "1", catalog).state.screen == "field" and partial.index == 1  # the category
+    full = menu.start("id", menu.Draft("ADUAN", {"message": "x"}, 2), catalog)
+    assert menu.step(full, "1", catalog).state.screen == "confirm"  # the optional category was skipped
 
 
 def test_paginate_keeps_every_item_once_and_fits():

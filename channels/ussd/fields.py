@@ -24,6 +24,16 @@ def field_value(f: Field, entry: str, locale: str) -> str:
     return str(f.validate(entry, locale))
 
 
+def skip_entry(f: Field) -> str | None:
+    """The number that skips an optional choice field (the one after its options), else None.
+
+    Not every handset can send an empty USSD reply, so an optional choice offers
+    skipping as one more numbered line; the value is then left out ("unknown" in
+    the district analytics). It can never be a valid option number.
+    """
+    return str(len(f.options) + 1) if f.type == "choice" and not f.required else None
+
+
 def accepts_navigation(f: Field, locale: str) -> bool:
     """True when neither ``0`` nor ``00`` is a valid value, so they can navigate."""
     for token in NAV:

@@ -21,7 +21,7 @@ import copy
 from dataclasses import dataclass
 
 from channels.ussd import screens
-from channels.ussd.fields import BACK, HOME, MORE, NAV, field_value
+from channels.ussd.fields import BACK, HOME, MORE, NAV, field_value, skip_entry
 from channels.ussd.state import State, notice
 from gateway.i18n import LOCALES, N_, Message
 from gateway.intake.catalog import Catalog, FieldProblem, Service
@@ -158,7 +158,7 @@ def _field(s: State, e: str, catalog: Catalog) -> Step:
     if service is None or s.index >= len(service.fields):
         return Step(main_menu(s.locale, SERVICE_GONE), drop_draft=True)
     f = service.fields[s.index]
-    if e == "":
+    if e == "" or e == skip_entry(f):
         if f.required:
             s.notice = notice(Message("required"))
             return Step(s)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from channels.ussd.fields import accepts_navigation
+from channels.ussd.fields import accepts_navigation, skip_entry
 from channels.ussd.state import State
 from gateway import clock
 from gateway.cases.records import status_label
@@ -34,6 +34,7 @@ MORE = N_("98 More")
 BACK = N_("0 Back")
 HOME = N_("00 Main menu")
 FIELD_NAV = N_("0 Back, 00 Main menu")
+SKIP = N_("%(n)s Skip")
 CONFIRM_TITLE = N_("Send %(service)s?")
 CONFIRM_CHOICES = N_("1 Send, 2 Cancel, 0 Back")
 STATUS_PROMPT = N_("Type your tracking code (e.g. ABCDE-12345):")
@@ -242,6 +243,9 @@ def _field(state: State, catalog: Catalog, tz: str) -> str:
     lines = [problem or "", f.text("prompt", loc)]
     if f.type == "choice":
         lines += option_lines(f, loc)
+    skip = skip_entry(f)
+    if skip is not None:
+        lines.append(_(loc, SKIP, n=skip))
     if accepts_navigation(f, loc):
         lines.append(_(loc, FIELD_NAV))
     return fit(lines, (0, 1))

@@ -40,4 +40,4 @@ def field_example(field: Field, locale: str) -> str:
 
 def sms_example(service: Service, locale: str) -> str:
     """The service's SMS filled in, e.g. ``DOMISILI#3201011708900001#Nama#Alamat``."""
-    return "#".join([service.keywords[0]] + [field_example(f, locale) for f in service.fields])
+    return "#".join([service.keywords[0]] + [field_example(f, locale) for f in service.sms_fields()])

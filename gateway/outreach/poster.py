@@ -78,7 +78,7 @@ class Poster:
 
 def service_row(service: Service, locale: str) -> ServiceRow:
     choices = tuple(f"{f.text('label', locale).upper().replace(' ', '_')}: {f.options_display(locale)}"
-                    for f in service.fields if f.type == "choice")
+                    for f in service.sms_fields() if f.type == "choice")
     return ServiceRow(name=service.text("name", locale), sms_format=service.sms_format(locale),
                       example=sms_example(service, locale), choices=choices,
                       requirements=service.text("requirements", locale),

@@ -174,8 +174,14 @@ def _is_hex(value: str, length: int) -> bool:
     return len(value) == length and all(c in "0123456789abcdef" for c in value)
 
 
-REASON_MAX = 64  # a reject_reasons code of the catalog
+CODE_MAX = 64  # a catalog code: a reject_reasons code, a `category` option
 RATINGS_MAX = 10_000
+ID_MAX = 64  # a request id (a UUID; tests use shorter ones)
+
+
+def is_code(value: Any) -> bool:
+    """A catalog code as it may travel: a non-empty printable string of at most CODE_MAX characters."""
+    return isinstance(value, str) and 0 < len(value) <= CODE_MAX and value.isprintable()
 
 
 def decode_reasons(message: Any, n: int) -> list[str | None]:
@@ -190,8 +196,8 @@ def decode_reasons(message: Any, n: int) -> list[str | None]:
     if not isinstance(raw, list) or len(raw) != n:
         raise ProtocolError("reasons must be a list with one entry per row")
     for r in raw:
-        if r is not None and (not isinstance(r, str) or not r or len(r) > REASON_MAX or not r.isprintable()):
-            raise ProtocolError(f"a reason must be a printable code of at most {REASON_MAX} characters or null")
+        if r is not None and not is_code(r):
+            raise ProtocolError(f"a reason must be a printable code of at most {CODE_MAX} characters or null")
     return raw
 
 
@@ -203,7 +209,8 @@ def decode_ratings(message: Any) -> list[tuple[str, int]]:
     out = []
     for item in raw:
         if not isinstance(item, list) or len(item) != 2 or not isinstance(item[0], str) or not item[0] \
-                or not isinstance(item[1], int) or isinstance(item[1], bool) or not 1 <= item[1] <= 5:
+                or len(item[0]) > ID_MAX or not isinstance(item[1], int) or isinstance(item[1], bool) \
+                or not 1 <= item[1] <= 5:
             raise ProtocolError("a rating is [request id, an integer from 1 to 5]")
         out.append((item[0], item[1]))
     return out

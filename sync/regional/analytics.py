@@ -29,6 +29,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from gateway import clock
+from sync.errors import ProtocolError
+from sync.protocol import wire
 from sync.regional.dbapi import Db
 
 ALL = "*"  # the district row's node id
@@ -83,6 +85,18 @@ def _upsert(db: Db, rows: Iterable[tuple[str, str, str, str, str, str]]) -> None
                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (node_id, month, service, channel, metric, key) "
                    "DO UPDATE SET n = tallies.n + excluded.n",
                    [(*k, n) for k, n in sorted(counts.items())])
+
+
+def check_categories(facts: Analytics, requests: list[dict[str, Any]]) -> None:
+    """Refuse a batch (ProtocolError, before any write) whose ``category`` on a service with a
+    category choice is not a code at all; a well-formed code the catalog lacks counts "unknown"
+    (a node on an older catalog), a missing one too (a node from before categories)."""
+    for r in requests:
+        service = facts.services.get(r["service"])
+        value = r["fields"].get("category")
+        if service is not None and service.categories is not None and value is not None \
+                and not wire.is_code(value):
+            raise ProtocolError(f"a category must be a printable code of at most {wire.CODE_MAX} characters")
 
 
 def on_new_requests(db: Db, facts: Analytics, node_id: str, rows: list[dict[str, Any]]) -> None:

@@ -21,6 +21,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from gateway.intake import catalog_format
 from sync.errors import ProtocolError, RegionalError, ReplayError
 from sync.protocol import health, pullseal, signing, wire
+from sync.regional import analytics
 from sync.regional.secretbox import SecretUnopenable
 from sync.regional.store import RegionalStore
 
@@ -84,6 +85,7 @@ def _handle(op: Callable[[str, int, Any], Any]) -> Response:
 
 def _push_requests(node_id: str, counter: int, message: Any) -> dict[str, Any]:
     requests = wire.decode_requests(message)
+    analytics.check_categories(store_of(current_app).analytics, requests)
     epochs = wire.decode_epochs(message)
     reported = health.decode(message)
     summary = store_of(current_app).push_requests(node_id, counter, requests, epochs)

@@ -200,6 +200,5 @@ def apply_events(store: Any, db: Db, node_id: str, events: list[dict[str, Any]],
         if applied == APPLIED_MOVE:
             analytics.on_status(db, store.analytics, node_id, e["request_id"], e["status"], e["at"],
                                 e.get("reason"))
-        analytics.on_rating(db, store.analytics, node_id, e["request_id"], e.get("rating"))
         summary["new"] += 1
     return summary

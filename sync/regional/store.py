@@ -284,8 +284,6 @@ class SqlRegionalStore(RegionalStore):
                 if new:  # the node's row is already locked by the claim; resends add nothing
                     db.execute("UPDATE nodes SET requests = requests + ? WHERE id = ?", [len(new), node_id])
                 analytics.on_new_requests(db, self.analytics, node_id, [r for r in rows if r["id"] in new])
-                for r in requests:
-                    analytics.on_rating(db, self.analytics, node_id, r["id"], r.get("rating"))
             return summary
 
         return self.write(job)
