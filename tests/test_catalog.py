@@ -15,6 +15,12 @@ def test_demo_catalog_services_in_order_with_keywords():
     assert catalog.service("ADUAN").field("message").max_length == 480
     assert catalog.service("DOMISILI").sms_format("id") == "DOMISILI#NIK#NAMA#ALAMAT"
     assert catalog.service("DOMISILI").sms_format("en") == "DOMISILI#NIK#NAME#ADDRESS"
+    # ADUAN's optional category follows its free text: SMS keeps "ADUAN#text", the others ask for it.
+    category = catalog.service("ADUAN").field("category")
+    assert category.type == "choice" and not category.required and not category.personal
+    assert catalog.service("ADUAN").sms_format("id") == "ADUAN#PESAN"
+    assert [f.name for f in catalog.service("ADUAN").sms_fields()] == ["message"]
+    assert catalog.service("KTP").sms_fields() == list(catalog.service("KTP").fields)  # a required choice stays
     assert all(f.personal for f in catalog.service("DOMISILI").fields)
 
 

@@ -147,3 +147,27 @@ def test_queue_pages_fifty_at_a_time(kiosk, node):
     second = kiosk.get("/kiosk/queue?page=2").get_data(as_text=True)
     assert all(c in second for c in codes_in_order[50:]) and "page=1" in second and "page=3" not in second
     assert kiosk.get("/kiosk/queue?page=zz").status_code == 200
+
+
+def test_a_rejection_is_filed_under_the_category_chosen_beside_its_reason(kiosk, node, requests_):
+    """#13.7: the service's reject_reasons are offered as a select; the code lands on the event, a
+    forged one is dropped (the district counts it "unknown"); a service without reasons offers none."""
+    dom = requests_["dom"]
+    page = kiosk.get(f"/kiosk/requests/{dom['tracking_code']}").get_data(as_text=True)
+    assert '<select id="reason_code" name="reason_code">' in page and "Berkas tidak lengkap" in page
+    response = kiosk.post(f"/kiosk/requests/{dom['tracking_code']}/status",
+                          data={**hidden(page), "status": "rejected", "note": "KK belum ada",
+                                "reason_code": "incomplete"})
+    assert response.status_code in (302, 303)
+    aduan = requests_["aduan"]
+    page = kiosk.get(f"/kiosk/requests/{aduan['tracking_code']}").get_data(as_text=True)
+    assert "reason_code" not in page  # ADUAN declares no reject_reasons
+    kiosk.post(f"/kiosk/requests/{aduan['tracking_code']}/status",
+               data={**hidden(page), "status": "rejected", "note": "bukan wewenang desa", "reason_code": "incomplete"})
+    lahir = requests_["lahir"]
+    page = kiosk.get(f"/kiosk/requests/{lahir['tracking_code']}").get_data(as_text=True)
+    kiosk.post(f"/kiosk/requests/{lahir['tracking_code']}/status",
+               data={**hidden(page), "status": "rejected", "note": "x", "reason_code": "<script>"})
+    reasons = dict(node.store.read().execute(
+        "SELECT request_id, reason FROM status_events WHERE status = 'rejected'").fetchall())
+    assert reasons == {dom["id"]: "incomplete", aduan["id"]: None, lahir["id"]: None}

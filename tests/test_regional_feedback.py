@@ -134,3 +134,144 @@ def test_the_kiosk_category_and_the_rating_leave_the_node_but_never_the_comment(
     assert "comment" not in repr(payload)
     sent.clear()
     assert stages.push_events(ctx) == stages.Status.COMPLETED and sent == []  # nothing twice
+
+
+def _aduan(node, i, category=None):
+    fields = {"category": category} if category is not None else {}
+    return {"seq": i, "id": f"{node}-a{i}", "tracking_code": generate(), "service": "ADUAN", "channel": "web",
+            "phone": None, "locale": "id", "officer": None, "created_at": "2026-11-02T01:00:00Z", "fields": fields}
+
+
+@pytest.fixture
+def demo_regional(regional_engine):
+    """The regional app with the demo catalog's facts (ADUAN's category, DOMISILI's reasons)."""
+    from gateway.intake.catalog import load_catalog
+
+    store = regional_engine.store()
+    app = create_regional_app(regional_engine.config(), store)
+    store.analytics = Analytics.from_catalog(load_catalog(), "Asia/Jakarta")
+    yield app, store
+    store.close()
+
+
+def test_an_old_node_lands_as_unknown_and_the_public_page_hides_small_cells(demo_regional, monkeypatch):
+    """A node from before categories, reasons and ratings: its own column set (no ``internal``, no
+    ``reasons``), no ``category`` field, no ``ratings``. Everything it sends counts as "unknown"."""
+    import datetime as dt
+
+    from gateway import clock
+
+    app, store = demo_regional
+    monkeypatch.setattr(clock, "now", lambda: dt.datetime(2026, 11, 20, tzinfo=dt.UTC))
+    client = app.test_client()
+    secret = store.add_node("desa-lama")
+    assert _post(client, "desa-lama", secret, 1, "/requests",
+                 wire.encode_requests([_aduan("desa-lama", i) for i in range(1, 4)])).status_code == 200
+    _push_requests(client, "desa-lama", secret, 2, 1)
+    old = wire.table(wire.EVENT_COLS_V1, [_rejection("desa-lama", 1, 1)[:-1]], seal_epochs={})
+    assert _post(client, "desa-lama", secret, 3, "/events", old).status_code == 200
+    assert _tallies(store, "complaint") == {"unknown": 3}
+    assert _tallies(store, "rejected") == {"unknown": 1}
+    assert _tallies(store, "rating") == {}
+    page = client.get("/transparansi?lang=en").get_data(as_text=True)
+    for title in ("Rejections by reason", "Satisfaction ratings", "Complaints by category"):
+        chart = page.split(f'aria-label="{title}"', 1)[1].split("</svg>", 1)[0]
+        assert ">unknown</text>" in chart and "&lt;5</text>" in chart, (title, chart)  # 1, 4 and 3 requests
+    assert "desa-lama" not in page
+
+
+@pytest.mark.parametrize("category", [7, "", "x" * 65, "jalan\nrusak", ["roads"], {"code": "roads"}])
+def test_a_junk_category_is_refused_whole_before_any_write(demo_regional, category):
+    app, store = demo_regional
+    client = app.test_client()
+    secret = store.add_node("desa-1")
+    rows = [_aduan("desa-1", 1, "roads"), _aduan("desa-1", 2, category)]
+    resp = _post(client, "desa-1", secret, 1, "/requests", wire.encode_requests(rows))
+    assert resp.status_code == 400
+    assert "category" in wire.unpack(resp.data)["error"]
+    assert store.read().query("SELECT id FROM requests") == [] and _tallies(store, "complaint") == {}
+    assert store.node("desa-1")["last_counter"] == 0  # not even the counter: the node resends the same id
+    # A well-formed code this catalog lacks (a node on another catalog version) is "unknown", not refused.
+    rows = [_aduan("desa-1", 1, "roads"), _aduan("desa-1", 2, "banjir")]
+    assert _post(client, "desa-1", secret, 1, "/requests", wire.encode_requests(rows)).status_code == 200
+    assert _tallies(store, "complaint") == {"roads": 1, "unknown": 1}
+
+
+COMMENT = "Pak Joko ramah, tapi antrean panjang sekali"
+
+
+def test_the_wire_carries_category_reason_and_rating_but_never_the_comment(demo_regional, tmp_path):
+    """A real sync pass from a node to a regional server on loopback; every body the node sent is
+    recorded and read back: the ADUAN category, the rejection's category and the rating are there,
+    the citizen's comment (nor its sealed copy) is not."""
+    import base64
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from gateway.app import create_app
+    from gateway.cases import actions
+    from gateway.cases import records as cases
+    from gateway.config.loader import load_config
+    from gateway.intake.pipeline import Submission
+    from gateway.node import Node
+    from sync.client.runner import run_pass
+    from sync.client.transport import Transport
+    from tests.kiosk_support import hidden
+    from tests.syncenv import TEST_SEAL_PUBLIC
+
+    regional_app, store = demo_regional
+    secret = store.add_node("desa-1")
+    bodies: list[tuple[str, bytes]] = []
+    inner = regional_app.wsgi_app
+
+    def recording(environ, start_response):
+        import io
+
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        bodies.append((environ["PATH_INFO"], body))
+        environ["wsgi.input"] = io.BytesIO(body)
+        return inner(environ, start_response)
+
+    regional_app.wsgi_app = recording
+    server = make_server("127.0.0.1", 0, regional_app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    config = load_config(overrides={"storage": {"path": str(tmp_path / "node.db")}, "jobs": {"enabled": False},
+                                    "node": {"id": "desa-1"}, "sync": {"regional_key": TEST_SEAL_PUBLIC}})
+    node = Node(config)
+    try:
+        client = create_app(config=config, node=node).test_client()
+        aduan = node.pipeline.submit(Submission("web", "ADUAN", {"message": "lampu jalan mati",
+                                                                 "category": "utilities"})).request
+        domisili = node.pipeline.submit(Submission("web", "DOMISILI", {"nik": "3201011708900001", "name": "Siti",
+                                                                       "address": "Jl. Mawar 1"})).request
+        for status in ("in_progress", "ready", "closed"):
+            node.store.write(lambda db, s=status: cases.change_status(db, aduan["id"], s, actor="ani"))
+        actions.set_status(node, domisili, "rejected", actor="ani", note="KK belum dilampirkan", reason="incomplete")
+        code = aduan["tracking_code"]
+        form = {"csrf_token": hidden(client.get(f"/track/{code}").get_data(as_text=True))["csrf_token"],
+                "rating": "4", "comment": COMMENT}
+        assert client.post(f"/track/{code}/feedback", data=form).status_code == 303
+        sealed = node.store.read().execute("SELECT comment_sealed FROM feedback").fetchone()[0]
+        counter = iter(range(1, 1000))
+        transport = Transport(f"http://127.0.0.1:{server.server_port}", "desa-1", secret,
+                              lambda at_least: max(next(counter), at_least))
+        result = run_pass(node, transport=transport)
+        assert result.ok, result.error
+        assert run_pass(node, transport=Transport(f"http://127.0.0.1:{server.server_port}", "desa-1", secret,
+                                                  lambda at_least: max(next(counter), at_least))).ok
+    finally:
+        server.shutdown()
+        node.close()
+    sent = [(path, wire.unpack(body)) for path, body in bodies if body]
+    raw = b"".join(wire.dumps(message) for _, message in sent)
+    assert COMMENT.encode() not in raw and b"Pak Joko" not in raw
+    assert base64.b64encode(sealed) not in raw and b"comment" not in raw
+    events = [m for path, m in sent if path.endswith("/events")]
+    assert [m["ratings"] for m in events if "ratings" in m] == [[[aduan["id"], 4]]]  # once, on the first pass
+    reasons = {row[m["cols"].index("request_id")]: reason for m in events
+               for row, reason in zip(m["rows"], m.get("reasons", []), strict=True)}
+    assert reasons[domisili["id"]] == "incomplete"
+    assert _tallies(store, "complaint") == {"utilities": 1}
+    assert _tallies(store, "rejected") == {"incomplete": 1}
+    assert _tallies(store, "rating") == {"4": 1}
