@@ -202,14 +202,17 @@ def status(ctx: Context, code: str) -> None:
 @click.option("--internal", is_flag=True, help="Keep the note internal (sealed; never sent or shown). "
               "Not possible for a rejection's reason.")
 @click.option("--reopen", is_flag=True, help="Allow moving a closed request back to in_progress (audited).")
+@click.option("--reason", "reason", default=None, metavar="CODE",
+              help="With 'rejected': the category (one of the service's reject_reasons codes) for the analytics.")
 @click.option("--actor", default="cli", show_default=True, help="Who made the change (audit log).")
 @pass_ctx
 def set_status(ctx: Context, code: str, new_status: str, note: str | None, internal: bool, reopen: bool,
-               actor: str) -> None:
+               reason: str | None, actor: str) -> None:
     """Change a request's status the way the kiosk does; the citizen is told by SMS.
 
-    Exit 2: malformed code, refused transition or a note too long for the
-    SMS (3 segments); exit 1: unknown code.
+    Exit 2: malformed code, refused transition, a note too long for the SMS
+    (3 segments) or a --reason that is not one of the service's categories;
+    exit 1: unknown code.
     """
     node = ctx.node
     try:
@@ -218,8 +221,14 @@ def set_status(ctx: Context, code: str, new_status: str, note: str | None, inter
         fail(ctx._("%(code)s is not a valid tracking code: check the code and try again.", code=code), 2)
     if row is None:
         fail(ctx._("No request with code %(code)s.", code=codes.normalize(code)), 1)
+    service = node.catalog.service(row["service"])
+    if reason is not None and (service is None or service.reject_reason(new_status, reason) is None):
+        offered = ", ".join(r.code for r in service.reject_reasons) if service else ""
+        fail(ctx._("--reason needs status rejected and one of this service's categories: %(codes)s.",
+                   codes=offered or "-"), 2)
     try:
-        event = actions.set_status(node, row, new_status, actor=actor, note=note, internal=internal, reopen=reopen)
+        event = actions.set_status(node, row, new_status, actor=actor, note=note, internal=internal, reopen=reopen,
+                                   reason=reason)
     except NoteTooLong as exc:
         fail(ctx._("The note is too long: the SMS would take %(n)d segments (at most %(max)d). "
                    "Shorten it or use --internal.", n=exc.segments, max=exc.limit), 2)

@@ -231,3 +231,20 @@ def test_kiosk_reopen_needs_the_confirmation(kiosk, node, request_):
     assert cases.get_by_code(node.store.read(), code)["status"] == "in_progress"
     actions = [r[0] for r in node.store.read().execute("SELECT action FROM audit_log WHERE actor = 'siti'")]
     assert "reopen" in actions
+
+
+def test_set_status_cli_files_a_rejection_under_a_catalog_category(tmp_path, cli_node):
+    import sqlite3
+
+    code = cli_node["tracking_code"]
+    for args in (("rejected", "--note", REASON, "--reason", "no-such-category"),
+                 ("in_progress", "--reason", "incomplete")):  # a category only files a rejection
+        refused = run_cli("set-status", code, *args, cwd=tmp_path)
+        assert refused.returncode == 2 and "incomplete, mismatch, not_eligible" in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert _outbox(tmp_path) == []  # nothing written by a refusal
+    done = run_cli("set-status", code, "rejected", "--note", REASON, "--reason", "mismatch", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(tmp_path / "simpul.db") as db:
+        assert db.execute("SELECT status, reason FROM status_events WHERE status = 'rejected'").fetchall() == [
+            ("rejected", "mismatch")]

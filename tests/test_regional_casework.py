@@ -225,3 +225,17 @@ def test_the_store_refuses_what_the_table_refuses_and_records_a_reopen(regional_
         assert [(r["status"], r["internal"]) for r in rows][-2:] == [("in_progress", 1), ("rejected", 0)]
     finally:
         store.close()
+
+
+def test_a_case_worker_files_a_rejection_under_a_catalog_category(regional, box):
+    """#13.7: `--reason` takes one of the service's reject_reasons codes; anything else exits 2, writes nothing."""
+    code = _synced(box)
+    for args in (("rejected", "--note", "KK belum ada", "--reason", "bogus"), ("ready", "--reason", "incomplete")):
+        out = regional.cli("regional", "set-status", code, *args)
+        assert out.returncode == 2 and "incomplete, mismatch, not_eligible" in out.stderr, out.stderr
+    assert _regional_events(regional) == []
+    done = regional.cli("regional", "set-status", code, "rejected", "--note", "KK belum ada", "--reason", "incomplete")
+    assert done.returncode == 0, done.stderr
+    assert regional.query("SELECT reject_reason FROM requests") == [("incomplete",)]
+    assert regional.query("SELECT key, n FROM tallies WHERE node_id = '*' AND metric = 'rejected'") == [
+        ("incomplete", 1)]

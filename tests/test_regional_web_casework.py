@@ -78,3 +78,15 @@ def test_a_rejection_reason_is_the_citizens_even_if_ticked_internal(worker):
     client, store, request = worker
     assert _post(client, request, status="rejected", note="NIK tidak cocok", internal="1").status_code == 302
     assert _events(store, request) == [("rejected", "NIK tidak cocok", 0, 0)]
+
+
+def test_the_status_form_offers_the_services_rejection_categories(worker):
+    """#13.7: a select beside the note, offered while a rejection is; the chosen code is stored."""
+    client, store, request = worker
+    page = client.get(f"/requests/{request['id']}?lang=id").get_data(as_text=True)
+    assert 'name="reason_code"' in page and "Berkas tidak lengkap" in page and "Kategori alasan penolakan" in page
+    assert _post(client, request, status="rejected", note="KK belum ada", reason_code="mismatch").status_code == 302
+    assert store.read().query("SELECT reject_reason FROM requests WHERE id = ?", [request["id"]]) == [
+        {"reject_reason": "mismatch"}]
+    closed = client.get(f"/requests/{request['id']}?lang=id").get_data(as_text=True)
+    assert 'name="reason_code"' not in closed  # rejected: no rejection on offer any more

@@ -46,8 +46,7 @@ def set_status(node: Any, request: dict[str, Any], status: str, *, actor: str, n
         node.vault.ready()  # an internal note is sealed inside the write job
     notifier = node.notifier
     service = node.catalog.service(request["service"])
-    if status != "rejected" or service is None or reason not in {r.code for r in service.reject_reasons}:
-        reason = None
+    reason = service.reject_reason(status, reason) if service is not None else None
     return node.store.write(lambda db: records.change_status(
         db, request["id"], status, actor=actor, note=note, internal=not for_citizen, reopen=reopen,
         event_id=event_id, vault=node.vault, notifier=notifier, reason=reason))

@@ -115,6 +115,11 @@ class Service:
             (plain if field is not None and not field.personal else personal)[name] = value
         return plain, personal
 
+    def reject_reason(self, status: str, code: str | None) -> str | None:
+        """``code`` when a rejection is filed under one of this service's ``reject_reasons``, else None
+        (any other status, or a code the catalog lacks: the district analytics count it "unknown")."""
+        return code if status == "rejected" and code in {r.code for r in self.reject_reasons} else None
+
     def sms_fields(self) -> list[Field]:
         """The fields an SMS fills, in order. A text field takes the rest of the message (``#``
         included), so an optional choice after one (ADUAN's category) is left to USSD, web and kiosk."""

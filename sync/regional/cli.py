@@ -170,14 +170,17 @@ def regional_requests(as_json: bool, node: str | None, status: str | None, limit
 @click.option("--internal", is_flag=True, help="Keep the note for the offices (never sent or shown to the "
               "citizen). Not possible for a rejection's reason.")
 @click.option("--reopen", is_flag=True, help="Allow moving a closed case back to in_progress (recorded as a reopen).")
+@click.option("--reason", "reason", default=None, metavar="CODE",
+              help="With 'rejected': the category (one of the service's reject_reasons codes) for the analytics.")
 @click.option("--node", default=None, help="The node, when two nodes used the same code.")
 @click.option("--actor", default="cli", show_default=True, help="Who made the change (history).")
 def regional_set_status(tracking_code: str, status: str, note: str | None, internal: bool, reopen: bool,
-                        node: str | None, actor: str) -> None:
+                        reason: str | None, node: str | None, actor: str) -> None:
     """Move a case by the node's transitions table; the node gets it, and texts the citizen, at its next sync.
 
-    Exit 2: malformed code, refused move (a closed case needs --reopen) or a
-    note that makes the citizen's SMS longer than 3 segments; exit 1: unknown code.
+    Exit 2: malformed code, refused move (a closed case needs --reopen), a
+    note that makes the citizen's SMS longer than 3 segments, or a --reason
+    that is not one of the service's categories; exit 1: unknown code.
     """
     from gateway.errors import NoteTooLong, StatusError
     from gateway.intake import codes
@@ -198,10 +201,18 @@ def regional_set_status(tracking_code: str, status: str, note: str | None, inter
         click.echo(_("Code %(code)s is used on several nodes (%(nodes)s): add --node.", code=code,
                      nodes=", ".join(r["node_id"] for r in matches)), err=True)
         sys.exit(2)
+    catalog = _catalog()
+    if reason is not None:
+        service = catalog.service(matches[0]["service"]) if catalog else None
+        if service is None or service.reject_reason(status, reason) is None:
+            offered = ", ".join(r.code for r in service.reject_reasons) if service else ""
+            click.echo(_("--reason needs status rejected and one of this service's categories: %(codes)s.",
+                         codes=offered or "-"), err=True)
+            sys.exit(2)
     try:
-        counted = casework.check(_catalog(), matches[0], status, note=note, internal=internal, reopen=reopen)
+        counted = casework.check(catalog, matches[0], status, note=note, internal=internal, reopen=reopen)
         event = _store().set_status(matches[0]["id"], status, actor=actor, note=note, internal=internal,
-                                    reopen=reopen)
+                                    reopen=reopen, reason=reason)
     except NoteTooLong as exc:
         click.echo(_("The note is too long: the SMS would take %(n)d segments (at most %(max)d). "
                      "Shorten it or use --internal.", n=exc.segments, max=exc.limit), err=True)

@@ -82,9 +82,13 @@ def _detail(row: dict[str, Any], *, message: str | None = None, error: str | Non
         if c["kind"] == "content" and c["detail"].get("fields"):
             c["labelled"] = _fields(row["service"], c["detail"]["fields"])
     offered = transitions.next_statuses(row["status"]) + (("in_progress",) if row["status"] == "closed" else ())
+    catalog = _catalog()
+    service = catalog.service(row["service"]) if catalog else None
+    reasons = [(o.code, o.label.get(locale()) or o.label.get("id") or o.code)
+               for o in (service.reject_reasons if service and "rejected" in offered else ())]
     return render_template("regional/detail.html", r=row, fields=_fields(row["service"], row["fields"]),
                            history=_store().history(request_id), conflicts=conflicts, offered=offered,
-                           message=message, error=error, form=form or {}), status
+                           reasons=reasons, message=message, error=error, form=form or {}), status
 
 
 def init_app(app: Flask) -> None:
@@ -137,7 +141,10 @@ def init_app(app: Flask) -> None:
         wanted = request.form.get("status", "")
         note = request.form.get("note", "").strip() or None
         internal, reopen = request.form.get("internal") == "1", request.form.get("reopen") == "1"
-        form = {"status": wanted, "note": note or "", "internal": internal}
+        catalog = _catalog()
+        service = catalog.service(row["service"]) if catalog else None
+        reason = service.reject_reason(wanted, request.form.get("reason_code")) if service else None
+        form = {"status": wanted, "note": note or "", "internal": internal, "reason_code": reason}
         if wanted not in CASE_STATUSES:
             return _detail(row, form=form, status=422, error=_("Choose one of the offered statuses."))
         if transitions.is_reopen(row["status"], wanted) and not reopen:
@@ -145,7 +152,8 @@ def init_app(app: Flask) -> None:
                            error=_("This case is closed: tick the confirmation to reopen it."))
         try:
             casework.check(_catalog(), row, wanted, note=note, internal=internal, reopen=reopen)
-            _store().set_status(request_id, wanted, actor=g.user, note=note, internal=internal, reopen=reopen)
+            _store().set_status(request_id, wanted, actor=g.user, note=note, internal=internal, reopen=reopen,
+                                reason=reason)
         except NoteTooLong as exc:
             return _detail(row, form=form, status=422, error=_(
                 "The note is too long for the citizen's SMS: %(n)d segments, at most %(max)d. "
