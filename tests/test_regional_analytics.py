@@ -147,3 +147,12 @@ def test_case_workers_see_exact_counts_by_node(seeded):
     node = client.get("/analytics?lang=en&node=desa-2").get_data(as_text=True)
     assert "(total: 2)" in node
     assert client.get("/analytics?node=nobody&service=NOPE").status_code == 200
+
+
+def test_categories_are_charted_in_catalog_order_with_unknown_last():
+    from gateway.intake.catalog import load_catalog
+    from sync.regional.dashboards import catalog_order
+
+    options = load_catalog().service("ADUAN").field("category").options
+    keys = ["other", "roads", "service", "unknown", "utilities", "banjir"]
+    assert catalog_order(keys, options) == ["roads", "utilities", "service", "other", "banjir", "unknown"]

@@ -44,6 +44,14 @@ def cell(n: int, public: bool) -> str:
     return "<5" if public and 0 < n < SMALL else str(n)
 
 
+def catalog_order(keys: list[str], options: Any) -> list[str]:
+    """Keys in the catalog's option order, codes it lacks after them, "unknown" last (as people read a form)."""
+    known: dict[str, int] = {}
+    for o in options:
+        known.setdefault(o.code, len(known))
+    return sorted(keys, key=lambda k: (k == UNKNOWN, known.get(k, len(known)), k))
+
+
 def _hours(h: int | None, _: Any) -> str:
     """A bucket's upper edge for people (the figure is "at most this long")."""
     if h is None:
@@ -107,14 +115,15 @@ def view_model(public: bool) -> dict[str, Any]:
             "late": (f"{round(100 * late / (late + on_time))}%" if late + on_time and enough else "–"),
             "unknown": cell(data.total("past_due", UNKNOWN, service=code), public)})
     reasons = [o for s in services.values() for o in s.reject_reasons]
-    rejected = bars([(option_label(k, reasons), data.total("rejected", k)) for k in data.keys("rejected")], public)
+    rejected = bars([(option_label(k, reasons), data.total("rejected", k))
+                     for k in catalog_order(data.keys("rejected"), reasons)], public)
     rated = data.total("rating")
     ratings = bars([(f"{k} ★", data.total("rating", k)) for k in analytics.RATINGS], public)
     ratings.append(Bar(_("unknown"), max(0, data.total("requests") - rated),
                        cell(max(0, data.total("requests") - rated), public)))
     categories = [o for s in services.values() for f in s.fields if f.name == "category" for o in f.options]
     complaints = bars([(option_label(k, categories), data.total("complaint", k))
-                       for k in data.keys("complaint")], public)
+                       for k in catalog_order(data.keys("complaint"), categories)], public)
     nodes = [] if public else [r["node_id"] for r in store.reader_nodes(db)]
     return {"public": public, "months": months, "by_month": by_month, "by_channel": by_channel,
             "timing": timing, "rejected": rejected, "ratings": ratings, "complaints": complaints,
