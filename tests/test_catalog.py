@@ -40,7 +40,7 @@ def test_every_error_reported_with_location():
     text = read_catalog_text(None)[1]
     text = text.replace('type = "nik"', 'type = "nikk"', 1).replace('code = "SKTM"', 'code = "sktm"')
     text = text.replace('keywords = ["KTP", "PENGANTAR"]', 'keywords = ["KTP", "SKD"]')
-    text = text.replace("format = 3\n", "")  # format 1: every text needs id and en
+    text = text.replace("format = 4\n", "")  # format 1: every text needs id and en
     text = text.replace('en = "Domicile certificate"', 'xx = "oops"')
     catalog, errors = check_text(text)
     assert catalog is None

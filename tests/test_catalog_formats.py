@@ -33,9 +33,9 @@ def old_node_problems(text: str) -> list[str]:
     return problems
 
 
-def test_demo_catalog_is_format_3_with_every_locale():
+def test_demo_catalog_is_format_4_with_every_locale():
     catalog, errors = check_text(DEMO)
-    assert errors == [] and catalog.format == CATALOG_FORMAT == 3
+    assert errors == [] and catalog.format == CATALOG_FORMAT == 4
     for service in catalog.services:
         for loc in ("id", "en", "jv", "su"):
             assert service.name.get(loc), (service.code, loc)
@@ -58,14 +58,14 @@ def test_format_2_needs_only_id_and_falls_back_to_it():
 
 
 def test_bad_formats_and_locales_are_reported():
-    assert any(e.startswith("format: must be an integer from 1 to 3")
-               for e in check_text(DEMO.replace("format = 3", "format = 4"))[1])
-    assert any(e.startswith("format: ") for e in check_text(DEMO.replace("format = 3", 'format = "3"'))[1])
+    assert any(e.startswith("format: must be an integer from 1 to 4")
+               for e in check_text(DEMO.replace("format = 4", "format = 5"))[1])
+    assert any(e.startswith("format: ") for e in check_text(DEMO.replace("format = 4", 'format = "4"'))[1])
     errors = check_text(DEMO.replace('jv = "Gratis"', 'xx = "Gratis"', 1))[1]
     assert any(".fee.xx: unknown locale" in e for e in errors)
     errors = check_text(DEMO.replace('jv = "Gratis"', 'jv = ""', 1))[1]
     assert any(".fee.jv: must be a non-empty text" in e for e in errors)
-    format_1 = check_text(DEMO.replace("format = 3\n", ""))[1]  # format 1 knows only id and en
+    format_1 = check_text(DEMO.replace("format = 4\n", ""))[1]  # format 1 knows only id and en
     assert any(".name.jv: unknown locale (format 1: id, en)" in e for e in format_1)
 
 
@@ -80,13 +80,28 @@ def test_downgrade_to_format_1_is_what_an_old_node_accepts():
     assert "jv" not in old and "Basa" not in old
     new, _ = check_text(DEMO)
     assert [s.keywords for s in catalog.services] == [s.keywords for s in new.services]
-    assert [[f.name for f in s.fields] for s in catalog.services] == [[f.name for f in s.fields] for s in new.services]
-    assert catalog_format.text_for(DEMO, 3) == DEMO  # a node that reads format 3 gets the file as written
+    assert [[f.name for f in s.fields] for s in catalog.services] == [[f.name for f in s.sms_fields()]
+                                                                      for s in new.services]
+    assert catalog_format.text_for(DEMO, 4) == DEMO  # a node that reads format 4 gets the file as written
     two = catalog_format.text_for(DEMO, 2)  # format 2: no processing_days or reject_reasons, else all
     assert "processing_days" not in two and "reject_reasons" not in two and 'jv = "Gratis"' in two
     assert check_text(two)[1] == [] and check_text(two)[0].format == 2
-    too_new = check_text(DEMO.replace("format = 3", "format = 2"))[1]
+    too_new = check_text(DEMO.replace("format = 4", "format = 2"))[1]
     assert "services[0].processing_days: needs format = 3" in too_new
+
+
+def test_a_node_from_before_format_4_gets_no_choice_its_sms_would_ask_for():
+    """Format 3 nodes split an SMS at every '#' to fill every field; ADUAN's optional category after
+    the complaint text would then take a piece of a text that contains '#'."""
+    three = catalog_format.text_for(DEMO, 3)
+    catalog, errors = check_text(three)
+    assert errors == [] and catalog.format == 3
+    assert [f.name for f in catalog.service("ADUAN").fields] == ["message"]
+    assert [f.name for f in catalog.service("DOMISILI").fields] == ["nik", "name", "address"]  # untouched
+    refused = check_text(DEMO.replace("format = 4", "format = 3"))[1]
+    assert any(e.startswith("services[") and e.endswith("fields: an optional choice after a text field "
+                                                       "needs format = 4 (an SMS does not fill it)")
+               for e in refused), refused
 
 
 def test_dumped_toml_round_trips_awkward_text():

@@ -16,6 +16,7 @@ from the regional server (:mod:`gateway.intake.catalog_format`).
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -33,11 +34,28 @@ FREE_FORM_TYPES = ("text",)
 # Types that identify a person whatever the catalog says.
 ALWAYS_PERSONAL_TYPES = ("nik", "phone")
 DEMO_CATALOG = "demo_catalog.toml"
-CATALOG_FORMAT = 3  # the newest catalog format this code understands
+CATALOG_FORMAT = 4  # the newest catalog format this code understands
 # Per format: locales a text must have, locales it may have.
-FORMAT_LOCALES = {1: (("id", "en"), ("id", "en")), 2: (("id",), LOCALES), 3: (("id",), LOCALES)}
+FORMAT_LOCALES = {1: (("id", "en"), ("id", "en")), 2: (("id",), LOCALES), 3: (("id",), LOCALES),
+                  4: (("id",), LOCALES)}
+# Format 4: an optional choice after a text field is left out of the SMS shape (``Service.sms_fields``).
+# Older nodes would split an SMS at its ``#`` to fill it, so they get a copy without such fields.
+SMS_SKIPS_CHOICE_SINCE = 4
 # Service keys and the format that introduced them (an older node refuses them).
 SERVICE_KEYS_SINCE = {"processing_days": 3, "reject_reasons": 3}
+
+
+def skipped_by_sms(fields: Sequence[Any]) -> list[Any]:
+    """The optional choice fields that follow a text field (parsed ``Field`` or raw tables)."""
+    def get(f: Any, key: str, default: Any = None) -> Any:
+        return f.get(key, default) if isinstance(f, dict) else getattr(f, key, default)
+
+    out, after_text = [], False
+    for f in fields:
+        if after_text and get(f, "type") == "choice" and not get(f, "required", True):
+            out.append(f)
+        after_text = after_text or get(f, "type") == "text"
+    return out
 
 
 def _text(texts: dict[str, str], locale: str) -> str:
@@ -123,12 +141,8 @@ class Service:
     def sms_fields(self) -> list[Field]:
         """The fields an SMS fills, in order. A text field takes the rest of the message (``#``
         included), so an optional choice after one (ADUAN's category) is left to USSD, web and kiosk."""
-        out: list[Field] = []
-        for f in self.fields:
-            if not f.required and f.type == "choice" and any(p.type == "text" for p in out):
-                continue
-            out.append(f)
-        return out
+        skipped = skipped_by_sms(self.fields)
+        return [f for f in self.fields if f not in skipped]
 
     def sms_format(self, locale: str) -> str:
         """The exact SMS shape, e.g. ``DOMISILI#NIK#NAMA#ALAMAT``."""
@@ -396,6 +410,9 @@ def parse_catalog(data: dict[str, Any]) -> tuple[Catalog | None, list[str]]:
                     errors.add(f"{where}.fields[{j}].name", f"duplicate field {f.name}")
                 names.add(f.name)
                 fields.append(f)
+            if errors.format < SMS_SKIPS_CHOICE_SINCE and skipped_by_sms(fields):
+                errors.add(f"{where}.fields", f"an optional choice after a text field needs format = "
+                                              f"{SMS_SKIPS_CHOICE_SINCE} (an SMS does not fill it)")
         services.append(Service(
             code=code,
             keywords=tuple(keywords),

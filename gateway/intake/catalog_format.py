@@ -15,9 +15,17 @@ import json
 import tomllib
 from typing import Any
 
-from gateway.intake.catalog import CATALOG_FORMAT, FORMAT_LOCALES, SERVICE_KEYS_SINCE, check_text
+from gateway.intake.catalog import (
+    CATALOG_FORMAT,
+    FORMAT_LOCALES,
+    SERVICE_KEYS_SINCE,
+    SMS_SKIPS_CHOICE_SINCE,
+    check_text,
+    skipped_by_sms,
+)
 
-TOP_KEYS = {1: ("version", "services"), 2: ("version", "format", "services"), 3: ("version", "format", "services")}
+TOP_KEYS = {1: ("version", "services"), 2: ("version", "format", "services"), 3: ("version", "format", "services"),
+            4: ("version", "format", "services")}
 _TEXT_KEYS = {"name", "description", "requirements", "fee", "processing_time", "label", "prompt"}
 
 
@@ -56,6 +64,9 @@ def downgrade(data: dict[str, Any], fmt: int) -> dict[str, Any]:
                        for service in out.get("services", []) if isinstance(service, dict)]
     if fmt >= 2:
         out["format"] = fmt
+    if fmt < SMS_SKIPS_CHOICE_SINCE:  # such a node would ask for the choice in the SMS: leave it out
+        out["services"] = [{**s, "fields": [f for f in s.get("fields", []) if f not in skipped_by_sms(
+            s.get("fields", []))]} if isinstance(s.get("fields"), list) else s for s in out["services"]]
     out = _walk(out, fmt)
     if fmt < 2:
         out["services"] = [{**s, "fields": [_old_field(f) for f in s.get("fields", [])]}
