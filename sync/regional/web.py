@@ -180,6 +180,7 @@ def init_app(app: Flask) -> None:
                              query=query, silent_after_hours=float(app.config["SIMPUL"]["regional.silent_after_hours"]))
         return render_template("regional/nodes.html", nodes=rows, flags=_store().node_flags(), sort=sort,
                                desc=descending, show=show, q=query, as_of=as_of,
+                               timezone=app.config["SIMPUL"]["regional.timezone"],
                                source_note=_(SOURCE_NOTES[source]) if source in SOURCE_NOTES else None,
                                silent_hours=app.config["SIMPUL"]["regional.silent_after_hours"],
                                problem_label=lambda p: _(PROBLEMS[p]) if p in PROBLEMS else str(p))
