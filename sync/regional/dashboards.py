@@ -19,7 +19,7 @@ from gateway.i18n import N_
 from gateway.web.ui import _
 from gateway.web.ui import locale as ui_locale
 from sync.regional import analytics
-from sync.regional.analytics import SMALL, UNKNOWN, Summary
+from sync.regional.analytics import SMALL, UNKNOWN
 
 MONTHS = 12
 CHANNELS = {"sms": N_("SMS"), "ussd": N_("USSD"), "web": N_("Web"), "kiosk": N_("Kiosk")}
@@ -86,8 +86,9 @@ def view_model(public: bool) -> dict[str, Any]:
     service = service if service in services else None
     channel = request.args.get("channel") or None
     channel = channel if channel in CHANNELS else None
-    db, as_of, source = store.reader()
-    data: Summary = analytics.summary(db, months, node, service, channel)
+    (data, node_ids), as_of, source = store.on_reader(lambda db: (
+        analytics.summary(db, months, node, service, channel),
+        [] if public else [r["node_id"] for r in store.reader_nodes(db)]))
     locale = ui_locale()
 
     def service_name(code: str) -> str:
@@ -124,7 +125,7 @@ def view_model(public: bool) -> dict[str, Any]:
     categories = [o for s in services.values() for f in s.fields if f.name == "category" for o in f.options]
     complaints = bars([(option_label(k, categories), data.total("complaint", k))
                        for k in catalog_order(data.keys("complaint"), categories)], public)
-    nodes = [] if public else [r["node_id"] for r in store.reader_nodes(db)]
+    nodes = node_ids
     return {"public": public, "months": months, "by_month": by_month, "by_channel": by_channel,
             "timing": timing, "rejected": rejected, "ratings": ratings, "complaints": complaints,
             "total": cell(data.total("requests"), public), "as_of": as_of, "timezone": timezone,

@@ -165,6 +165,14 @@ class PostgresRegionalStore(SqlRegionalStore):
         lag = clock.age_seconds(as_of) or 0
         return PgDb(conn), as_of, "lagging" if lag > LAG_SECONDS else "standby"
 
+    def standby_lost(self, exc: Exception) -> bool:
+        import psycopg
+
+        if not isinstance(exc, psycopg.Error) or self.read_url is None:
+            return False
+        self._local.replica = None  # the next page checks the standby afresh
+        return True
+
     def close(self) -> None:
         with self._lock:
             conns, self._all = self._all, []

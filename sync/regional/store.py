@@ -257,8 +257,28 @@ class SqlRegionalStore(RegionalStore):
 
     def fleet(self) -> tuple[list[dict[str, Any]], str, str]:
         """The fleet view's rows from the readers' database: (rows, data as of, source), see :meth:`reader`."""
+        return self.on_reader(self.nodes)
+
+    def on_reader(self, read: Callable[[Db], T]) -> tuple[T, str, str]:
+        """``read`` on the readers' database: (its result, data as of, source), see :meth:`reader`.
+
+        A standby that answered the reader's check can still go away before the
+        page's own queries: then ``read`` runs again on the primary and the page
+        says the replica is not answering, instead of failing with a 500.
+        """
         db, as_of, source = self.reader()
-        return self.nodes(db), as_of, source
+        if source not in ("standby", "lagging"):
+            return read(db), as_of, source
+        try:
+            return read(db), as_of, source
+        except Exception as exc:
+            if not self.standby_lost(exc):
+                raise
+        return read(self.read()), clock.utcnow(), "standby_down"
+
+    def standby_lost(self, exc: Exception) -> bool:
+        """Was ``exc`` the standby failing (then forget its connection)? No standby here: never."""
+        return False
 
     def record_health(self, node_id: str, health: dict[str, Any] | None) -> None:
         """An acknowledged push: its time, and the health it carried (None: an older node sent none)."""
