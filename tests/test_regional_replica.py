@@ -128,3 +128,23 @@ def test_the_fleet_view_reads_the_standby_and_falls_back_when_it_is_down(replica
     html = down.get_data(as_text=True)
     assert "not answering" in html and "desa-2" in html
     assert store.fleet()[2] == "standby_down"
+
+
+def test_a_standby_lost_between_the_check_and_the_page_falls_back_to_the_primary(replicated, monkeypatch):
+    from sync.regional import analytics
+
+    app, store, primary, standby = replicated
+    real = analytics.summary
+    calls: list[str] = []
+
+    def standby_dies_first(db, *args, **kwargs):
+        if not calls:
+            standby.stop()  # after store.reader() found it up, before the page's query
+        calls.append("x")
+        return real(db, *args, **kwargs)
+
+    monkeypatch.setattr(analytics, "summary", standby_dies_first)
+    page = app.test_client().get("/transparansi?lang=en")
+    assert page.status_code == 200, page.get_data(as_text=True)[:500]
+    html = page.get_data(as_text=True)
+    assert "not answering" in html and "(total: 13)" in html and len(calls) == 2
