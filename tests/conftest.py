@@ -155,3 +155,13 @@ class RegionalEngine:
 def regional_engine(request, tmp_path):
     """Every regional test runs on both engines."""
     return RegionalEngine(request.param, tmp_path, request)
+
+
+@pytest.fixture
+def regional(tmp_path, regional_engine):
+    """A real ``simpul regional serve`` on a free loopback port, on each engine (tests may define their own)."""
+    from tests.syncenv import Regional
+
+    server = Regional(tmp_path / "regional", database_url=regional_engine.url).start()
+    yield server
+    server.stop()

@@ -30,12 +30,6 @@ def plain(config: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-@pytest.fixture
-def regional(tmp_path, regional_engine):
-    server = Regional(tmp_path / "regional", database_url=regional_engine.url).start()
-    yield server
-    server.stop()
-
 
 def enrol(regional: Regional, node_id: str, *extra: str) -> str:
     out = regional.cli("regional", "enrol-node", node_id, *extra)

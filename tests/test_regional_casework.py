@@ -22,12 +22,6 @@ EN = {"SIMPUL__NODE__DEFAULT_LOCALE": "en"}
 INTERNAL = "cek ulang NIK di dukcapil, telp Pak Joko 0812-3456-7890"
 
 
-@pytest.fixture
-def regional(tmp_path, regional_engine):
-    server = Regional(tmp_path / "regional", database_url=regional_engine.url).start()
-    yield server
-    server.stop()
-
 
 @pytest.fixture
 def box(tmp_path, regional):

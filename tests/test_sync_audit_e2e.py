@@ -21,12 +21,6 @@ from tests.syncenv import NodeBox, Regional, assert_exactly_once
 HEAD = re.compile(r"\b([0-9a-f]{64})\b")
 
 
-@pytest.fixture
-def regional(tmp_path, regional_engine):
-    server = Regional(tmp_path / "regional", database_url=regional_engine.url).start()
-    yield server
-    server.stop()
-
 
 def officer_work(box: NodeBox, n: int, actor: str = "ani") -> None:
     """n kiosk-style officer actions on the node, through the core API (each one audited)."""

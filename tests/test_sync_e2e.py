@@ -14,12 +14,6 @@ from tests.syncenv import NodeBox, Regional, assert_exactly_once
 CODE = generate()
 
 
-@pytest.fixture
-def regional(tmp_path, regional_engine):
-    server = Regional(tmp_path / "regional", database_url=regional_engine.url).start()
-    yield server
-    server.stop()
-
 
 @pytest.fixture
 def box(tmp_path, regional):

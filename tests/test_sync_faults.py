@@ -13,14 +13,7 @@ import time
 import pytest
 
 from tests.faultproxy import FaultProxy
-from tests.syncenv import NodeBox, Regional, assert_exactly_once
-
-
-@pytest.fixture
-def regional(tmp_path, regional_engine):
-    server = Regional(tmp_path / "regional", database_url=regional_engine.url).start()
-    yield server
-    server.stop()
+from tests.syncenv import NodeBox, assert_exactly_once
 
 
 def _box(tmp_path, regional, proxy, n=0) -> NodeBox:

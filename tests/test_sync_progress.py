@@ -4,16 +4,7 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from tests.syncenv import NodeBox, Regional
-
-
-@pytest.fixture
-def regional(tmp_path, regional_engine):
-    server = Regional(tmp_path / "regional", database_url=regional_engine.url).start()
-    yield server
-    server.stop()
+from tests.syncenv import NodeBox
 
 
 def test_sync_group_keeps_once_and_prints_a_line_per_batch(regional, tmp_path):

@@ -8,16 +8,10 @@ from gateway.app import create_app
 from gateway.config.loader import load_config
 from gateway.node import Node
 from tests.kiosk_support import add_officer, hidden, login
-from tests.syncenv import NIK, NodeBox, Regional
+from tests.syncenv import NIK, NodeBox
 
 pytestmark = pytest.mark.slow
 
-
-@pytest.fixture
-def regional(tmp_path, regional_engine):
-    server = Regional(tmp_path / "regional", database_url=regional_engine.url).start()
-    yield server
-    server.stop()
 
 
 def _submit(client, name: str) -> str:
